@@ -1,0 +1,41 @@
+# Quick start: `make demo` and `make test`. Both install first (fast when nothing changed).
+#
+# The virtual environment (torch + CUDA wheels, ~7 GB) lives in a cache folder outside the
+# clone, keyed on requirements.txt, so fresh clones, CI runs and later sessions reuse it.
+# `.venv` in the clone is a link to it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+CACHE ?= $(HOME)/.cache/aecodec
+REQ_KEY := $(shell sha256sum requirements.txt | cut -c1-12)
+VENV := $(CACHE)/venv-$(REQ_KEY)
+STAMP := $(VENV)/.installed
+PY := .venv/bin/python
+DEMO := build/demo
+
+.PHONY: install demo test clean
+
+install: .venv/.editable
+
+$(STAMP): requirements.txt
+	@mkdir -p $(CACHE)
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+.venv/.editable: $(STAMP) pyproject.toml
+	@ln -sfn $(VENV) .venv
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+demo: install
+	@mkdir -p $(DEMO)
+	.venv/bin/aecodec encode tests/data/images/canyon_wren.png -o $(DEMO)/canyon_wren.aec --quality 75 --force
+	.venv/bin/aecodec decode $(DEMO)/canyon_wren.aec -o $(DEMO)/canyon_wren.png --force
+	$(PY) -m aecodec.bench.demo tests/data/images/canyon_wren.png $(DEMO)/canyon_wren.aec $(DEMO)/canyon_wren.png
+
+test: install
+	$(PY) -m pytest -q
+
+clean:
+	rm -rf build .venv *.egg-info

@@ -1,0 +1,145 @@
+"""The resumable files x codecs x qualities loop shared by the image and audio benchmarks."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from aecodec.bench.report import Layout, RowLog, bd_tables, library_versions, mean_points, write_outputs
+from aecodec.codecs.base import Codec, Media
+from aecodec.codecs.baselines import get_codec
+from aecodec.errors import InputError
+
+Measure = Callable[[Any, Any, int], dict[str, Any]]
+"""(input, decoded, file bytes) -> the row's rate and metric fields; input and decoded are both
+``Image`` or both ``Audio``."""
+
+
+def list_files(data_dir: Path, suffixes: Sequence[str], limit: int | None) -> list[Path]:
+    """Media files under ``data_dir`` (recursively, sorted by path), the first ``limit`` of them.
+
+    Raises:
+        InputError: the folder is missing or holds no file with one of ``suffixes``.
+    """
+    if not data_dir.is_dir():
+        raise InputError(f"data folder '{data_dir}' does not exist; check --data")
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    if not files:
+        raise InputError(f"no {', '.join(suffixes)} files in '{data_dir}'; check --data")
+    return files[:limit]
+
+
+def plan_qualities(
+    codec_names: Sequence[str], qualities: Sequence[int] | None, defaults: Callable[[str], tuple[int, ...]]
+) -> dict[str, tuple[int, ...]]:
+    """Per codec, the sorted qualities to run: ``qualities`` for all, or each codec's defaults.
+
+    Raises:
+        InputError: no codecs, or an empty or non-positive quality list.
+    """
+    names = list(dict.fromkeys(codec_names))
+    if not names:
+        raise InputError("no codecs to run; name at least one")
+    if qualities is not None and (not qualities or min(qualities) < 1):
+        raise InputError(f"qualities must be positive integers, got {list(qualities)}; e.g. 10,50,90")
+    return {name: tuple(sorted(set(qualities))) if qualities else defaults(name) for name in names}
+
+
+def run_sweep(
+    data_dir: Path,
+    files: Sequence[Path],
+    codecs: dict[str, Codec],
+    qualities: dict[str, tuple[int, ...]],
+    rows: RowLog,
+    load: Callable[[Path], Media],
+    measure: Measure,
+) -> None:
+    """Encode and decode every file with every codec at every quality not yet in ``rows``.
+
+    Each measurement is appended to ``rows`` as soon as it is done. A codec's first use is an
+    untimed warm-up (model loading, lazy imports) so that the times are per-file costs.
+    """
+    jobs = [
+        (path, name, quality)
+        for path in files
+        for name in codecs
+        for quality in qualities[name]
+        if (path.relative_to(data_dir).as_posix(), name, quality) not in rows.done
+    ]
+    warmed: set[str] = set()
+    loaded: tuple[Path | None, Any] = (None, None)
+    with tqdm(total=len(jobs), desc="bench", unit="run", file=sys.stderr, disable=None) as progress:
+        for path, name, quality in jobs:
+            if loaded[0] != path:
+                loaded = (path, load(path))
+            item, codec = loaded[1], codecs[name]
+            if name not in warmed:
+                codec.decode(codec.encode(item, quality))
+                warmed.add(name)
+            start = time.perf_counter()
+            data = codec.encode(item, quality)
+            encoded = time.perf_counter()
+            decoded = codec.decode(data)
+            finished = time.perf_counter()
+            rows.append(
+                {
+                    "file": path.relative_to(data_dir).as_posix(),
+                    "codec": name,
+                    "quality": quality,
+                    "bytes": len(data),
+                    **measure(item, decoded, len(data)),
+                    "encode_s": encoded - start,
+                    "decode_s": finished - encoded,
+                }
+            )
+            progress.update()
+
+
+def run_benchmark(
+    layout: Layout,
+    data_dir: Path,
+    out_dir: Path,
+    suffixes: Sequence[str],
+    codec_names: Sequence[str],
+    qualities: Sequence[int] | None,
+    defaults: Callable[[str], tuple[int, ...]],
+    limit: int | None,
+    load: Callable[[Path], Media],
+    measure: Measure,
+    reference: str,
+    versions: tuple[Sequence[str], dict[str, str]],
+) -> dict[str, Any]:
+    """Run (or resume) a benchmark into ``out_dir`` and write its results; returns results.json's dict.
+
+    ``versions`` is (package names, extra library versions) for ``library_versions``.
+
+    Raises:
+        InputError: bad folder, codec name, quality list or limit.
+        ModelError: ``aecodec`` requested but not available.
+    """
+    if limit is not None and limit < 1:
+        raise InputError(f"--limit must be at least 1, got {limit}")
+    plan = plan_qualities(codec_names, qualities, defaults)
+    codecs = {name: get_codec(name, layout.kind) for name in plan}
+    files = list_files(data_dir, suffixes, limit)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = RowLog(out_dir / "points.jsonl")
+    run_sweep(data_dir, files, codecs, plan, rows, load, measure)
+    points = mean_points(layout, rows.rows, {p.relative_to(data_dir).as_posix() for p in files}, plan)
+    bd_rate, bd_quality = bd_tables(layout, points, reference)
+    results = {
+        "kind": layout.kind,
+        "dataset": str(data_dir),
+        "versions": library_versions(*versions),
+        "reference": reference,
+        "codecs": {name: {"points": codec_points} for name, codec_points in points.items()},
+        "bd_rate": bd_rate,
+        layout.bd_quality_key: bd_quality,
+    }
+    write_outputs(layout, out_dir, results, len(files))
+    return results

@@ -1,0 +1,1 @@
+"""Click commands: thin wrappers, one module per command group. No torch at import time."""

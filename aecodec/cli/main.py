@@ -1,0 +1,64 @@
+"""The CLI edge: the only place that turns errors into exit codes and stderr lines.
+
+Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device);
+2 is never used by us (click usage errors are reported as 1 too); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from aecodec import __version__
+from aecodec.errors import AecError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aecodec")
+@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """aecodec: learned image and audio compression and restoration."""
+    ctx.obj = {"debug": debug}
+
+
+def _register() -> None:
+    # Each command module adds itself to `cli`; importing them is cheap (no torch).
+    from aecodec.cli import commands  # noqa: F401
+
+
+def fail(message: str) -> None:
+    click.echo(f"aecodec: error: {message}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    _register()
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        rv = cli.main(args=args, prog_name="aecodec", standalone_mode=False)
+    except click.exceptions.Abort:
+        fail("interrupted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        fail("interrupted")
+        sys.exit(130)
+    except click.UsageError as e:
+        hint = "; see 'aecodec --help'" if e.ctx is None else f"; see '{e.ctx.command_path} --help'"
+        fail(e.format_message().replace("\n", " ") + hint)
+        sys.exit(1)
+    except click.ClickException as e:
+        fail(e.format_message().replace("\n", " "))
+        sys.exit(1)
+    except AecError as e:
+        if debug:
+            raise
+        fail(str(e).replace("\n", " "))
+        sys.exit(1)
+    except Exception as e:  # a bug: keep the traceback behind --debug
+        if debug:
+            raise
+        fail(f"internal error: {type(e).__name__}: {e}; rerun with --debug and report it")
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)

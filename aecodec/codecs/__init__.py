@@ -1,0 +1,1 @@
+"""One interface for every codec: aecodec's learned ones and the classic baselines."""

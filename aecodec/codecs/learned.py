@@ -1,0 +1,211 @@
+"""aecodec's learned image codec behind the common Codec interface: media <-> `.aec` bytes.
+
+Streams of an image file, in order: the hyper-latent z, the latent y in channel groups
+(``y_groups`` streams of ``y_group_channels`` channels each), then the alpha plane as PNG
+when the source had one. Header keys are specified in docs/FORMAT.md.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from aecodec import container
+from aecodec.errors import FormatError, InputError
+from aecodec.media.types import Image
+
+DEFAULT_MODEL = "image-hyperprior"
+MAX_PIXELS = 1 << 28  # the same bomb limit as image reading
+MAX_GROUP_SYMBOLS = 1 << 21  # bounds the rANS coder's python lists for huge images
+
+
+@dataclass
+class EncodeResult:
+    data: bytes
+    quality: float
+
+
+class LearnedImageCodec:
+    """Encodes RGB, grayscale and RGBA images at ``quality`` 1..100 (higher is better)."""
+
+    media = "image"
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu"):
+        self.name = "aecodec"
+        self.model_name = model
+        self.device = device
+        self._model = None
+        self._card = None
+
+    # --- models are loaded lazily: constructing a codec is free -------------------------
+    def model(self, name: str | None = None, sha_prefix: str | None = None):
+        """The loaded model: the newest of ``model_name``, or the one a file names."""
+        from aecodec.device import resolve_device
+        from aecodec.models.registry import load_model
+
+        name = name or self.model_name
+        card = self._card
+        if card is None or card["name"] != name or (sha_prefix and not card["weights"]["sha256"].startswith(sha_prefix)):
+            self._card, model = load_model(name, sha_prefix)
+            self._model = model.to(resolve_device(self.device))
+        return self._model
+
+    # --- encode ------------------------------------------------------------------------
+    def encode(self, item: Image, quality: float) -> bytes:
+        return self._encoder(item)(check_quality(quality))
+
+    def encode_to_bpp(self, item: Image, bpp: float) -> EncodeResult:
+        """The highest integer quality whose real file size is at most ``bpp`` bits per pixel."""
+        if not (bpp > 0 and math.isfinite(bpp)):
+            raise InputError(f"--bpp must be a positive number, got {bpp}; try e.g. --bpp 0.5")
+        encode = self._encoder(item)
+        budget = bpp * item.height * item.width / 8
+        lo, hi, best = 1, 100, None
+        while lo <= hi:  # file size grows with quality: binary search over 1..100
+            mid = (lo + hi) // 2
+            data = encode(float(mid))
+            if len(data) <= budget:
+                best, lo = EncodeResult(data, float(mid)), mid + 1
+            else:
+                hi = mid - 1
+        if best is None:
+            lowest = len(encode(1.0)) * 8 / (item.height * item.width)
+            raise InputError(f"cannot reach {bpp:g} bpp: quality 1 needs {lowest:.3f} bpp; ask for more bits")
+        return best
+
+    def _encoder(self, item: Image):
+        """Runs the analysis transform once; the returned function codes it at any quality."""
+        import torch
+
+        model = self.model()
+        rgb, alpha = split_channels(item)
+        stride = model.stride
+        padded = np.pad(rgb, ((0, -item.height % stride), (0, -item.width % stride), (0, 0)), mode="edge")
+        tile = model.tile_for(*padded.shape[:2])
+        y = model.analyse(torch.from_numpy(np.ascontiguousarray(padded)), tile)
+        alpha_stream = [png_bytes(alpha)] if alpha is not None else []
+        group = max(1, MAX_GROUP_SYMBOLS // (y.shape[2] * y.shape[3]))
+
+        def at(quality: float) -> bytes:
+            from aecodec.entropy.tables import encode
+
+            z_sym, z_idx, y_sym, y_idx = model.quantise(y, quality)
+            streams = [encode(z_sym, z_idx, model.z_tables)]
+            for c in range(0, y_sym.shape[1], group):
+                streams.append(encode(y_sym[:, c : c + group], y_idx[:, c : c + group], model.y_tables))
+            header = {
+                "media": "image",
+                "model": {"name": self._card["name"], "sha256": self._card["weights"]["sha256"][:16]},
+                "quality": quality,
+                "geometry": {"height": item.height, "width": item.width, "channels": item.channels, "mode": item.mode},
+                "tiles": {"size": tile},
+                "y_group_channels": group,
+            }
+            return container.pack(header, streams + alpha_stream)
+
+        return at
+
+    # --- decode ------------------------------------------------------------------------
+    def decode(self, data: bytes) -> Image:
+        import torch
+
+        from aecodec.entropy.tables import decode
+
+        parsed = container.unpack(data)
+        h = parsed.header
+        if h["media"] != "image":
+            raise FormatError(f"this .aec file holds {h['media']}, not an image; decode it with 'aecodec decode'")
+        height, width, channels, quality, tile, group = check_image_header(h)
+        model = self.model(h["model"]["name"], h["model"]["sha256"])
+        stride = model.stride
+        hp, wp = height + (-height % stride), width + (-width % stride)
+        if tile not in (0, model.tile_for(hp, wp)):
+            raise FormatError(f"unsupported tile size {tile}; the file is damaged or from another aecodec")
+        M, N = model.config.M, model.config.N
+        n_groups = math.ceil(M / group)
+        expected = 1 + n_groups + (channels == 4)
+        if len(parsed.streams) != expected:
+            raise FormatError(f"an image of this shape needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
+        z_shape = (1, N, hp // 64, wp // 64)
+        z_sym = decode(parsed.streams[0], model.z_indexes(z_shape), model.z_tables)
+        means, y_idx = model.entropy_parameters(torch.from_numpy(z_sym))
+        y_sym = np.empty(y_idx.shape, dtype=np.int32)
+        for i, c in enumerate(range(0, M, group)):
+            y_sym[:, c : c + group] = decode(parsed.streams[1 + i], y_idx[:, c : c + group], model.y_tables)
+        rgb = model.synthesise(y_sym, means, quality, tile).numpy()[:height, :width]
+        if channels == 1:
+            return Image(to_gray(rgb))
+        if channels == 4:
+            alpha = read_png_plane(parsed.streams[-1], height, width)
+            return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2))
+        return Image(np.ascontiguousarray(rgb))
+
+
+def check_quality(quality: float) -> float:
+    q = float(quality)
+    if not (1 <= q <= 100):
+        raise InputError(f"--quality must be between 1 and 100, got {quality:g}; e.g. --quality 75")
+    return q
+
+
+def check_image_header(h: dict) -> tuple[int, int, int, float, int, int]:
+    """Validate the image keys of a header before any byte reaches the entropy decoder."""
+    try:
+        g = h["geometry"]
+        height, width, channels = g["height"], g["width"], g["channels"]
+        quality, tile, group = h["quality"], h["tiles"]["size"], h["y_group_channels"]
+        ints = (height, width, channels, tile, group)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
+            raise TypeError
+        if not isinstance(quality, (int, float)) or not 1 <= quality <= 100:
+            raise ValueError
+        if not (0 < height and 0 < width and height * width <= MAX_PIXELS and channels in (1, 3, 4)):
+            raise ValueError
+        if tile < 0 or tile % 64 or group < 1:
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise FormatError("the image header is invalid (geometry, quality or tiling); the file is damaged") from None
+    return height, width, channels, float(quality), tile, group
+
+
+def split_channels(item: Image) -> tuple[np.ndarray, np.ndarray | None]:
+    px = item.pixels
+    if item.channels == 1:
+        return np.repeat(px, 3, axis=2), None
+    if item.channels == 4:
+        return px[:, :, :3], np.ascontiguousarray(px[:, :, 3])
+    return px, None
+
+
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601 luma, as Pillow's convert('L') computes it."""
+    c = rgb.astype(np.uint32)
+    luma = (c[:, :, 0] * 299 + c[:, :, 1] * 587 + c[:, :, 2] * 114 + 500) // 1000
+    return luma.astype(np.uint8)[:, :, None]
+
+
+def png_bytes(plane: np.ndarray) -> bytes:
+    from PIL import Image as PILImage
+
+    buf = io.BytesIO()
+    PILImage.fromarray(plane, mode="L").save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def read_png_plane(data: bytes, height: int, width: int) -> np.ndarray:
+    from PIL import Image as PILImage
+
+    try:
+        with PILImage.open(io.BytesIO(data)) as im:
+            if im.format != "PNG" or im.size != (width, height) or im.mode != "L":
+                raise ValueError
+            return np.asarray(im.convert("L"))
+    except Exception:
+        raise FormatError("the alpha stream is damaged; re-encode from the original") from None
+
+
+def image_codec(device: str = "cpu") -> LearnedImageCodec:
+    return LearnedImageCodec(device=device)

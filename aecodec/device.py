@@ -1,0 +1,19 @@
+"""--device auto|cpu|cuda, resolved once with a clear error when CUDA is absent."""
+
+from __future__ import annotations
+
+from aecodec.errors import DeviceError, InputError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str):
+    import torch
+
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise InputError(f"unknown device '{name}'; use auto, cpu or cuda")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DeviceError("CUDA was asked for (--device cuda) but this machine has no usable CUDA GPU; use --device cpu")
+    return torch.device(name)

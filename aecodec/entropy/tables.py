@@ -1,0 +1,69 @@
+"""Integer CDF tables and the rANS encode/decode of symbol arrays against them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aecodec.entropy.ans import ans_module
+from aecodec.errors import FormatError
+
+
+@dataclass(frozen=True)
+class CdfTables:
+    """``cdf[k, :cdf_length[k]]`` is the quantised CDF of table k over symbols from ``offset[k]``."""
+
+    cdf: np.ndarray  # int32 [K, L]
+    cdf_length: np.ndarray  # int32 [K]
+    offset: np.ndarray  # int32 [K]
+
+    def __post_init__(self):
+        k = self.cdf.shape[0]
+        if self.cdf.ndim != 2 or self.cdf_length.shape != (k,) or self.offset.shape != (k,):
+            raise ValueError("inconsistent CDF table shapes")
+
+    @property
+    def size(self) -> int:
+        return int(self.cdf.shape[0])
+
+    def _lists(self):
+        # rANS wants python lists; cache them since tables are reused for every file
+        lists = getattr(self, "_cached", None)
+        if lists is None:
+            rows = [row[:n].tolist() for row, n in zip(self.cdf, self.cdf_length)]
+            lists = (rows, self.cdf_length.tolist(), self.offset.tolist())
+            object.__setattr__(self, "_cached", lists)
+        return lists
+
+
+def encode(symbols: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
+    """rANS-code int symbols, each with the table named by its index (out-of-range: bypass)."""
+    cdfs, lengths, offsets = tables._lists()
+    enc = ans_module().RansEncoder()
+    return enc.encode_with_indexes(
+        symbols.reshape(-1).astype(np.int32).tolist(),
+        indexes.reshape(-1).astype(np.int32).tolist(),
+        cdfs, lengths, offsets,
+    )
+
+
+def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
+    """Inverse of :func:`encode`; ``indexes`` fixes how many symbols and which tables."""
+    idx = indexes.reshape(-1)
+    if idx.size and (idx.min() < 0 or idx.max() >= tables.size):
+        raise FormatError("damaged stream: CDF index out of range; re-encode the file")
+    cdfs, lengths, offsets = tables._lists()
+    # The C++ decoder reads without bounds checks. Past the real data a zero stream costs at
+    # most 16 bits a symbol, and bypass runs inside the data can ask for at most 15x its
+    # length again; padding that much with zeros means a crafted stream (valid CRC, wrong
+    # content) only ever reads zeros, never foreign memory.
+    padded = bytes(data) + bytes(16 * len(data) + 2 * idx.size + 64)
+    dec = ans_module().RansDecoder()
+    out = dec.decode_with_indexes(padded, idx.astype(np.int32).tolist(), cdfs, lengths, offsets)
+    return np.asarray(out, dtype=np.int32).reshape(indexes.shape)
+
+
+def scale_indexes(scales: np.ndarray, scale_table: np.ndarray) -> np.ndarray:
+    """CompressAI's GaussianConditional.build_indexes: how many table scales lie below each scale."""
+    return np.searchsorted(scale_table[:-1], scales, side="left").astype(np.int32)

@@ -1,0 +1,1 @@
+"""Media as plain numpy arrays with their metadata; reading and writing files."""

@@ -1,0 +1,1 @@
+"""Model architectures (torch) and the registry of shipped models (no torch at import)."""

@@ -1,0 +1,103 @@
+"""The shipped hyperprior image codec at inference: float transforms + exact entropy path."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from aecodec.entropy.tables import CdfTables
+from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms, quality_to_position
+from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
+from aecodec.models.image.tiling import tiled
+from aecodec.models.registry import register_architecture
+
+# Tiles in image pixels (a multiple of the stride 64); margins exceed each transform's field.
+TILE = 1024
+ANALYSIS_MARGIN = 64
+SYNTHESIS_MARGIN = 96
+Z_LIMIT = 2**11  # hyper-latent symbols are clamped to +-2048 on both sides (keeps h_s exact)
+
+
+@register_architecture("image-hyperprior")
+class HyperpriorCodec:
+    """Tensor-level codec: images in, integer symbols out, and back. No files, no bytes framing."""
+
+    stride = HyperpriorTransforms.stride
+
+    def __init__(self, config: HyperpriorConfig, transforms: HyperpriorTransforms, h_s: IntegerHyperSynthesis,
+                 z_tables: CdfTables, z_medians: np.ndarray, y_tables: CdfTables, scale_table: np.ndarray):
+        self.config = config
+        self.transforms = transforms.eval().requires_grad_(False)
+        self.h_s = h_s
+        self.z_tables, self.z_medians = z_tables, z_medians  # medians: int, units of 2^-A_BITS
+        self.y_tables, self.scale_table = y_tables, scale_table
+        self.device = torch.device("cpu")
+
+    @classmethod
+    def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> HyperpriorCodec:
+        config = HyperpriorConfig(**card["config"])
+        transforms = HyperpriorTransforms(config)
+        prefix = "transforms."
+        state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
+        transforms.load_state_dict(state, strict=True)
+        h_s = IntegerHyperSynthesis.from_tensors(tensors, "hs_int.", transforms.h_s)
+
+        def table(name: str) -> CdfTables:
+            return CdfTables(*(tensors[f"tables.{name}.{k}"].numpy().astype(np.int32) for k in ("cdf", "cdf_length", "offset")))
+
+        return cls(config, transforms, h_s, table("z"), tensors["tables.z.medians"].numpy().astype(np.int64),
+                   table("y"), tensors["tables.y.scale_table"].double().numpy())
+
+    def to(self, device: torch.device) -> HyperpriorCodec:
+        self.transforms.to(device)
+        self.device = device
+        return self
+
+    def tile_for(self, height: int, width: int) -> int:
+        return 0 if height * width <= TILE * TILE * 2 else TILE
+
+    # --- encoder side -------------------------------------------------------------------
+    @torch.no_grad()
+    def analyse(self, image: torch.Tensor, tile: int) -> torch.Tensor:
+        """uint8 [H, W, 3] (padded to the stride) -> latent y, float32 on the CPU."""
+        x = image.permute(2, 0, 1)[None].to(self.device).float() / 255.0
+        step = lambda t: self.transforms.g_a(t)  # noqa: E731
+        return tiled(step, x, tile, ANALYSIS_MARGIN, 1 / 16).cpu()
+
+    @torch.no_grad()
+    def quantise(self, y: torch.Tensor, quality: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Latent -> (z symbols, z table indexes, y symbols, y table indexes) at a quality."""
+        g_enc, _ = self.gains(quality)
+        yg = y * g_enc
+        z = self.transforms.h_a(yg.to(self.device)).cpu().double()
+        medians = torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1) * 2.0**-A_BITS
+        z_sym = torch.round(z - medians).clamp(-Z_LIMIT, Z_LIMIT).to(torch.int32)
+        means, y_idx = self.entropy_parameters(z_sym)
+        y_sym = torch.round(yg.double() - means).to(torch.int32)
+        return z_sym.numpy(), self.z_indexes(z_sym.shape), y_sym.numpy(), y_idx
+
+    # --- shared by both sides: must be bit-exact -----------------------------------------
+    def z_indexes(self, shape) -> np.ndarray:
+        return np.broadcast_to(np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1), shape).copy()
+
+    def entropy_parameters(self, z_sym: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
+        """z symbols -> (means as float64, y table indexes); exact integer arithmetic only."""
+        z_fixed = z_sym.double().clamp(-Z_LIMIT, Z_LIMIT) * 2.0**A_BITS + torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1)
+        means, scales = self.h_s(z_fixed)
+        idx = np.searchsorted(self.scale_table[:-1], scales.numpy(), side="left").astype(np.int32)
+        return means, idx
+
+    def gains(self, quality: float) -> tuple[torch.Tensor, torch.Tensor]:
+        pos = torch.tensor([quality_to_position(quality, self.config.levels)], dtype=torch.float32)
+        return self.transforms.gains(pos.to(self.transforms.log_gain_enc.device))
+
+    # --- decoder side ---------------------------------------------------------------------
+    @torch.no_grad()
+    def synthesise(self, y_sym: np.ndarray, means: torch.Tensor, quality: float, tile: int) -> torch.Tensor:
+        """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride)."""
+        _, g_dec = self.gains(quality)
+        y_hat = (torch.from_numpy(y_sym).double() + means).float().to(self.device) * g_dec.to(self.device)
+        step = lambda t: self.transforms.g_s(t).clamp_(0, 1)  # noqa: E731
+        x = tiled(step, y_hat, tile // 16 if tile else 0, SYNTHESIS_MARGIN // 16, 16)
+        return (x[0] * 255).round_().to(torch.uint8).permute(1, 2, 0).cpu()
+

@@ -1,0 +1,117 @@
+"""Architectures by name, model cards and checked safetensors loading.
+
+Reading cards needs no torch (for ``aecodec models`` / ``info``); building a model does.
+Weights are only ever read from local folders: nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from aecodec.errors import ModelError
+
+_ARCHITECTURES: dict[str, Callable[..., Any]] = {}
+_BUILTIN_MODULES = ("aecodec.models.image.model",)
+
+
+def register_architecture(name: str):
+    """Class decorator: ``cls.from_pretrained(config: dict, tensors: dict)`` builds a model."""
+
+    def wrap(cls):
+        _ARCHITECTURES[name] = cls
+        return cls
+
+    return wrap
+
+
+def model_dirs() -> list[Path]:
+    """Where shipped weights live: $AECODEC_MODELS (if set), then the repository's pretrained/."""
+    dirs = []
+    if os.environ.get("AECODEC_MODELS"):
+        dirs.append(Path(os.environ["AECODEC_MODELS"]))
+    dirs.append(Path(__file__).resolve().parents[2] / "pretrained")
+    return dirs
+
+
+def list_cards() -> list[dict]:
+    """Every installed card, newest version of each model first. Old versions stay installed
+    so that files made with them still decode (the header names the weights' sha256)."""
+    cards, seen = [], set()
+    for d in model_dirs():
+        for path in sorted(d.glob("*.json")) if d.is_dir() else []:
+            card = _read_card_file(path)
+            key = (card["name"], card["weights"]["sha256"])
+            if key not in seen:
+                seen.add(key)
+                cards.append(card)
+    return sorted(cards, key=lambda c: (c["name"], -int(c.get("version", 0))))
+
+
+def read_card(name: str, sha256_prefix: str | None = None) -> dict:
+    """The newest card of ``name``, or the one whose weights match ``sha256_prefix``."""
+    versions = [c for c in list_cards() if c["name"] == name]
+    if not versions:
+        raise ModelError(
+            f"model '{name}' is not installed (looked in {', '.join(str(d) for d in model_dirs())}); "
+            "run 'aecodec models' to list installed models or set AECODEC_MODELS"
+        )
+    if sha256_prefix is None:
+        return versions[0]
+    for card in versions:
+        if card["weights"]["sha256"].startswith(sha256_prefix):
+            return card
+    raise ModelError(
+        f"the file was made with '{name}' weights {sha256_prefix}, which are not installed "
+        f"(installed: {', '.join(c['weights']['sha256'][:16] for c in versions)}); "
+        "install the aecodec version that made the file"
+    )
+
+
+def _read_card_file(path: Path) -> dict:
+    try:
+        card = json.loads(path.read_text())
+        card["name"], card["weights"]["file"], card["weights"]["sha256"]  # noqa: B018 required keys
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ModelError(f"model card '{path}' is unreadable ({e}); restore it from the repository") from None
+    card["_path"] = str(path)
+    return card
+
+
+def weights_path(card: dict) -> Path:
+    return Path(card["_path"]).parent / card["weights"]["file"]
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_model(name: str, expected_sha256_prefix: str | None = None) -> tuple[dict, Any]:
+    """Card -> sha256 check of the weights -> (card, architecture built from the card's config)."""
+    card = read_card(name, expected_sha256_prefix)
+    digest = card["weights"]["sha256"]
+    path = weights_path(card)
+    if not path.is_file():
+        raise ModelError(f"weights file '{path}' is missing; restore pretrained/ from the repository")
+    actual = sha256_file(path)
+    if actual != digest:
+        raise ModelError(f"weights file '{path}' is damaged (sha256 {actual[:16]}, card says {digest[:16]}); restore it")
+    for module in _BUILTIN_MODULES:
+        __import__(module)
+    arch = _ARCHITECTURES.get(card.get("architecture", ""))
+    if arch is None:
+        raise ModelError(f"model '{name}' needs architecture '{card.get('architecture')}', unknown to this aecodec; upgrade")
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path))
+        return card, arch.from_pretrained(card, tensors)
+    except (ValueError, KeyError, RuntimeError, OSError) as e:
+        raise ModelError(f"cannot load '{path}': {e}; restore pretrained/ from the repository") from None

@@ -1,0 +1,1 @@
+"""Training: data sets, losses, loops and export to pretrained/. Never imported by inference."""

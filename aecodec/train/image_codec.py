@@ -1,0 +1,230 @@
+"""Training of the hyperprior image codec: RD loss over a continuum of rates.
+
+Each sample of a batch draws its own rate position, so every step trains the whole
+quality range through the gain units. The latent the decoder sees is rounded with a
+straight-through estimator while the rate term uses additive noise (Minnen & Singh 2020).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
+
+
+@dataclass
+class ImageTrainConfig:
+    data: str = "../shared/data/images/train"
+    val_data: str | None = None
+    out: str = "runs/image-codec"
+    steps: int = 20000
+    batch_size: int = 8
+    crop: int = 128
+    lr: float = 5e-4
+    lr_final: float = 2e-5
+    warmup: int = 200
+    decay_from: float = 0.75  # fraction of `steps` after which lr decays (cosine) to lr_final
+    aux_lr: float = 1e-3
+    clip: float = 1.0
+    seed: int = 0
+    threads: int = 0  # 0: torch's default
+    log_every: int = 50
+    checkpoint_every: int = 500
+    init: str | None = None  # start from these weights (a checkpoint .pt or a shipped model name)
+    model: HyperpriorConfig = field(default_factory=HyperpriorConfig)
+
+
+class TrainableHyperprior(nn.Module):
+    """The transforms plus CompressAI's entropy models, as used while training."""
+
+    def __init__(self, config: HyperpriorConfig):
+        super().__init__()
+        from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+
+        self.transforms = HyperpriorTransforms(config)
+        self.entropy_bottleneck = EntropyBottleneck(config.N)
+        self.gaussian_conditional = GaussianConditional(None)
+
+    def forward(self, x: torch.Tensor, position: torch.Tensor) -> dict:
+        t = self.transforms
+        g_enc, g_dec = t.gains(position)
+        y = t.g_a(x) * g_enc
+        z = t.h_a(y)
+        z_hat, z_lik = self.entropy_bottleneck(z)
+        means, scales = t.entropy_parameters(z_hat)
+        _, y_lik = self.gaussian_conditional(y, scales, means)
+        y_hat = ste_round(y - means) + means
+        x_hat = t.g_s(y_hat * g_dec)
+        return {"x_hat": x_hat, "likelihoods": (y_lik, z_lik)}
+
+    def aux_loss(self) -> torch.Tensor:
+        return self.entropy_bottleneck.loss()
+
+
+def ste_round(x: torch.Tensor) -> torch.Tensor:
+    return x + (torch.round(x) - x).detach()
+
+
+def rd_loss(model: TrainableHyperprior, x: torch.Tensor, position: torch.Tensor) -> dict:
+    out = model(x, position)
+    num_pixels = x.shape[2] * x.shape[3]
+    bits = sum(
+        torch.log(lik).flatten(1).sum(1) for lik in out["likelihoods"]
+    ) / (-math.log(2))
+    bpp = bits / num_pixels
+    mse = (out["x_hat"] - x).square().flatten(1).mean(1)
+    lmbda = model.transforms.lmbda(position)
+    loss = (lmbda * 255**2 * mse + bpp).mean()
+    return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean()}
+
+
+def lr_at(step: int, cfg: ImageTrainConfig) -> float:
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    start = int(cfg.decay_from * cfg.steps)
+    if step < start:
+        return cfg.lr
+    frac = min(1.0, (step - start) / max(1, cfg.steps - start))
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * frac))
+
+
+def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):
+    aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
+    main = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
+    return torch.optim.Adam(main, lr=cfg.lr), torch.optim.Adam(aux, lr=cfg.aux_lr)
+
+
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, gen: torch.Generator, cfg) -> None:
+    state = {
+        "model": model.state_dict(),
+        "opt": opt.state_dict(),
+        "aux_opt": aux_opt.state_dict(),
+        "step": step,
+        "rng": gen.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "config": asdict(cfg),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_weights(model: TrainableHyperprior, source: str) -> int:
+    """Initialise from a checkpoint; returns the steps already trained into those weights."""
+    state = torch.load(source, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    return int(state.get("total_steps", state["step"]))
+
+
+@torch.no_grad()
+def validate(model: TrainableHyperprior, images: list[torch.Tensor], positions=(0.0, 2.5, 5.0)) -> list[dict]:
+    """Estimated bpp / PSNR (likelihood rate, rounded latents) on centre crops of held-out images."""
+    model.eval()
+    rows = []
+    for pos in positions:
+        bpp, psnr = [], []
+        for img in images:
+            x = img.float()[None] / 255.0
+            h, w = (x.shape[2] // 64) * 64, (x.shape[3] // 64) * 64
+            x = x[:, :, :h, :w]
+            p = torch.tensor([pos])
+            t = model.transforms
+            g_enc, g_dec = t.gains(p)
+            y = t.g_a(x) * g_enc
+            z = t.h_a(y)
+            z_hat, z_lik = model.entropy_bottleneck(z, training=False)
+            means, scales = t.entropy_parameters(z_hat)
+            y_hat, y_lik = model.gaussian_conditional(y, scales, means, training=False)
+            x_hat = t.g_s(y_hat * g_dec).clamp(0, 1)
+            bits = -(torch.log2(y_lik).sum() + torch.log2(z_lik).sum())
+            bpp.append(float(bits) / (h * w))
+            mse = float(((x_hat * 255).round() / 255 - x).square().mean())
+            psnr.append(10 * math.log10(1 / max(mse, 1e-12)))
+        rows.append({"position": pos, "bpp": sum(bpp) / len(bpp), "psnr": sum(psnr) / len(psnr)})
+    model.train()
+    return rows
+
+
+def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
+    from aecodec.train.data import RandomCrops, list_images, load_rgb
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.pt"
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = TrainableHyperprior(cfg.model)
+    opt, aux_opt = make_optimizers(model, cfg)
+    step, prior_steps = 0, 0
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        aux_opt.load_state_dict(state["aux_opt"])
+        step = int(state["step"])
+        prior_steps = int(state.get("prior_steps", 0))
+        gen.set_state(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        log(f"resumed from {ckpt} at step {step}")
+    elif cfg.init:
+        prior_steps = load_weights(model, cfg.init)
+        log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
+
+    crops = RandomCrops(load_rgb(list_images(cfg.data), cfg.crop), cfg.crop, gen)
+    val_images = load_rgb(list_images(cfg.val_data), 256)[:6] if cfg.val_data else []
+    log_path = out / "log.jsonl"
+    model.train()
+    t0, seen = time.time(), 0
+    acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0}
+
+    def checkpoint(step: int) -> None:
+        save_checkpoint(ckpt, model, opt, aux_opt, step, gen, cfg)
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        state["prior_steps"] = prior_steps
+        state["total_steps"] = prior_steps + step
+        torch.save(state, ckpt)
+
+    while step < cfg.steps:
+        lr = lr_at(step, cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        x = crops.batch(cfg.batch_size)
+        position = torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
+        opt.zero_grad(set_to_none=True)
+        aux_opt.zero_grad(set_to_none=True)
+        metrics = rd_loss(model, x, position)
+        metrics["loss"].backward()
+        if cfg.clip:
+            nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], cfg.clip)
+        opt.step()
+        aux = model.aux_loss()
+        aux.backward()
+        aux_opt.step()
+        step += 1
+        seen += 1
+        for k in acc:
+            acc[k] += float(metrics[k])
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            row = {k: v / seen for k, v in acc.items()}
+            row.update(step=step, total_steps=prior_steps + step, lr=lr, aux=float(aux),
+                       steps_per_s=seen / (time.time() - t0))
+            if val_images and step % (cfg.log_every * 10) == 0:
+                row["val"] = validate(model, val_images)
+            with open(log_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            log(json.dumps(row))
+            t0, seen = time.time(), 0
+            acc = dict.fromkeys(acc, 0.0)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            checkpoint(step)
+    return ckpt
