@@ -14,24 +14,25 @@ DEMO := build/demo
 
 .PHONY: install demo test clean
 
-install: .venv/.editable
+install: build/.editable
 
-$(STAMP): requirements.txt
+# The venv's path carries the hash of requirements.txt, so it only has to exist once.
+$(STAMP):
 	@mkdir -p $(CACHE)
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
-.venv/.editable: $(STAMP) pyproject.toml
+# The editable install (for the `aecodec` command) is per clone: its stamp lives in the clone.
+build/.editable: $(STAMP) pyproject.toml
 	@ln -sfn $(VENV) .venv
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	@touch $@
+	@mkdir -p build && touch $@
 
 demo: install
 	@mkdir -p $(DEMO)
-	.venv/bin/aecodec encode tests/data/images/canyon_wren.png -o $(DEMO)/canyon_wren.aec --quality 75 --force
-	.venv/bin/aecodec decode $(DEMO)/canyon_wren.aec -o $(DEMO)/canyon_wren.png --force
+	$(PY) -m aecodec encode tests/data/images/canyon_wren.png -o $(DEMO)/canyon_wren.aec --quality 75 --force
+	$(PY) -m aecodec decode $(DEMO)/canyon_wren.aec -o $(DEMO)/canyon_wren.png --force
 	$(PY) -m aecodec.bench.demo tests/data/images/canyon_wren.png $(DEMO)/canyon_wren.aec $(DEMO)/canyon_wren.png
 
 test: install

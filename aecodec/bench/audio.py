@@ -43,7 +43,10 @@ LAYOUT = Layout(
     quality_sign=-1,
     bd_quality_key="bd_mel_distance",
     bd_quality_label="BD-mel distance",
-    plots=(("rd_mel.png", "mel_distance", "mel distance (lower is better)"), ("rd_si_snr.png", "si_snr", "SI-SNR (dB)")),
+    plots=(
+        ("rd_mel.png", "mel_distance", "mel distance (lower is better)"),
+        ("rd_si_snr.png", "si_snr", "SI-SNR (dB)"),
+    ),
 )
 
 

@@ -1,7 +1,8 @@
 """Benchmark results on disk, all derived from per-measurement rows.
 
 ``points.jsonl`` holds one JSON object per (file, codec, quality) and is appended as a run goes,
-so an interrupted run resumes where it stopped. ``results.json`` (schema below), ``results.md``
+so an interrupted run resumes where it stopped. Rows do not record codec settings: after changing
+a codec (or the data), start a new output folder. ``results.json`` (schema below), ``results.md``
 and the RD plots are recomputed from the rows at the end of every run::
 
     {"kind": "image" | "audio", "dataset": str, "versions": {library: version},

@@ -127,7 +127,10 @@ def run_benchmark(
     plan = plan_qualities(codec_names, qualities, defaults)
     codecs = {name: get_codec(name, layout.kind) for name in plan}
     files = list_files(data_dir, suffixes, limit)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot use '{out_dir}' as the output folder: {error.strerror}; check --out") from None
     rows = RowLog(out_dir / "points.jsonl")
     run_sweep(data_dir, files, codecs, plan, rows, load, measure)
     points = mean_points(layout, rows.rows, {p.relative_to(data_dir).as_posix() for p in files}, plan)

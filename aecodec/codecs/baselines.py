@@ -106,16 +106,19 @@ class AVIF(PillowCodec):
 
 
 class JPEG2000(PillowCodec):
-    """JPEG 2000 (OpenJPEG), one quality layer aimed at a PSNR: quality q targets 25 + q / 5 dB.
+    """JPEG 2000 (OpenJPEG), irreversible 9/7 wavelet, one layer at a target compression ratio.
 
-    So quality 10..95 asks for 27..44 dB, about the range JPEG covers at its quality 10..95.
+    Quality q asks for a ratio of 250 * 2 ** (-q / 20) to the raw 8-bit samples, so for RGB
+    q 10 ~ 0.14 bpp, 50 ~ 0.54, 95 ~ 2.6 (about JPEG's range). Rate targets, not OpenJPEG's
+    PSNR ("dB") targets: on three images/dev photos its dB mode gave +78 % BD-rate against
+    JPEG, this setting -14 % (the default reversible 5/3 wavelet costs another ~20 %).
     """
 
     name = "jpeg2000"
     pil_format = "JPEG2000"
 
     def save_options(self, quality: int) -> dict[str, Any]:
-        return {"quality_mode": "dB", "quality_layers": [25.0 + quality / 5.0]}
+        return {"quality_mode": "rates", "quality_layers": [250.0 * 2.0 ** (-quality / 20.0)], "irreversible": True}
 
 
 def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
@@ -309,16 +312,20 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None) -> Code
 
     Raises:
         InputError: unknown name, or a baseline of the other media kind.
-        ModelError: ``aecodec`` asked for but ``aecodec.codecs.learned`` is not there.
+        ModelError: ``aecodec`` asked for but its factory in ``aecodec.codecs.learned`` is missing.
     """
     if name == "aecodec":
+        factory_name = "audio_codec" if media == "audio" else "image_codec"
         try:
             from aecodec.codecs import learned
         except ModuleNotFoundError as error:
             if error.name != "aecodec.codecs.learned":
                 raise
-            raise ModelError("the learned codec (aecodec.codecs.learned) is not installed; use a baseline") from error
-        return learned.audio_codec() if media == "audio" else learned.image_codec()
+            learned = None
+        factory = getattr(learned, factory_name, None)
+        if factory is None:
+            raise ModelError(f"this aecodec has no aecodec.codecs.learned.{factory_name}; use a baseline")
+        return factory()
     if name not in _BASELINE_CLASSES:
         raise InputError(f"unknown codec {name!r}; choose from aecodec, {', '.join(BASELINES)}")
     codec = _BASELINE_CLASSES[name]()

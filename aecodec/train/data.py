@@ -24,12 +24,11 @@ def list_images(folder: str | Path) -> list[Path]:
 
 def load_rgb(files: list[Path], min_side: int) -> list[torch.Tensor]:
     """Decode every image once into uint8 CHW tensors (the train set fits in memory)."""
-    from PIL import Image, ImageOps
+    from aecodec.media.image import read_image
 
     images = []
     for f in files:
-        with Image.open(f) as im:
-            px = np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
+        px = read_image(f).pixels
         if px.shape[2] == 1:
             px = np.repeat(px, 3, axis=2)
         px = px[:, :, :3]

@@ -60,6 +60,7 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.v{version}.safetensors"
     save_file(tensors, str(weights))
+    weights.chmod(0o644)
     card = {
         "name": name,
         "version": version,
@@ -70,9 +71,12 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
         "config": config.to_dict(),
         "weights": {"file": weights.name, "sha256": sha256_file(weights), "dtype": "float16 transforms, int32 entropy path"},
         "quality": {"min": 1, "max": 100, "method": "gain units, geometric interpolation"},
-        "trained": {"steps": int(state.get("total_steps", state["step"])), "seed": state["config"]["seed"]},
-        **card_extra,
+        "trained": {"steps": int(state.get("total_steps", state["step"])), "seed": state["config"]["seed"],
+                    "recipe": {k: v for k, v in state["config"].items() if k not in ("data", "val_data", "out", "init")}},
     }
+    extra = dict(card_extra)
+    card["trained"].update(extra.pop("trained", {}))
+    card.update(extra)
     card_path = out_dir / f"{name}.v{version}.json"
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     return card_path

@@ -118,10 +118,25 @@ def save_checkpoint(path: Path, model, opt, aux_opt, step: int, gen: torch.Gener
 
 
 def load_weights(model: TrainableHyperprior, source: str) -> int:
-    """Initialise from a checkpoint; returns the steps already trained into those weights."""
+    """Initialise from shipped weights (.safetensors) or a checkpoint (.pt) so training
+    compounds across runs; returns the steps already trained into those weights."""
+    if str(source).endswith(".safetensors"):
+        from aecodec.train.export import load_for_training
+
+        return load_for_training(model, source)
     state = torch.load(source, map_location="cpu", weights_only=False)
     model.load_state_dict(state["model"])
     return int(state.get("total_steps", state["step"]))
+
+
+def load_recipe(path: str | None, **overrides) -> ImageTrainConfig:
+    """A recipe JSON (keys of ImageTrainConfig, 'model' for HyperpriorConfig) plus CLI overrides."""
+    recipe = {}
+    if path:
+        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
+    model = HyperpriorConfig(**recipe.pop("model", {}))
+    recipe.update({k: v for k, v in overrides.items() if v is not None})
+    return ImageTrainConfig(**recipe, model=model)
 
 
 @torch.no_grad()
@@ -213,7 +228,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         step += 1
         seen += 1
         for k in acc:
-            acc[k] += float(metrics[k])
+            acc[k] += float(metrics[k].detach())
         if step % cfg.log_every == 0 or step == cfg.steps:
             row = {k: v / seen for k, v in acc.items()}
             row.update(step=step, total_steps=prior_steps + step, lr=lr, aux=float(aux),

@@ -1,0 +1,87 @@
+"""Committed .aec files must decode forever: exact latents, pixels within rounding of the reference.
+
+Each case in cases.json names a .aec file, the sha256 of its entropy-decoded symbols (which must
+match exactly on any machine: the entropy path is integer-exact) and a reference PNG of its
+decoded pixels (float synthesis may differ by one grey level across CPU types, never more).
+`AECODEC_REGEN_GOLDEN=1` writes cases that do not exist yet; it never rewrites an old one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aecodec import container
+from aecodec.media.image import read_image
+from aecodec.media.types import Image
+
+HERE = Path(__file__).parent
+CASES = HERE / "cases.json"
+SOURCES = {  # name -> (sample, crop box, quality)
+    "rgb-q10-v1": ("canyon_wren.png", (0, 0, 128, 96), 10),
+    "rgb-q60-v1": ("canyon_wren.png", (100, 50, 228, 146), 60),
+    "rgb-q95-v1": ("canyon_wren.png", (200, 100, 328, 196), 95),
+    "gray-q50-v1": ("lake_gray.png", (0, 0, 100, 70), 50),
+    "rgba-q40-v1": ("osprey_alpha.png", (0, 0, 120, 90), 40),
+}
+
+
+def decoded_symbols(codec, data: bytes) -> str:
+    """sha256 over every entropy-decoded symbol of an image file (z then y)."""
+    import torch
+
+    from aecodec.codecs.learned import check_image_header
+    from aecodec.entropy.tables import decode
+
+    parsed = container.unpack(data)
+    height, width, _, _, _, group = check_image_header(parsed.header)
+    model = codec.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
+    hp, wp = -(-height // 64) * 64, -(-width // 64) * 64
+    z = decode(parsed.streams[0], model.z_indexes((1, model.config.N, hp // 64, wp // 64)), model.z_tables)
+    _, y_idx = model.entropy_parameters(torch.from_numpy(z))
+    h = hashlib.sha256(z.tobytes())
+    for i, c in enumerate(range(0, model.config.M, group)):
+        h.update(decode(parsed.streams[1 + i], y_idx[:, c : c + group], model.y_tables).tobytes())
+    return h.hexdigest()
+
+
+def regenerate(codec) -> None:
+    from aecodec.media.image import write_image
+
+    cases = json.loads(CASES.read_text()) if CASES.exists() else {}
+    for name, (sample, box, quality) in SOURCES.items():
+        if name in cases:
+            continue  # old golden files are never rewritten
+        px = read_image(HERE.parent / "data" / "images" / sample).pixels
+        left, top, right, bottom = box
+        data = codec.encode(Image(np.ascontiguousarray(px[top:bottom, left:right])), quality)
+        (HERE / f"{name}.aec").write_bytes(data)
+        write_image(codec.decode(data), HERE / f"{name}.png", force=True)
+        cases[name] = {"file": f"{name}.aec", "reference": f"{name}.png", "symbols_sha256": decoded_symbols(codec, data)}
+    CASES.write_text(json.dumps(cases, indent=2) + "\n")
+
+
+def load_cases() -> dict:
+    return json.loads(CASES.read_text()) if CASES.exists() else {}
+
+
+def test_regeneration_switch(image_codec):
+    if os.environ.get("AECODEC_REGEN_GOLDEN") == "1":
+        regenerate(image_codec)
+    assert load_cases(), "no golden cases: run with AECODEC_REGEN_GOLDEN=1 once"
+
+
+@pytest.mark.parametrize("name", sorted(load_cases()))
+def test_golden_file_decodes_as_recorded(name, image_codec):
+    case = load_cases()[name]
+    data = (HERE / case["file"]).read_bytes()
+    assert decoded_symbols(image_codec, data) == case["symbols_sha256"]
+    decoded = image_codec.decode(data).pixels.astype(int)
+    reference = read_image(HERE / case["reference"]).pixels.astype(int)
+    assert decoded.shape == reference.shape
+    assert np.abs(decoded - reference).max() <= 1

@@ -1,0 +1,149 @@
+"""The image benchmark end to end on three tiny images: schema, files, resume; and its CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import pytest
+
+from aecodec.bench.image import bench_images
+from aecodec.bench.report import RowLog
+from aecodec.errors import InputError
+
+QUALITIES = (10, 30, 50, 70, 90)
+POINT_KEYS = {"quality", "bpp", "psnr", "ms_ssim", "encode_s", "decode_s"}
+ROW_KEYS = {"file", "codec", "quality", "bytes", "bpp", "psnr", "ms_ssim", "encode_s", "decode_s"}
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    # MS-SSIM runs in torch; on a machine whose cores are busy (training), two threads fight
+    # over them and each call takes ~50x longer.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def images(tmp_path: Path) -> Path:
+    folder = tmp_path / "images"
+    (folder / "nested").mkdir(parents=True)
+    y, x = np.mgrid[:64, :64]
+    for index, name in enumerate(["a.png", "b.png", "nested/c.png"]):
+        planes = [x * 3 + index * 20, y * 3, 128 + 50 * np.sin((x + index * y) / 6.0)]
+        pixels = np.clip(np.stack(planes, axis=2), 0, 255).astype(np.uint8)
+        PIL.Image.fromarray(pixels).save(folder / name)
+    (folder / "notes.txt").write_text("not an image")
+    return folder
+
+
+def read_rows(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / "points.jsonl").read_text().splitlines()]
+
+
+def test_bench_images_end_to_end(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    results = bench_images(images, out, codecs=("jpeg", "webp"), qualities=QUALITIES)
+
+    assert json.loads((out / "results.json").read_text()) == results
+    assert set(results) == {"kind", "dataset", "versions", "reference", "codecs", "bd_rate", "bd_psnr"}
+    assert results["kind"] == "image" and results["dataset"] == str(images) and results["reference"] == "jpeg"
+    assert {"aecodec", "numpy", "Pillow", "libjpeg", "libwebp"} <= set(results["versions"])
+    assert list(results["codecs"]) == ["jpeg", "webp"]
+    for entry in results["codecs"].values():
+        points = entry["points"]
+        assert [p["quality"] for p in points] == list(QUALITIES)
+        assert all(set(p) == POINT_KEYS for p in points)
+        assert all(isinstance(p[k], float) for p in points for k in POINT_KEYS - {"quality"})
+        assert [p["bpp"] for p in points] == sorted(p["bpp"] for p in points)
+        assert all(20 < p["psnr"] < 60 and 0.5 < p["ms_ssim"] <= 1 for p in points)
+    assert set(results["bd_rate"]) == set(results["bd_psnr"]) == {"webp"}
+    assert isinstance(results["bd_rate"]["webp"], float) and isinstance(results["bd_psnr"]["webp"], float)
+
+    rows = read_rows(out)
+    assert len(rows) == 3 * 2 * len(QUALITIES) and all(set(r) == ROW_KEYS for r in rows)
+    assert {r["file"] for r in rows} == {"a.png", "b.png", "nested/c.png"}
+    jpeg_q50 = [r for r in rows if r["codec"] == "jpeg" and r["quality"] == 50]
+    mean_bpp = np.mean([r["bpp"] for r in jpeg_q50])
+    assert results["codecs"]["jpeg"]["points"][2]["bpp"] == pytest.approx(mean_bpp)
+    assert jpeg_q50[0]["bpp"] == jpeg_q50[0]["bytes"] * 8 / (64 * 64)
+
+    markdown = (out / "results.md").read_text()
+    assert "| webp |" in markdown and "BD-rate vs jpeg" in markdown
+    for plot in ("rd_psnr.png", "rd_msssim.png"):
+        assert (out / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_resumes_from_its_rows(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    bench_images(images, out, codecs=("jpeg",), qualities=QUALITIES, limit=2)
+    first = read_rows(out)
+    assert len(first) == 2 * len(QUALITIES)
+
+    bench_images(images, out, codecs=("jpeg",), qualities=QUALITIES, limit=2)
+    assert read_rows(out) == first  # nothing measured twice
+
+    with open(out / "points.jsonl", "a") as file:
+        file.write('{"file": "a.png", "cod')  # a run killed mid-write
+    results = bench_images(images, out, codecs=("jpeg",), qualities=(*QUALITIES, 95), limit=3)
+    rows = read_rows(out)
+    assert rows[: len(first)] == first
+    new = {(r["file"], r["quality"]) for r in rows[len(first) :]}
+    assert new == {("a.png", 95), ("b.png", 95)} | {("nested/c.png", q) for q in (*QUALITIES, 95)}
+    assert len(results["codecs"]["jpeg"]["points"]) == len(QUALITIES) + 1
+
+
+def test_rows_that_are_not_rows_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "points.jsonl").write_text('{"file": "a.png"}\n')
+    with pytest.raises(InputError, match="points.jsonl:1 is not a benchmark row"):
+        RowLog(tmp_path / "points.jsonl")
+
+
+def test_bench_input_errors(images: Path, tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        bench_images(tmp_path / "missing", tmp_path / "out", codecs=("jpeg",))
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    with pytest.raises(InputError, match="no .png"):
+        bench_images(tmp_path / "empty", tmp_path / "out", codecs=("jpeg",))
+    with pytest.raises(InputError, match="audio codec"):
+        bench_images(images, tmp_path / "out", codecs=("mp3",))
+    with pytest.raises(InputError, match="--limit"):
+        bench_images(images, tmp_path / "out", codecs=("jpeg",), limit=0)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    # commands.py registers the bench group in the product; here the module is imported directly.
+    code = "import sys; from aecodec.cli import bench_cmds; from aecodec.cli.main import main; main(sys.argv[1:])"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as one_torch_thread, for the child process
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, env=env)
+
+
+def test_cli_bad_options_are_one_line_errors(images: Path, tmp_path: Path) -> None:
+    result = run_cli("bench", "image", "--data", str(images), "--out", str(tmp_path / "o"), "--qualities", "ten")
+    assert result.returncode == 1
+    expected = "--qualities takes comma-separated integers, got 'ten'; e.g. --qualities 10,50,90"
+    assert result.stderr == f"aecodec: error: {expected}\n"
+    result = run_cli("bench", "audio", "--data", str(images), "--out", str(tmp_path / "o"), "--codecs", " , ")
+    assert result.returncode == 1 and result.stderr.startswith("aecodec: error: --codecs is empty")
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_runs_a_bench_and_imports_no_numpy_until_then(images: Path, tmp_path: Path) -> None:
+    probe = "import sys; from aecodec.cli import bench_cmds; print(sorted({'numpy', 'torch'} & set(sys.modules)))"
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout == "[]\n"
+    out = tmp_path / "cli"
+    result = run_cli("bench", "image", "--data", str(images), "--out", str(out), "--codecs", "jpeg",
+                     "--qualities", "20,40,60,80", "--limit", "1")
+    assert result.returncode == 0, result.stderr
+    assert "results in" in result.stdout
+    assert len(read_rows(out)) == 4
