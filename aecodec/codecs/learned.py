@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aecodec import container
-from aecodec.errors import FormatError, InputError
+from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.types import Image
 
 DEFAULT_MODEL = "image-hyperprior"
@@ -28,19 +28,15 @@ class EncodeResult:
     quality: float
 
 
-class LearnedImageCodec:
-    """Encodes RGB, grayscale and RGBA images at ``quality`` 1..100 (higher is better)."""
+class LazyModel:
+    """Mixin of the learned codecs: the model is loaded on first use, so constructing a codec is free."""
 
-    media = "image"
+    media: str
+    model_name: str
+    device: str
+    _model = None
+    _card: dict | None = None
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu"):
-        self.name = "aecodec"
-        self.model_name = model
-        self.device = device
-        self._model = None
-        self._card = None
-
-    # --- models are loaded lazily: constructing a codec is free -------------------------
     def model(self, name: str | None = None, sha_prefix: str | None = None):
         """The loaded model: the newest of ``model_name``, or the one a file names."""
         from aecodec.device import resolve_device
@@ -49,9 +45,23 @@ class LearnedImageCodec:
         name = name or self.model_name
         card = self._card
         if card is None or card["name"] != name or (sha_prefix and not card["weights"]["sha256"].startswith(sha_prefix)):
-            self._card, model = load_model(name, sha_prefix)
-            self._model = model.to(resolve_device(self.device))
+            card, model = load_model(name, sha_prefix)
+            if card.get("media", self.media) != self.media:
+                raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
+                                 "pick another with --model (see 'aecodec models')")
+            self._card, self._model = card, model.to(resolve_device(self.device))
         return self._model
+
+
+class LearnedImageCodec(LazyModel):
+    """Encodes RGB, grayscale and RGBA images at ``quality`` 1..100 (higher is better)."""
+
+    media = "image"
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu"):
+        self.name = "aecodec"
+        self.model_name = model
+        self.device = device
 
     # --- encode ------------------------------------------------------------------------
     def encode(self, item: Image, quality: float) -> bytes:
@@ -209,3 +219,10 @@ def read_png_plane(data: bytes, height: int, width: int) -> np.ndarray:
 
 def image_codec(device: str = "cpu") -> LearnedImageCodec:
     return LearnedImageCodec(device=device)
+
+
+def audio_codec(device: str = "cpu"):
+    """The learned audio codec as the benchmarks use it: ``quality`` means a kbps budget."""
+    from aecodec.codecs.learned_audio import LearnedAudioCodec
+
+    return LearnedAudioCodec(device=device, quality_unit="kbps")

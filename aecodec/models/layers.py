@@ -18,7 +18,10 @@ class SimplifiedGDN(nn.Module):
         super().__init__()
         self.inverse = inverse
         self.beta = nn.Parameter(torch.ones(channels))
-        self.gamma = nn.Parameter(0.1 * torch.eye(channels).view(channels, channels, 1, 1).sqrt())
+        # Off-diagonal entries start tiny but not at zero: gamma = param^2 has zero gradient at 0,
+        # and exact zeros would never learn cross-channel normalisation.
+        gamma = 0.1 * torch.eye(channels) + 1e-6
+        self.gamma = nn.Parameter(gamma.sqrt().view(channels, channels, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.beta.square() + 1e-6
@@ -35,3 +38,23 @@ def deconv(cin: int, cout: int, kernel: int = 5, stride: int = 2) -> nn.ConvTran
     return nn.ConvTranspose2d(
         cin, cout, kernel, stride=stride, padding=kernel // 2, output_padding=stride - 1
     )
+
+
+# --- gain units (Cui et al. 2021): one model, a continuum of rates ---------------------------
+QUALITY_MIN, QUALITY_MAX = 1.0, 100.0
+
+
+def quality_to_position(quality: float, levels: int) -> float:
+    """Map quality 1..100 to a continuous position 0..levels-1 among the gain anchors."""
+    q = min(max(float(quality), QUALITY_MIN), QUALITY_MAX)
+    return (q - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * (levels - 1)
+
+
+def interpolate_gains(log_gains: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+    """Gains [B, C] at positions [B] in [0, levels-1]: log-gains [levels, C] interpolated linearly
+    between the two nearest anchors, so the gains themselves are interpolated geometrically."""
+    levels = log_gains.shape[0]
+    pos = position.clamp(0, levels - 1)
+    lo = pos.floor().long().clamp(max=levels - 2)
+    t = (pos - lo.to(pos.dtype))[:, None]
+    return ((1 - t) * log_gains[lo] + t * log_gains[lo + 1]).exp()

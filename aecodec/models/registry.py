@@ -15,7 +15,7 @@ from typing import Any, Callable
 from aecodec.errors import ModelError
 
 _ARCHITECTURES: dict[str, Callable[..., Any]] = {}
-_BUILTIN_MODULES = ("aecodec.models.image.model",)
+_BUILTIN_MODULES = ("aecodec.models.image.model", "aecodec.models.audio.model")
 
 
 def register_architecture(name: str):

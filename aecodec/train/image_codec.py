@@ -36,6 +36,7 @@ class ImageTrainConfig:
     clip: float = 1.0
     seed: int = 0
     threads: int = 0  # 0: torch's default
+    device: str = "auto"  # auto picks CUDA when present
     log_every: int = 50
     checkpoint_every: int = 500
     init: str | None = None  # start from these weights (a checkpoint .pt or a shipped model name)
@@ -102,12 +103,15 @@ def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):
     return torch.optim.Adam(main, lr=cfg.lr), torch.optim.Adam(aux, lr=cfg.aux_lr)
 
 
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, gen: torch.Generator, cfg) -> None:
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, gen: torch.Generator, cfg) -> None:
+    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
     state = {
         "model": model.state_dict(),
         "opt": opt.state_dict(),
         "aux_opt": aux_opt.state_dict(),
         "step": step,
+        "prior_steps": prior_steps,  # steps already in the weights this run started from
+        "total_steps": prior_steps + step,
         "rng": gen.get_state(),
         "torch_rng": torch.get_rng_state(),
         "config": asdict(cfg),
@@ -147,10 +151,10 @@ def validate(model: TrainableHyperprior, images: list[torch.Tensor], positions=(
     for pos in positions:
         bpp, psnr = [], []
         for img in images:
-            x = img.float()[None] / 255.0
+            x = img.float()[None].to(next(model.parameters()).device) / 255.0
             h, w = (x.shape[2] // 64) * 64, (x.shape[3] // 64) * 64
             x = x[:, :, :h, :w]
-            p = torch.tensor([pos])
+            p = torch.tensor([pos], device=x.device)
             t = model.transforms
             g_enc, g_dec = t.gains(p)
             y = t.g_a(x) * g_enc
@@ -178,7 +182,10 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     ckpt = out / "checkpoint.pt"
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
-    model = TrainableHyperprior(cfg.model)
+    from aecodec.device import resolve_device
+
+    device = resolve_device(cfg.device)
+    model = TrainableHyperprior(cfg.model).to(device)  # before the optimisers: their state follows
     opt, aux_opt = make_optimizers(model, cfg)
     step, prior_steps = 0, 0
     if resume and ckpt.exists():
@@ -202,19 +209,12 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     t0, seen = time.time(), 0
     acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0}
 
-    def checkpoint(step: int) -> None:
-        save_checkpoint(ckpt, model, opt, aux_opt, step, gen, cfg)
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        state["prior_steps"] = prior_steps
-        state["total_steps"] = prior_steps + step
-        torch.save(state, ckpt)
-
     while step < cfg.steps:
         lr = lr_at(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
-        x = crops.batch(cfg.batch_size)
-        position = torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
+        x = crops.batch(cfg.batch_size).to(device, non_blocking=True)
+        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(device)
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
         metrics = rd_loss(model, x, position)
@@ -231,7 +231,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
             acc[k] += float(metrics[k].detach())
         if step % cfg.log_every == 0 or step == cfg.steps:
             row = {k: v / seen for k, v in acc.items()}
-            row.update(step=step, total_steps=prior_steps + step, lr=lr, aux=float(aux),
+            row.update(step=step, total_steps=prior_steps + step, lr=lr, aux=float(aux.detach()),
                        steps_per_s=seen / (time.time() - t0))
             if val_images and step % (cfg.log_every * 10) == 0:
                 row["val"] = validate(model, val_images)
@@ -241,5 +241,5 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
             t0, seen = time.time(), 0
             acc = dict.fromkeys(acc, 0.0)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            checkpoint(step)
+            save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, gen, cfg)
     return ckpt

@@ -60,9 +60,9 @@ class HyperpriorCodec:
     @torch.no_grad()
     def analyse(self, image: torch.Tensor, tile: int) -> torch.Tensor:
         """uint8 [H, W, 3] (padded to the stride) -> latent y, float32 on the CPU."""
-        x = image.permute(2, 0, 1)[None].to(self.device).float() / 255.0
-        step = lambda t: self.transforms.g_a(t)  # noqa: E731
-        return tiled(step, x, tile, ANALYSIS_MARGIN, 1 / 16).cpu()
+        x = image.permute(2, 0, 1)[None]  # stays uint8: tiles are converted one at a time
+        step = lambda t: self.transforms.g_a(t.to(self.device).float() / 255.0).cpu()  # noqa: E731
+        return tiled(step, x, tile, ANALYSIS_MARGIN, 1 / 16)
 
     @torch.no_grad()
     def quantise(self, y: torch.Tensor, quality: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -96,8 +96,12 @@ class HyperpriorCodec:
     def synthesise(self, y_sym: np.ndarray, means: torch.Tensor, quality: float, tile: int) -> torch.Tensor:
         """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride)."""
         _, g_dec = self.gains(quality)
-        y_hat = (torch.from_numpy(y_sym).double() + means).float().to(self.device) * g_dec.to(self.device)
-        step = lambda t: self.transforms.g_s(t).clamp_(0, 1)  # noqa: E731
+        y_hat = (torch.from_numpy(y_sym).double() + means).float() * g_dec.cpu()
+
+        def step(t: torch.Tensor) -> torch.Tensor:  # each tile goes to uint8 at once: bounded memory
+            x = self.transforms.g_s(t.to(self.device)).clamp_(0, 1).mul_(255).round_()
+            return x.to(torch.uint8).cpu()
+
         x = tiled(step, y_hat, tile // 16 if tile else 0, SYNTHESIS_MARGIN // 16, 16)
-        return (x[0] * 255).round_().to(torch.uint8).permute(1, 2, 0).cpu()
+        return x[0].permute(1, 2, 0)
 

@@ -1,0 +1,100 @@
+"""The shipped conv + LSTM audio codec at inference: float transforms, frozen integer priors.
+
+The entropy parameters are trivially device-independent: every latent channel has a fixed
+integer CDF per gain anchor (a factorized prior), chosen by its channel index and the file's
+quality, so no network output ever selects a table. Only the transforms run in float32 (CPU or
+CUDA); they change samples by rounding noise at most, never the decodability of a file.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from aecodec.entropy.tables import CdfTables
+from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, prior_level
+from aecodec.models.layers import quality_to_position
+from aecodec.models.registry import register_architecture
+
+
+@register_architecture("audio-conv-lstm")
+class ConvLstmAudioCodec:
+    """Tensor-level codec: mono 24 kHz waveforms in, integer symbols out, and back.
+
+    No files, resampling, chunking or byte framing here (codecs/learned_audio.py does those).
+    Batches hold independent signals (e.g. mid and side), each with its own quality.
+    """
+
+    def __init__(self, config: ConvLstmConfig, transforms: ConvLstmTransforms, tables: CdfTables, medians: np.ndarray):
+        self.config = config
+        self.transforms = transforms.eval().requires_grad_(False)
+        self.tables = tables  # levels * latent tables: row level * latent + channel
+        self.medians = medians  # float32 [levels, latent]
+        self.device = torch.device("cpu")
+
+    @classmethod
+    def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> ConvLstmAudioCodec:
+        config = ConvLstmConfig.from_dict(card["config"])
+        transforms = ConvLstmTransforms(config)
+        prefix = "transforms."
+        state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
+        transforms.load_state_dict(state, strict=True)
+        tables = CdfTables(*(tensors[f"tables.y.{k}"].numpy().astype(np.int32) for k in ("cdf", "cdf_length", "offset")))
+        medians = tensors["tables.y.medians"].float().numpy()
+        if tables.size != config.levels * config.latent or medians.shape != (config.levels, config.latent):
+            raise ValueError(f"entropy tables for {tables.size} channels, the config needs {config.levels * config.latent}")
+        return cls(config, transforms, tables, medians)
+
+    def to(self, device: torch.device) -> ConvLstmAudioCodec:
+        self.transforms.to(device)
+        self.device = device
+        return self
+
+    @property
+    def hop(self) -> int:
+        return self.config.hop
+
+    @property
+    def sample_rate(self) -> int:
+        return self.config.sample_rate
+
+    # --- encoder side -------------------------------------------------------------------
+    @torch.inference_mode()
+    def analyse(self, x: torch.Tensor) -> torch.Tensor:
+        """float32 [B, L] waveforms -> latent y [B, C, ceil(L / hop)] on the CPU (zero-padded at the end)."""
+        pad = -x.shape[-1] % self.hop
+        x = torch.nn.functional.pad(x.float(), (0, pad))[:, None].to(self.device)
+        return self.transforms.g_a(x).float().cpu()
+
+    def quantise(self, y: torch.Tensor, qualities: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        """Latent [B, C, T] -> (int32 symbols, int32 table indexes), row b at ``qualities[b]``."""
+        g_enc, _ = self.gains(qualities)
+        medians = torch.from_numpy(self.medians[self.levels(qualities)])[:, :, None]
+        symbols = torch.round(y * g_enc - medians).to(torch.int32)
+        return symbols.numpy(), self.indexes(qualities, tuple(y.shape))
+
+    # --- shared by both sides -------------------------------------------------------------
+    def levels(self, qualities: Sequence[float]) -> np.ndarray:
+        return np.array([prior_level(q, self.config.levels) for q in qualities], dtype=np.int64)
+
+    def indexes(self, qualities: Sequence[float], shape: tuple[int, int, int]) -> np.ndarray:
+        """Table index of every symbol: level * C + channel (integers only: exact everywhere)."""
+        batch, channels, frames = shape
+        rows = self.levels(qualities)[:, None] * self.config.latent + np.arange(channels)[None, :]
+        return np.ascontiguousarray(np.broadcast_to(rows[:, :, None], (batch, channels, frames)).astype(np.int32))
+
+    def gains(self, qualities: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
+        pos = torch.tensor([quality_to_position(q, self.config.levels) for q in qualities], dtype=torch.float32)
+        g_enc, g_dec = self.transforms.gains(pos.to(self.transforms.log_gain_enc.device))
+        return g_enc.cpu(), g_dec.cpu()
+
+    # --- decoder side ---------------------------------------------------------------------
+    @torch.inference_mode()
+    def synthesise(self, symbols: np.ndarray, qualities: Sequence[float]) -> torch.Tensor:
+        """int symbols [B, C, T] -> float32 waveforms [B, T * hop] on the CPU."""
+        _, g_dec = self.gains(qualities)
+        medians = torch.from_numpy(self.medians[self.levels(qualities)])[:, :, None]
+        y_hat = (torch.from_numpy(symbols).float() + medians) * g_dec
+        return self.transforms.g_s(y_hat.to(self.device))[:, 0].float().cpu()
