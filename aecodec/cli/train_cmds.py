@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -10,23 +11,35 @@ from aecodec.cli.main import cli
 from aecodec.errors import InputError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
-TASKS = ("image-codec",)
+TASKS = ("image-codec", "audio-codec")
+MODEL_NAMES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm"}
+DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
+              "audio-codec": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)"}
 
 
 @cli.command()
 @click.argument("task", type=click.Choice(TASKS))
-@click.option("--data", required=True, help="Folder of training images.")
+@click.option("--data", required=True, multiple=True,
+              help="Folder of training data (images; audio: give it once per folder, e.g. speech and music).")
 @click.option("--out", required=True, help="Run folder: checkpoint.pt and log.jsonl go here.")
 @click.option("--config", default=None, help="Recipe JSON (default: the shipped model's recipe).")
 @click.option("--steps", type=int, default=None, help="Total steps of this run.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (model, optimiser, step, RNG).")
 @click.option("--init", default=None, help="Start from these weights: a .safetensors in pretrained/ or a .pt checkpoint.")
-@click.option("--val-data", default=None, help="Folder of held-out images for periodic validation.")
+@click.option("--val-data", default=None, help="Folder of held-out images or audio for periodic validation.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 def train(task, data, out, config, steps, resume, init, val_data, threads):
     """Train a model on your own data."""
-    from aecodec.train.image_codec import load_recipe, train as run
+    if task == "audio-codec":
+        from aecodec.train.audio_codec import load_recipe, train as run
 
+        data = list(data)
+    else:
+        from aecodec.train.image_codec import load_recipe, train as run
+
+        if len(data) > 1:
+            raise InputError("image-codec trains on one --data folder; put the images under one folder")
+        data = data[0]
     config = config or str(RECIPES / f"{task}.json")
     if not Path(config).is_file():
         raise InputError(f"recipe '{config}' does not exist; pass --config FILE")
@@ -34,25 +47,28 @@ def train(task, data, out, config, steps, resume, init, val_data, threads):
         raise InputError(f"--init '{init}' does not exist; give a .safetensors or .pt file")
     cfg = load_recipe(config, data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads)
     ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
-    click.echo(f"checkpoint: {ckpt}")
+    if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for the whole job
+        click.echo(f"checkpoint: {ckpt}")
 
 
 @cli.command()
 @click.argument("task", type=click.Choice(TASKS))
 @click.option("--checkpoint", required=True, help="checkpoint.pt written by 'aecodec train'.")
 @click.option("--out", default="pretrained", show_default=True, help="Folder of shipped models.")
-@click.option("--name", default="image-hyperprior", show_default=True)
+@click.option("--name", default=None, help="Model name (default: image-hyperprior or audio-conv-lstm).")
 @click.option("--version", "version", type=int, required=True, help="Model version (never overwrite a shipped one).")
 @click.option("--command", "command", default="", help="The training command to record in the model card.")
 @click.option("--force", is_flag=True, help="Overwrite an existing version (only for unreleased weights).")
 def export(task, checkpoint, out, name, version, command, force):
-    """Freeze a checkpoint: integer CDF tables, exact hyper-synthesis, safetensors + model card."""
-    from aecodec.train.export import export_image_codec
+    """Freeze a checkpoint: integer CDF tables (exact hyper-synthesis for images), safetensors + card."""
+    from aecodec.train.export import export_audio_codec, export_image_codec
+
+    name = name or MODEL_NAMES[task]
 
     if not Path(checkpoint).is_file():
         raise InputError(f"checkpoint '{checkpoint}' does not exist; run 'aecodec train' first")
     if (Path(out) / f"{name}.v{version}.json").exists() and not force:
         raise InputError(f"{name} v{version} exists in {out}; pick a new --version (files made with it must keep decoding)")
-    extra = {"trained": {"command": command, "data": "shared/data/images/train (SOURCES.md)"}} if command else {}
-    card = export_image_codec(checkpoint, out, name, version, extra)
+    extra = {"trained": {"command": command, "data": DATA_NOTES[task]}} if command else {}
+    card = (export_audio_codec if task == "audio-codec" else export_image_codec)(checkpoint, out, name, version, extra)
     click.echo(f"wrote {card}")

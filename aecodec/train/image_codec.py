@@ -64,27 +64,25 @@ class TrainableHyperprior(nn.Module):
         _, y_lik = self.gaussian_conditional(y, scales, means)
         y_hat = ste_round(y - means) + means
         x_hat = t.g_s(y_hat * g_dec)
-        return {"x_hat": x_hat, "likelihoods": (y_lik, z_lik)}
-
-    def aux_loss(self) -> torch.Tensor:
-        return self.entropy_bottleneck.loss()
+        # The quantile (aux) loss reaches only `quantiles`, which the RD loss never touches, so
+        # one backward of their sum trains both, and DDP sees every parameter used in forward.
+        aux = self.entropy_bottleneck.loss()
+        return {"x_hat": x_hat, "likelihoods": (y_lik, z_lik), "aux": aux}
 
 
 def ste_round(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
-def rd_loss(model: TrainableHyperprior, x: torch.Tensor, position: torch.Tensor) -> dict:
+def rd_loss(model: nn.Module, transforms: HyperpriorTransforms, x: torch.Tensor, position: torch.Tensor) -> dict:
+    """Per-sample lambda * 255^2 * MSE + bpp, averaged; ``model`` may be DDP-wrapped."""
     out = model(x, position)
     num_pixels = x.shape[2] * x.shape[3]
-    bits = sum(
-        torch.log(lik).flatten(1).sum(1) for lik in out["likelihoods"]
-    ) / (-math.log(2))
+    bits = sum(torch.log(lik).flatten(1).sum(1) for lik in out["likelihoods"]) / (-math.log(2))
     bpp = bits / num_pixels
     mse = (out["x_hat"] - x).square().flatten(1).mean(1)
-    lmbda = model.transforms.lmbda(position)
-    loss = (lmbda * 255**2 * mse + bpp).mean()
-    return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean()}
+    loss = (transforms.lmbda(position) * 255**2 * mse + bpp).mean()
+    return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(), "aux": out["aux"]}
 
 
 def lr_at(step: int, cfg: ImageTrainConfig) -> float:
@@ -103,7 +101,7 @@ def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):
     return torch.optim.Adam(main, lr=cfg.lr), torch.optim.Adam(aux, lr=cfg.aux_lr)
 
 
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, gen: torch.Generator, cfg) -> None:
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng: list, cfg) -> None:
     """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
     state = {
         "model": model.state_dict(),
@@ -112,7 +110,7 @@ def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int
         "step": step,
         "prior_steps": prior_steps,  # steps already in the weights this run started from
         "total_steps": prior_steps + step,
-        "rng": gen.get_state(),
+        "rng": rng,  # crop RNG state of every rank
         "torch_rng": torch.get_rng_state(),
         "config": asdict(cfg),
     }
@@ -173,19 +171,20 @@ def validate(model: TrainableHyperprior, images: list[torch.Tensor], positions=(
 
 
 def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
+    """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
+    from aecodec.device import resolve_device
     from aecodec.train.data import RandomCrops, list_images, load_rgb
+    from aecodec.train.distributed import Distributed
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    dist = Distributed.start(resolve_device(cfg.device))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    from aecodec.device import resolve_device
-
-    device = resolve_device(cfg.device)
-    model = TrainableHyperprior(cfg.model).to(device)  # before the optimisers: their state follows
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    gen = torch.Generator().manual_seed(cfg.seed + dist.rank)  # different crops per rank
+    model = TrainableHyperprior(cfg.model).to(dist.device)  # before the optimisers: their state follows
     opt, aux_opt = make_optimizers(model, cfg)
     step, prior_steps = 0, 0
     if resume and ckpt.exists():
@@ -193,45 +192,48 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
-        step = int(state["step"])
-        prior_steps = int(state.get("prior_steps", 0))
-        gen.set_state(state["rng"])
+        step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
+        rng = state["rng"]
+        if not isinstance(rng, list):
+            gen.set_state(rng)
+        elif dist.rank < len(rng):  # a rank the saved run did not have keeps its fresh seed
+            gen.set_state(rng[dist.rank])
         torch.set_rng_state(state["torch_rng"])
         log(f"resumed from {ckpt} at step {step}")
     elif cfg.init:
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
+    net = dist.wrap(model)
 
     crops = RandomCrops(load_rgb(list_images(cfg.data), cfg.crop), cfg.crop, gen)
-    val_images = load_rgb(list_images(cfg.val_data), 256)[:6] if cfg.val_data else []
+    val_images = load_rgb(list_images(cfg.val_data), 256)[:6] if cfg.val_data and dist.is_main else []
     log_path = out / "log.jsonl"
     model.train()
     t0, seen = time.time(), 0
-    acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0}
+    acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "aux": 0.0}
+    main_params = opt.param_groups[0]["params"]
 
     while step < cfg.steps:
         lr = lr_at(step, cfg)
         for g in opt.param_groups:
             g["lr"] = lr
-        x = crops.batch(cfg.batch_size).to(device, non_blocking=True)
-        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(device)
+        x = crops.batch(cfg.batch_size).to(dist.device, non_blocking=True)
+        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(dist.device)
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
-        metrics = rd_loss(model, x, position)
-        metrics["loss"].backward()
+        metrics = rd_loss(net, model.transforms, x, position)
+        (metrics["loss"] + metrics["aux"]).backward()
         if cfg.clip:
-            nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], cfg.clip)
+            nn.utils.clip_grad_norm_(main_params, cfg.clip)
         opt.step()
-        aux = model.aux_loss()
-        aux.backward()
         aux_opt.step()
         step += 1
         seen += 1
         for k in acc:
             acc[k] += float(metrics[k].detach())
-        if step % cfg.log_every == 0 or step == cfg.steps:
+        if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
             row = {k: v / seen for k, v in acc.items()}
-            row.update(step=step, total_steps=prior_steps + step, lr=lr, aux=float(aux.detach()),
+            row.update(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world,
                        steps_per_s=seen / (time.time() - t0))
             if val_images and step % (cfg.log_every * 10) == 0:
                 row["val"] = validate(model, val_images)
@@ -241,5 +243,9 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
             t0, seen = time.time(), 0
             acc = dict.fromkeys(acc, 0.0)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, gen, cfg)
+            rng = dist.gather(gen.get_state())  # every rank's crop RNG, so resuming is exact
+            if dist.is_main:
+                save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rng, cfg)
+            dist.barrier()
+    dist.stop()
     return ckpt

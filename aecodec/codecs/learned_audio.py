@@ -1,0 +1,412 @@
+"""aecodec's learned audio codec behind the common Codec interface: audio <-> `.aec` bytes.
+
+Encode, with bounded memory whatever the length::
+
+    samples (any rate, 1..8 channels) - DC offset per channel
+      -> mono | mid-side (M = (L+R)/2, S = (L-R)/2) | independent channels
+      -> resampled to the model's rate (24 kHz), block by block
+      -> chunks of chunking.frames samples, neighbours overlapping by chunking.overlap
+      -> analysis per chunk -> symbols at the channel's quality -> one rANS stream per
+         chunk and coded channel (chunk-major: stream k * coded_channels + c)
+
+Decode runs the same way back, crossfading each overlap with a raised-cosine (sin^2) fade so
+chunk boundaries do not click, and soft-limits samples above 0.95 so nothing clips. Header
+keys are specified in docs/FORMAT.md ("Audio codec keys").
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Iterator, Literal, Union
+
+import numpy as np
+
+from aecodec import container
+from aecodec.codecs.learned import EncodeResult, LazyModel, check_quality
+from aecodec.errors import FormatError, InputError
+from aecodec.media.audio import AudioInfo, AudioReader
+from aecodec.media.resample import StreamResampler, output_frames
+from aecodec.media.types import Audio
+
+if TYPE_CHECKING:
+    from aecodec.media.audio import AudioWriter
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "audio-conv-lstm"
+CHUNK_SECONDS = 10.0  # bounds memory; long enough that the overlaps cost ~2 % of the rate
+OVERLAP_SECONDS = 0.2  # crossfaded at decode
+SIDE_QUALITY_DROP = 25.0  # the side channel of mid-side stereo is coded this much lower
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
+MAX_CHANNELS = 8
+MAX_CHUNK_FRAMES = 1 << 20  # at the model rate: bounds a decoder's memory whatever a header says
+LIMIT_KNEE = 0.95  # samples beyond this are bent smoothly towards, never past, full scale
+BLOCK_FRAMES = 1 << 16
+CODINGS = ("mono", "mid-side", "independent")
+
+Source = Union[Audio, AudioReader]
+
+
+@dataclass(frozen=True)
+class AudioHeader:
+    """The validated audio keys of a header."""
+
+    quality: float
+    side_quality: float | None
+    sample_rate: int
+    channels: int
+    frames: int
+    coding: str
+    dc_offset: tuple[float, ...]
+    chunk_frames: int
+    overlap: int
+
+    @property
+    def coded_channels(self) -> int:
+        return 1 if self.coding == "mono" else self.channels
+
+    def qualities(self) -> list[float]:
+        """Quality of each coded channel, in stream order."""
+        if self.coding == "mid-side":
+            return [self.quality, self.side_quality]
+        return [self.quality] * self.coded_channels
+
+
+class LearnedAudioCodec(LazyModel):
+    """Encodes audio at ``quality`` 1..100 (higher is better), any sample rate, 1..8 channels.
+
+    ``quality_unit="kbps"`` makes ``encode(item, x)`` mean "the best file of at most x kbps"
+    (``encode_to_kbps``), the knob the benchmarks turn for every audio codec.
+    """
+
+    media = "audio"
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu",
+                 quality_unit: Literal["quality", "kbps"] = "quality"):
+        self.name = "aecodec"
+        self.model_name = model
+        self.device = device
+        self.quality_unit = quality_unit
+
+    # --- encode ------------------------------------------------------------------------
+    def encode(self, item: Source, quality: float) -> bytes:
+        """``item``: an ``Audio`` or an open ``AudioReader`` (streamed in blocks)."""
+        if self.quality_unit == "kbps":
+            return self.encode_to_kbps(item, quality).data
+        return self._encoder(item)[0](check_quality(quality))
+
+    def encode_to_kbps(self, item: Source, kbps: float) -> EncodeResult:
+        """The highest integer quality whose real file size is at most ``kbps`` kbit/s.
+
+        The analysis runs once; each step of the binary search only quantises and codes.
+
+        Raises:
+            InputError: ``kbps`` is not a positive number, or even quality 1 needs more.
+        """
+        if not (kbps > 0 and math.isfinite(kbps)):
+            raise InputError(f"--kbps must be a positive number, got {kbps}; try e.g. --kbps 6")
+        encode, seconds = self._encoder(item)
+        budget = kbps * 1000 * seconds / 8
+        lo, hi, best = 1, 100, None
+        while lo <= hi:  # file size grows with quality: binary search over 1..100
+            mid = (lo + hi) // 2
+            data = encode(float(mid))
+            if len(data) <= budget:
+                best, lo = EncodeResult(data, float(mid)), mid + 1
+            else:
+                hi = mid - 1
+        if best is None:
+            lowest = len(encode(1.0)) * 8 / seconds / 1000
+            raise InputError(f"cannot reach {kbps:g} kbps: quality 1 needs {lowest:.2f} kbps for this "
+                             f"{seconds:.2f} s clip; ask for more bits")
+        return best
+
+    def _encoder(self, item: Source) -> tuple[Callable[[float], bytes], float]:
+        """Runs the analysis once; returns (quality -> file bytes, duration in seconds)."""
+        from aecodec.entropy.tables import encode
+
+        model = self.model()
+        source = item if isinstance(item, AudioReader) else _ArraySource(item)
+        sample_rate, channels = source.info.sample_rate, source.info.channels
+        _check_input(source.info)
+        dc, frames = _dc_offset(source)
+        coding = "mono" if channels == 1 else "mid-side" if channels == 2 else "independent"
+        chunk, overlap = chunking_for(model.sample_rate, model.hop)
+        model_frames = output_frames(frames, sample_rate, model.sample_rate)
+        coded = 1 if coding == "mono" else channels
+        if chunk_count(model_frames, chunk, overlap) * coded > container.MAX_STREAMS:
+            raise InputError(f"the input is too long ({frames / sample_rate / 3600:.1f} h) for one .aec file; split it")
+        spans = chunk_spans(model_frames, chunk, overlap)
+        latents = []
+        for piece in _model_rate_chunks(source, dc, coding, model.sample_rate, spans):
+            import torch
+
+            latents.append(model.analyse(torch.from_numpy(np.ascontiguousarray(piece.T))))
+        if len(latents) != len(spans):
+            raise InputError("the input changed while it was read; read it again")
+
+        def at(quality: float) -> bytes:
+            h = AudioHeader(quality, max(1.0, quality - SIDE_QUALITY_DROP) if coding == "mid-side" else None,
+                            sample_rate, channels, frames, coding, dc, chunk, overlap)
+            qualities = h.qualities()
+            streams = []
+            for y in latents:
+                symbols, indexes = model.quantise(y, qualities)
+                streams += [encode(symbols[c], indexes[c], model.tables) for c in range(coded)]
+            header = {
+                "media": "audio",
+                "model": {"name": self._card["name"], "sha256": self._card["weights"]["sha256"][:16]},
+                "quality": quality,
+                "sample_rate": sample_rate,
+                "channels": channels,
+                "frames": frames,
+                "channel_coding": coding,
+                "dc_offset": list(dc),
+                "chunking": {"frames": chunk, "overlap": overlap},
+            }
+            if coding == "mid-side":
+                header["side_quality"] = h.side_quality
+            return container.pack(header, streams)
+
+        return at, frames / sample_rate
+
+    # --- decode ------------------------------------------------------------------------
+    def decode(self, data: bytes) -> Audio:
+        header, blocks = self.decode_blocks(data)
+        samples = np.concatenate(list(blocks))
+        return Audio(samples, header.sample_rate)
+
+    def decode_to(self, data: bytes, open_writer: Callable[[int, int], AudioWriter]) -> AudioHeader:
+        """Decode block by block into the writer ``open_writer(sample_rate, channels)`` returns
+        (a context manager such as ``media.audio.audio_writer``); memory stays bounded."""
+        header, blocks = self.decode_blocks(data)
+        with open_writer(header.sample_rate, header.channels) as writer:
+            for block in blocks:
+                writer.write(block)
+        return header
+
+    def decode_blocks(self, data: bytes) -> tuple[AudioHeader, Iterator[np.ndarray]]:
+        """Validate the file and load its model now; the samples come lazily, float32
+        (frames, channels) blocks that add up to exactly ``header.frames`` frames.
+
+        Raises:
+            FormatError: damaged, truncated or inconsistent file, or not audio.
+            ModelError: the weights the file names are not installed.
+        """
+        parsed = container.unpack(data)
+        if parsed.header["media"] != "audio":
+            raise FormatError(f"this .aec file holds {parsed.header['media']}, not audio; decode it with 'aecodec decode'")
+        h = check_audio_header(parsed.header)
+        model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
+        model_frames = output_frames(h.frames, h.sample_rate, model.sample_rate)
+        expected = chunk_count(model_frames, h.chunk_frames, h.overlap) * h.coded_channels
+        if len(parsed.streams) != expected:  # checked before listing the chunks: a header may claim years
+            raise FormatError(f"audio of this length needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
+        spans = chunk_spans(model_frames, h.chunk_frames, h.overlap)
+        return h, self._samples(model, h, spans, parsed.streams)
+
+    def _samples(self, model, h: AudioHeader, spans, streams) -> Iterator[np.ndarray]:
+        from aecodec.entropy.tables import decode
+
+        qualities, coded = h.qualities(), h.coded_channels
+        fader = Crossfader(h.overlap, coded)
+        resampler = StreamResampler(model.sample_rate, h.sample_rate, h.channels)
+        dc = np.asarray(h.dc_offset, np.float32)
+        left, over = h.frames, 0
+
+        def finish(block: np.ndarray) -> np.ndarray:
+            nonlocal left, over
+            block = block[:left] + dc
+            left -= block.shape[0]
+            block, n = soft_limit(block)
+            over += n
+            return block
+
+        for k, (start, stop) in enumerate(spans):
+            latent_frames = -(-(stop - start) // model.hop)
+            indexes = model.indexes(qualities, (coded, model.config.latent, latent_frames))
+            symbols = np.stack([decode(streams[k * coded + c], indexes[c], model.tables) for c in range(coded)])
+            x = model.synthesise(symbols, qualities)[:, : stop - start].numpy().T
+            block = resampler.push(from_coded(fader.push(x, last=k == len(spans) - 1), h.coding))
+            if block.shape[0]:
+                yield finish(block)
+        block = finish(resampler.finish())
+        if block.shape[0]:
+            yield block
+        if left:
+            raise FormatError(f"the decoded audio is {left} frames short; the file is damaged")
+        if over:
+            log.warning("%d decoded samples went past full scale and were soft-limited", over)
+
+
+class _ArraySource:
+    """An in-memory ``Audio`` with the block interface of ``AudioReader``."""
+
+    def __init__(self, audio: Audio):
+        if not isinstance(audio, Audio):
+            raise InputError(f"the audio codec encodes audio, not {type(audio).__name__}; use the image codec")
+        samples = np.asarray(audio.samples)
+        if samples.ndim != 2 or not np.issubdtype(samples.dtype, np.floating):
+            raise InputError(f"audio samples must be float (frames, channels), got {samples.dtype} {samples.shape}")
+        if not np.isfinite(samples).all():
+            raise InputError("the audio holds NaN or infinite samples; repair it first")
+        self.samples = samples
+        self.info = AudioInfo(int(audio.sample_rate), samples.shape[1], samples.shape[0], "array", "float")
+
+    def blocks(self, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
+        for i in range(0, self.samples.shape[0], block_frames):
+            yield self.samples[i : i + block_frames].astype(np.float32)
+
+
+def _check_input(info: AudioInfo) -> None:
+    if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
+        raise InputError(f"sample rate {info.sample_rate} Hz is not supported; resample to "
+                         f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz first")
+    if not 1 <= info.channels <= MAX_CHANNELS:
+        raise InputError(f"{info.channels} channels are not supported (at most {MAX_CHANNELS}); downmix first")
+    if info.frames <= 0:
+        raise InputError("the audio holds no samples; nothing to encode")
+
+
+def _dc_offset(source) -> tuple[tuple[float, ...], int]:
+    """First pass: the mean of each channel (float32-exact, so JSON keeps it) and the frame count."""
+    total, frames = np.zeros(source.info.channels), 0
+    for block in source.blocks(BLOCK_FRAMES):
+        total += block.sum(axis=0, dtype=np.float64)
+        frames += block.shape[0]
+    if frames == 0:
+        raise InputError("the audio holds no samples; nothing to encode")
+    return tuple(float(np.float32(v)) for v in total / frames), frames
+
+
+def _model_rate_chunks(source, dc, coding: str, model_rate: int, spans) -> Iterator[np.ndarray]:
+    """Second pass: the coded channels at the model rate, cut along ``spans``."""
+    coded = 1 if coding == "mono" else source.info.channels
+    resampler = StreamResampler(source.info.sample_rate, model_rate, coded)
+    chunker = Chunker(spans, coded)
+    offset = np.asarray(dc, np.float32)
+    for block in source.blocks(BLOCK_FRAMES):
+        yield from chunker.push(resampler.push(to_coded(block - offset, coding)))
+    yield from chunker.push(resampler.finish())
+
+
+def to_coded(x: np.ndarray, coding: str) -> np.ndarray:
+    """(frames, channels) -> the channels the model codes: mono, mid/side or all as they are."""
+    if coding == "mid-side":
+        return np.stack([(x[:, 0] + x[:, 1]) * 0.5, (x[:, 0] - x[:, 1]) * 0.5], axis=1)
+    return x
+
+
+def from_coded(x: np.ndarray, coding: str) -> np.ndarray:
+    if coding == "mid-side":
+        return np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1)
+    return x
+
+
+def chunking_for(sample_rate: int, hop: int) -> tuple[int, int]:
+    """(chunk, overlap) in model-rate samples, both multiples of the model's hop."""
+    return round(CHUNK_SECONDS * sample_rate / hop) * hop, round(OVERLAP_SECONDS * sample_rate / hop) * hop
+
+
+def chunk_spans(frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, stop) of every chunk: starts every chunk - overlap samples, the last one ends at
+    ``frames`` and is longer than ``overlap``. One chunk when ``frames <= chunk``."""
+    step = chunk - overlap
+    return [(k * step, min(k * step + chunk, frames)) for k in range(chunk_count(frames, chunk, overlap))]
+
+
+def chunk_count(frames: int, chunk: int, overlap: int) -> int:
+    return 1 if frames <= chunk else 1 + -(-(frames - chunk) // (chunk - overlap))
+
+
+class Chunker:
+    """Cuts a stream of (frames, channels) blocks into the overlapping ``spans``."""
+
+    def __init__(self, spans: list[tuple[int, int]], channels: int):
+        self.spans, self.next = spans, 0
+        self._buf, self._start = np.zeros((0, channels), np.float32), 0
+
+    def push(self, block: np.ndarray) -> list[np.ndarray]:
+        self._buf = np.concatenate([self._buf, block])
+        out = []
+        while self.next < len(self.spans) and self._start + self._buf.shape[0] >= self.spans[self.next][1]:
+            start, stop = self.spans[self.next]
+            out.append(self._buf[start - self._start : stop - self._start])
+            self.next += 1
+            if self.next < len(self.spans):
+                drop = self.spans[self.next][0] - self._start
+                self._buf, self._start = self._buf[drop:], self._start + drop
+        return out
+
+
+class Crossfader:
+    """Joins decoded chunks: each overlap fades the earlier chunk out and the later one in.
+
+    The fades are sin^2 and cos^2, which sum to one, so a signal decoded identically by both
+    chunks passes unchanged and a mismatch becomes a smooth transition instead of a click.
+    """
+
+    def __init__(self, overlap: int, channels: int):
+        self.overlap, self.tail = overlap, None
+        self.fade_in = (np.sin(0.5 * np.pi * (np.arange(overlap) + 0.5) / max(1, overlap)) ** 2)[:, None].astype(np.float32)
+
+    def push(self, x: np.ndarray, last: bool) -> np.ndarray:
+        """One chunk in, the samples that are final out (all of them for the last chunk)."""
+        o = self.overlap
+        if self.tail is not None:
+            x = x.copy()
+            x[:o] = self.tail * (1 - self.fade_in) + x[:o] * self.fade_in
+        if last or o == 0:
+            self.tail = None
+            return x
+        self.tail = x[-o:]
+        return x[:-o]
+
+
+def soft_limit(x: np.ndarray) -> tuple[np.ndarray, int]:
+    """Bend |x| above LIMIT_KNEE smoothly towards 1 (never reaching it); returns the samples and
+    how many of them were past full scale before."""
+    a = np.abs(x)
+    over = a > LIMIT_KNEE
+    if not over.any():
+        return x, 0
+    room = 1 - LIMIT_KNEE
+    y = x.copy()
+    y[over] = np.sign(x[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
+    return y, int(np.count_nonzero(a > 1))
+
+
+def check_audio_header(h: dict) -> AudioHeader:
+    """Validate the audio keys of a header before any byte reaches the entropy decoder."""
+
+    def integer(v, lo: int, hi: int) -> int:
+        if type(v) is not int or not lo <= v <= hi:
+            raise ValueError
+        return v
+
+    def quality(v) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v <= 100:
+            raise ValueError
+        return float(v)
+
+    try:
+        channels = integer(h["channels"], 1, MAX_CHANNELS)
+        coding = h["channel_coding"]
+        if coding not in CODINGS or (coding == "mono") != (channels == 1) or (coding == "mid-side" and channels != 2):
+            raise ValueError
+        side = quality(h["side_quality"]) if coding == "mid-side" else None
+        dc = h["dc_offset"]
+        if not isinstance(dc, list) or len(dc) != channels:
+            raise ValueError
+        for v in dc:
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) <= 1:
+                raise ValueError
+        chunk = integer(h["chunking"]["frames"], 1, MAX_CHUNK_FRAMES)
+        overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
+        return AudioHeader(quality(h["quality"]), side, integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
+                           channels, integer(h["frames"], 1, 1 << 48), coding, tuple(float(v) for v in dc), chunk, overlap)
+    except (KeyError, TypeError, ValueError):
+        raise FormatError("the audio header is invalid (rate, channels, length, quality or chunking); "
+                          "the file is damaged") from None

@@ -1,0 +1,312 @@
+"""Training of the conv + LSTM audio codec: spectral reconstruction plus rate, over a continuum of rates.
+
+Loss per sample: mel L1 (log10 mel magnitudes at the metric's resolutions) + multi-resolution
+STFT loss (spectral convergence + log magnitude, Yamamoto et al. 2020) + a small waveform L1,
+plus lambda(position) * kbps. As in the image trainer, every sample of a batch draws its own
+rate position, so each step trains the whole quality range through the gain units; its rate is
+measured with the entropy prior of the nearest anchor, the one inference codes it with. The
+decoder sees the latent rounded (straight-through), the rate term sees additive noise.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
+from aecodec.train.image_codec import lr_at, make_optimizers, ste_round
+
+
+@dataclass
+class AudioTrainConfig:
+    data: list[str] = field(default_factory=lambda: ["../shared/data/audio/speech", "../shared/data/audio/music"])
+    val_data: str | None = None
+    out: str = "runs/audio-codec"
+    steps: int = 50000
+    batch_size: int = 16
+    segment_seconds: tuple[float, float] = (1.0, 2.0)  # each batch draws its length in this range
+    gain_db: tuple[float, float] = (-20.0, 6.0)
+    lr: float = 3e-4
+    lr_final: float = 1e-5
+    warmup: int = 500
+    decay_from: float = 0.75  # fraction of `steps` after which lr decays (cosine) to lr_final
+    aux_lr: float = 1e-3
+    clip: float = 1.0
+    seed: int = 0
+    threads: int = 0  # 0: torch's default
+    device: str = "auto"
+    log_every: int = 50
+    checkpoint_every: int = 500
+    val_every: int = 500
+    val_files: int = 8
+    val_seconds: float = 5.0
+    max_file_seconds: float | None = None  # read at most this much of each training file
+    init: str | None = None  # start from these weights (a checkpoint .pt or a shipped .safetensors)
+    weight_norm: bool = True  # training-time reparametrisation, folded away at export
+    mel_scales: tuple[tuple[int, int], ...] = ((256, 40), (512, 64), (1024, 80), (2048, 128))
+    stft_windows: tuple[int, ...] = (256, 512, 1024, 2048)
+    mel_weight: float = 1.0
+    stft_weight: float = 1.0
+    waveform_weight: float = 0.1
+    model: ConvLstmConfig = field(default_factory=ConvLstmConfig)
+
+
+class TrainableConvLstm(nn.Module):
+    """The transforms plus one CompressAI EntropyBottleneck per gain anchor, as used while training."""
+
+    def __init__(self, config: ConvLstmConfig, weight_norm: bool = False):
+        super().__init__()
+        from compressai.entropy_models import EntropyBottleneck
+
+        self.transforms = ConvLstmTransforms(config)
+        self.entropy_bottlenecks = nn.ModuleList(EntropyBottleneck(config.latent) for _ in range(config.levels))
+        if weight_norm:
+            apply_weight_norm(self.transforms)
+
+    def forward(self, x: torch.Tensor, position: torch.Tensor) -> dict:
+        """x [B, L] (L a multiple of the hop), positions [B] -> x_hat [B, L] and bits [B]."""
+        t = self.transforms
+        g_enc, g_dec = t.gains(position)
+        y = t.g_a(x[:, None]) * g_enc
+        levels = positions_to_levels(position)
+        y_hat = torch.zeros_like(y)
+        bits = y.new_zeros(y.shape[0])
+        for level in levels.unique().tolist():
+            rows = (levels == level).nonzero().squeeze(1)
+            eb = self.entropy_bottlenecks[level]
+            _, likelihood = eb(y[rows])
+            medians = eb.quantiles[:, 0, 1].detach().view(1, -1, 1)
+            y_hat = y_hat.index_put((rows,), ste_round(y[rows] - medians) + medians)
+            bits = bits.index_put((rows,), -torch.log2(likelihood).flatten(1).sum(1))
+        return {"x_hat": t.g_s(y_hat * g_dec)[:, 0], "bits": bits}
+
+    def aux_loss(self) -> torch.Tensor:
+        return sum(eb.loss() for eb in self.entropy_bottlenecks)
+
+
+def apply_weight_norm(module: nn.Module) -> None:
+    for m in module.modules():
+        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+            nn.utils.parametrizations.weight_norm(m)
+
+
+def fold_weight_norm(module: nn.Module) -> None:
+    from torch.nn.utils import parametrize
+
+    for m in module.modules():
+        if parametrize.is_parametrized(m, "weight"):
+            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
+
+
+def load_checkpoint_model(state: dict) -> TrainableConvLstm:
+    """The model of a checkpoint with weight norm folded away (plain weights, as inference has them)."""
+    cfg = state["config"]
+    model = TrainableConvLstm(ConvLstmConfig(**cfg["model"]), weight_norm=cfg.get("weight_norm", False))
+    model.load_state_dict(state["model"])
+    fold_weight_norm(model.transforms)
+    return model
+
+
+class SpectralLoss(nn.Module):
+    """Per-sample mel L1 (the mel distance metric's log10 magnitudes) and multi-resolution STFT loss."""
+
+    def __init__(self, sample_rate: int, mel_scales, stft_windows):
+        super().__init__()
+        import torchaudio
+
+        with warnings.catch_warnings():  # narrow low bands of small FFTs catch no bin: harmless
+            warnings.filterwarnings("ignore", "At least one mel filterbank has all zero values", UserWarning)
+            self.mels = nn.ModuleList(
+                torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=n, hop_length=n // 4, n_mels=m, power=1.0)
+                for n, m in mel_scales
+            )
+        self.stft_windows = tuple(stft_windows)
+        for n in self.stft_windows:
+            self.register_buffer(f"window{n}", torch.hann_window(n), persistent=False)
+
+    def mel(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        total = x.new_zeros(x.shape[0])
+        for mel in self.mels:
+            both = torch.log10(mel(torch.cat([x, x_hat])).clamp(min=1e-5))
+            total = total + (both[: x.shape[0]] - both[x.shape[0]:]).abs().flatten(1).mean(1)
+        return total
+
+    def stft(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+        total = x.new_zeros(x.shape[0])
+        for n in self.stft_windows:
+            spec = torch.stft(torch.cat([x, x_hat]), n, n // 4, window=getattr(self, f"window{n}"), return_complex=True)
+            mag = spec.abs().clamp(min=1e-7)
+            s, s_hat = mag[: x.shape[0]], mag[x.shape[0]:]
+            convergence = (s - s_hat).flatten(1).norm(dim=1) / s.flatten(1).norm(dim=1).clamp(min=1e-5)
+            total = total + convergence + (s.log() - s_hat.log()).abs().flatten(1).mean(1)
+        return total
+
+
+def rd_loss(model: nn.Module, transforms: ConvLstmTransforms, spectral: SpectralLoss, x: torch.Tensor,
+            position: torch.Tensor, cfg: AudioTrainConfig) -> dict:
+    out = model(x, position)
+    x_hat = out["x_hat"]
+    kbps = out["bits"] / (x.shape[1] / transforms.config.sample_rate) / 1000
+    mel = spectral.mel(x, x_hat)
+    stft = spectral.stft(x, x_hat)
+    wave = (x_hat - x).abs().mean(1)
+    distortion = cfg.mel_weight * mel + cfg.stft_weight * stft + cfg.waveform_weight * wave
+    loss = (distortion + transforms.lmbda(position) * kbps).mean()
+    return {"loss": loss, "kbps": kbps.mean(), "mel": mel.mean(), "stft": stft.mean()}
+
+
+def load_recipe(path: str | None, **overrides) -> AudioTrainConfig:
+    """A recipe JSON (keys of AudioTrainConfig, 'model' for ConvLstmConfig) plus CLI overrides."""
+    recipe = {}
+    if path:
+        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
+    model = ConvLstmConfig.from_dict(recipe.pop("model", {}))
+    recipe.update({k: v for k, v in overrides.items() if v is not None})
+    return AudioTrainConfig(**recipe, model=model)
+
+
+def load_weights(model: TrainableConvLstm, source: str) -> int:
+    """Initialise from shipped weights (.safetensors) or a checkpoint (.pt); returns the steps
+    already trained into them. Call before weight norm is applied."""
+    if str(source).endswith(".safetensors"):
+        from aecodec.train.export import load_for_training
+
+        return load_for_training(model, source)
+    state = torch.load(source, map_location="cpu", weights_only=False)
+    model.load_state_dict(load_checkpoint_model(state).state_dict())
+    return int(state.get("total_steps", state["step"]))
+
+
+@torch.no_grad()
+def validate(model: TrainableConvLstm, clips: list[torch.Tensor], qualities=(1.0, 50.0, 100.0)) -> list[dict]:
+    """Mel distance and estimated kbps (rounded latents, likelihood rate) on held-out clips."""
+    from aecodec.metrics.audio import mel_distance
+    from aecodec.models.layers import quality_to_position
+
+    model.eval()
+    config = model.transforms.config
+    device = next(model.parameters()).device
+    rows = []
+    for quality in qualities:
+        position = torch.tensor([quality_to_position(quality, config.levels)], device=device)
+        mel, kbps = [], []
+        for clip in clips:
+            x = clip.float()[None].to(device)
+            out = model(x, position)
+            x_hat = out["x_hat"].clamp(-1, 1)
+            mel.append(mel_distance(x[0].cpu().numpy(), x_hat[0].cpu().numpy(), config.sample_rate))
+            kbps.append(float(out["bits"][0]) / (x.shape[1] / config.sample_rate) / 1000)
+        rows.append({"quality": quality, "kbps": sum(kbps) / len(kbps), "mel_distance": sum(mel) / len(mel)})
+    model.train()
+    return rows
+
+
+def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
+    """The centre ``val_seconds`` of the first ``val_files`` files (sorted), cut to the hop."""
+    from aecodec.train.audio_data import list_audio, load_mono
+
+    clips = []
+    frames = int(cfg.val_seconds * cfg.model.sample_rate) // cfg.model.hop * cfg.model.hop
+    for clip in load_mono(list_audio(folder)[: cfg.val_files], cfg.model.sample_rate):
+        start = max(0, (clip.shape[0] - frames) // 2)
+        clip = clip[start : start + frames]
+        if clip.shape[0] >= cfg.model.hop * 4:
+            clips.append(clip[: clip.shape[0] // cfg.model.hop * cfg.model.hop])
+    return clips
+
+
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, gen: torch.Generator, cfg) -> None:
+    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
+    state = {"model": model.state_dict(), "opt": opt.state_dict(), "aux_opt": aux_opt.state_dict(),
+             "step": step, "prior_steps": prior_steps, "total_steps": prior_steps + step,
+             "rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg)}
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
+    from aecodec.device import resolve_device
+    from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.pt"
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = TrainableConvLstm(cfg.model)
+    prior_steps = 0
+    if cfg.init and not (resume and ckpt.exists()):
+        prior_steps = load_weights(model, cfg.init)
+        log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
+    if cfg.weight_norm:
+        apply_weight_norm(model.transforms)
+    model.to(device)  # before the optimisers: their state follows
+    opt, aux_opt = make_optimizers(model, cfg)
+    step = 0
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        aux_opt.load_state_dict(state["aux_opt"])
+        step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
+        gen.set_state(state["rng"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
+        log(f"resumed from {ckpt} at step {step}")
+
+    sr, hop = cfg.model.sample_rate, cfg.model.hop
+    folders = [load_mono(list_audio(d), sr, cfg.max_file_seconds) for d in cfg.data]
+    segments = RandomSegments(folders, gen, tuple(cfg.gain_db))
+    val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data else []
+    spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(device)
+    log_path = out / "log.jsonl"
+    model.train()
+    t0, seen = time.time(), 0
+    acc = {"loss": 0.0, "kbps": 0.0, "mel": 0.0, "stft": 0.0, "aux": 0.0}
+    main_params = opt.param_groups[0]["params"]
+    lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
+
+    while step < cfg.steps:
+        lr = lr_at(step, cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        frames = hop * int(lo + torch.randint(max(1, hi - lo + 1), (1,), generator=gen))
+        x = segments.batch(cfg.batch_size, frames).to(device, non_blocking=True)
+        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(device)
+        opt.zero_grad(set_to_none=True)
+        aux_opt.zero_grad(set_to_none=True)
+        metrics = rd_loss(model, model.transforms, spectral, x, position, cfg)
+        metrics["aux"] = model.aux_loss()
+        (metrics["loss"] + metrics["aux"]).backward()
+        if cfg.clip:
+            nn.utils.clip_grad_norm_(main_params, cfg.clip)
+        opt.step()
+        aux_opt.step()
+        step += 1
+        seen += 1
+        for k in acc:
+            acc[k] += float(metrics[k].detach())
+        if step % cfg.log_every == 0 or step == cfg.steps:
+            row = {k: v / seen for k, v in acc.items()}
+            row.update(step=step, total_steps=prior_steps + step, lr=lr, steps_per_s=seen / (time.time() - t0))
+            if val_clips and (step % cfg.val_every == 0 or step == cfg.steps):
+                row["val"] = validate(model, val_clips)
+            with open(log_path, "a") as f:
+                f.write(json.dumps(row) + "\n")
+            log(json.dumps(row))
+            t0, seen = time.time(), 0
+            acc = dict.fromkeys(acc, 0.0)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, gen, cfg)
+    return ckpt
+

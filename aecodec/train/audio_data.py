@@ -1,0 +1,84 @@
+"""Folders of audio as an endless stream of random mono segments at the model's sample rate."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aecodec.errors import InputError
+from aecodec.media.audio import READ_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+
+def list_audio(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"training data folder '{folder}' does not exist; pass --data DIR")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in READ_SUFFIXES and p.is_file())
+    if not files:
+        raise InputError(f"no audio files in '{folder}'; put WAV/FLAC/OGG/MP3 files there")
+    return files
+
+
+def load_mono(files: list[Path], sample_rate: int, max_seconds: float | None = None) -> list[torch.Tensor]:
+    """Decode every file once, mixed to mono and resampled to ``sample_rate``, as float16 tensors
+    (an hour of audio is ~170 MB). Unreadable files are skipped with a log message."""
+    from aecodec.errors import AecError
+    from aecodec.media.audio import read_audio
+    from aecodec.media.resample import resample
+
+    clips = []
+    for f in files:
+        try:
+            audio = read_audio(f)
+        except AecError as e:
+            log.warning("skipping %s: %s", f, e)
+            continue
+        mono = audio.samples.mean(axis=1, keepdims=True)
+        if max_seconds:
+            mono = mono[: int(max_seconds * audio.sample_rate)]
+        x = resample(mono, audio.sample_rate, sample_rate)[:, 0]
+        clips.append(torch.from_numpy(np.clip(x, -1, 1)).to(torch.float16))
+    if not clips:
+        raise InputError("no training audio could be read; check --data")
+    return clips
+
+
+class RandomSegments:
+    """Random segments from folders of clips: a folder uniformly, then a clip in proportion to its
+    length (so long music tracks are not drowned by short words), then a random offset; clips
+    shorter than the segment are zero-padded at a random position. Gain augmentation draws a
+    gain in ``gain_db`` (never clipping) and flips the polarity half of the time."""
+
+    def __init__(self, folders: list[list[torch.Tensor]], generator: torch.Generator,
+                 gain_db: tuple[float, float] = (-20.0, 6.0)):
+        self.folders = [f for f in folders if f]
+        self.weights = [torch.tensor([c.shape[0] for c in clips], dtype=torch.float64) for clips in self.folders]
+        self.gen, self.gain_db = generator, gain_db
+
+    def batch(self, size: int, frames: int) -> torch.Tensor:
+        """float32 [size, frames] in [-1, 1]."""
+        out = torch.zeros(size, frames)
+        lo, hi = self.gain_db
+        for i in range(size):
+            folder = int(torch.randint(len(self.folders), (1,), generator=self.gen))
+            clip_index = int(torch.multinomial(self.weights[folder], 1, generator=self.gen))
+            clip = self.folders[folder][clip_index]
+            n = clip.shape[0]
+            if n >= frames:
+                start = int(torch.randint(n - frames + 1, (1,), generator=self.gen))
+                out[i] = clip[start : start + frames].float()
+            else:
+                at = int(torch.randint(frames - n + 1, (1,), generator=self.gen))
+                out[i, at : at + n] = clip.float()
+            gain = 10 ** ((lo + (hi - lo) * float(torch.rand(1, generator=self.gen))) / 20)
+            if torch.rand(1, generator=self.gen) < 0.5:
+                gain = -gain
+            x = out[i] * gain
+            peak = float(x.abs().max())
+            out[i] = x * (0.99 / peak) if peak > 0.99 else x
+        return out
