@@ -20,6 +20,7 @@ from aecodec.media.types import Image
 DEFAULT_MODEL = "image-hyperprior"
 MAX_PIXELS = 1 << 28  # the same bomb limit as image reading
 MAX_GROUP_SYMBOLS = 1 << 21  # bounds the rANS coder's python lists for huge images
+RANS_MIN_BYTES = 8  # the coder's final flush alone writes its 64-bit state
 
 
 @dataclass
@@ -97,7 +98,7 @@ class LearnedImageCodec(LazyModel):
         tile = model.tile_for(*padded.shape[:2])
         y = model.analyse(torch.from_numpy(np.ascontiguousarray(padded)), tile)
         alpha_stream = [png_bytes(alpha)] if alpha is not None else []
-        group = max(1, MAX_GROUP_SYMBOLS // (y.shape[2] * y.shape[3]))
+        group = min(model.config.M, max(1, MAX_GROUP_SYMBOLS // (y.shape[2] * y.shape[3])))
 
         def at(quality: float) -> bytes:
             from aecodec.entropy.tables import encode
@@ -120,21 +121,28 @@ class LearnedImageCodec(LazyModel):
 
     # --- decode ------------------------------------------------------------------------
     def decode(self, data: bytes) -> Image:
-        import torch
-
-        from aecodec.entropy.tables import decode
-
+        # Everything about the file is checked before torch is even imported: damaged files
+        # are refused in milliseconds, and no byte reaches the rANS decoder unchecked.
         parsed = container.unpack(data)
         h = parsed.header
         if h["media"] != "image":
             raise FormatError(f"this .aec file holds {h['media']}, not an image; decode it with 'aecodec decode'")
         height, width, channels, quality, tile, group = check_image_header(h)
+
+        import torch
+
+        from aecodec.entropy.tables import decode
+
         model = self.model(h["model"]["name"], h["model"]["sha256"])
         stride = model.stride
         hp, wp = height + (-height % stride), width + (-width % stride)
         if tile not in (0, model.tile_for(hp, wp)):
             raise FormatError(f"unsupported tile size {tile}; the file is damaged or from another aecodec")
         M, N = model.config.M, model.config.N
+        if group > M:
+            raise FormatError(f"the header groups {group} latent channels, the model has {M}; the file is damaged")
+        if any(len(s) < RANS_MIN_BYTES for s in parsed.streams[: 1 + math.ceil(M / group)]):
+            raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
         n_groups = math.ceil(M / group)
         expected = 1 + n_groups + (channels == 4)
         if len(parsed.streams) != expected:
