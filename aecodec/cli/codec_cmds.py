@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -17,10 +18,12 @@ DEVICE = click.option("--device", default="auto", show_default=True, type=click.
 FORCE = click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print per-file statistics as JSON lines.")
 IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+AUDIO_IN = (".wav", ".flac", ".ogg", ".opus", ".mp3")  # aecodec.media.audio.READ_SUFFIXES, without its imports
 
 
-def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str) -> list[tuple[str, str]]:
-    """One input -> the named file; many inputs (or an existing folder) -> files in that folder."""
+def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[str], str]) -> list[tuple[str, str]]:
+    """One input -> the named file; many inputs (or an existing folder) -> files in that folder,
+    named by the input's stem and ``suffix`` (a string, or a function of the input path)."""
     if not inputs:
         raise InputError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
     out = Path(output)
@@ -30,7 +33,8 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str) -> list[tupl
         raise InputError("several inputs cannot go to standard output; give a folder with -o")
     if not out.is_dir():
         raise InputError(f"output folder '{output}' does not exist; create it or give one input")
-    pairs = [(i, str(out / (Path(i).stem + suffix))) for i in inputs]
+    suffix_of = suffix if callable(suffix) else lambda _: suffix
+    pairs = [(i, str(out / (Path(i).stem + suffix_of(i)))) for i in inputs]
     names = [p for _, p in pairs]
     if len(set(names)) != len(names):
         raise InputError("two inputs have the same name stem and would overwrite each other; rename one")
@@ -61,7 +65,7 @@ def run_batch(pairs, work, as_json: bool, verb: str) -> None:
 
 
 def summary(s: dict) -> str:
-    rate = f", {s['bpp']:.4f} bpp" if "bpp" in s else ""
+    rate = f", {s['bpp']:.4f} bpp" if "bpp" in s else f", {s['kbps']:.2f} kbps" if "kbps" in s else ""
     quality = f", quality {s['quality']:g}" if "quality" in s else ""
     return f"{s['input']} -> {s['output']}: {s['bytes']} bytes{rate}{quality} ({s['seconds']:.2f} s)"
 
@@ -70,27 +74,40 @@ def summary(s: dict) -> str:
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="Output .aec file, '-' for stdout, or a folder for many inputs.")
 @click.option("-q", "--quality", type=float, default=None, help="1..100, higher is better (default 75).")
-@click.option("--bpp", type=float, default=None, help="Highest quality whose file is at most this many bits per pixel.")
-@click.option("--model", default="image-hyperprior", show_default=True, help="Model from 'aecodec models'.")
+@click.option("--bpp", type=float, default=None, help="Images: the highest quality whose file is at most this many bits per pixel.")
+@click.option("--kbps", type=float, default=None, help="Audio: the highest quality whose file is at most this many kbit/s.")
+@click.option("--model", default=None, help="Model from 'aecodec models' [default: image-hyperprior or audio-conv-lstm].")
 @DEVICE
 @FORCE
 @JSON
-def encode(inputs, output, quality, bpp, model, device, force, as_json):
-    """Compress images into .aec files."""
+def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
+    """Compress images and audio (WAV, FLAC, OGG, Opus, MP3) into .aec files."""
     from aecodec.codecs.learned import LearnedImageCodec, check_quality
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import read_image
 
-    if quality is not None and bpp is not None:
-        raise InputError("give either --quality or --bpp, not both")
+    if sum(v is not None for v in (quality, bpp, kbps)) > 1:
+        raise InputError("give one of --quality, --bpp and --kbps, not several")
     if quality is not None:
         check_quality(quality)
     pairs = plan_outputs(inputs, output, ".aec")
-    codec = LearnedImageCodec(model=model, device=device)
+    codec = LearnedImageCodec(model=model or "image-hyperprior", device=device)
+    audio_codecs = []  # made on first use: importing the audio codec costs nothing for images
 
     def work(src, dst):
         check_output(dst, force)
-        image = read_image(src)
+        source = sys.stdin.buffer.read() if src == "-" else src
+        if is_audio(source):
+            if bpp is not None:
+                raise InputError(f"--bpp is for images and '{src}' is audio; use --kbps or --quality")
+            if not audio_codecs:
+                from aecodec.codecs.learned_audio import LearnedAudioCodec
+
+                audio_codecs.append(LearnedAudioCodec(model=model or "audio-conv-lstm", device=device))
+            return encode_audio(audio_codecs[0], source, dst, quality, kbps, force)
+        if kbps is not None:
+            raise InputError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
+        image = read_image(source)
         if bpp is not None:
             result = codec.encode_to_bpp(image, bpp)
             data, q = result.data, result.quality
@@ -104,30 +121,100 @@ def encode(inputs, output, quality, bpp, model, device, force, as_json):
     run_batch(pairs, work, as_json, "encode")
 
 
+def is_audio(source: str | bytes) -> bool:
+    """Audio or image? By extension for the usual ones, else by asking soundfile about the content."""
+    if isinstance(source, bytes):
+        if source[:4] in (b"RIFF", b"RF64") and source[8:12] == b"WAVE":  # not b"WEBP"
+            return True
+        mpeg_frame = len(source) > 1 and source[0] == 0xFF and source[1] & 0xE0 == 0xE0
+        return source[:4] in (b"fLaC", b"OggS") or source[:3] == b"ID3" or mpeg_frame
+    suffix = Path(source).suffix.lower()
+    if suffix in AUDIO_IN:
+        return True
+    if suffix in IMAGE_OUT or not Path(source).is_file():
+        return False
+    from aecodec.media.audio import is_audio_file
+
+    return is_audio_file(source)
+
+
+def encode_audio(codec, source: str | bytes, dst: str, quality: float | None, kbps: float | None, force: bool) -> dict:
+    from aecodec.container import read_header
+    from aecodec.media.atomic import atomic_write
+    from aecodec.media.audio import open_audio
+
+    with open_audio(source) as reader:
+        if kbps is not None:
+            result = codec.encode_to_kbps(reader, kbps)
+            data, q = result.data, result.quality
+        else:
+            q = 75.0 if quality is None else quality
+            data = codec.encode(reader, q)
+        info = reader.info
+    atomic_write(dst, data, force=force)
+    seconds = read_header(data)["frames"] / info.sample_rate  # what was decodable, not what the file claimed
+    return {"bytes": len(data), "kbps": len(data) * 8 / seconds / 1000, "quality": q,
+            "sample_rate": info.sample_rate, "channels": info.channels, "duration_s": round(seconds, 6)}
+
+
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Output file (format by extension), '-' for PNG on stdout, or a folder.")
+@click.option("-o", "--output", required=True,
+              help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder (.png / .wav files).")
+@click.option("--sample-format", type=click.Choice(["16", "24", "float"]), default=None,
+              help="Audio: 16- or 24-bit integer samples, or 32-bit float (WAV only) [default: 16].")
 @DEVICE
 @FORCE
 @JSON
-def decode(inputs, output, device, force, as_json):
-    """Decompress .aec files into images (PNG, JPEG, TIFF, WebP by extension)."""
+def decode(inputs, output, sample_format, device, force, as_json):
+    """Decompress .aec files into images (PNG, JPEG, TIFF, WebP) or audio (WAV, FLAC) by extension."""
     from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.container import read_header
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import image_to_bytes, output_format
 
-    pairs = plan_outputs(inputs, output, ".png")
+    def suffix(src: str) -> str:  # a folder of outputs: each file's own kind
+        try:
+            return ".wav" if src != "-" and read_header(src)["media"] == "audio" else ".png"
+        except AecError:
+            return ".png"  # the decode reports it
+
+    pairs = plan_outputs(inputs, output, suffix)
     codec = LearnedImageCodec(device=device)
+    audio_codecs = []
 
     def work(src, dst):
+        data = read_input_bytes(src)
+        if read_header(data)["media"] == "audio":
+            if not audio_codecs:
+                from aecodec.codecs.learned_audio import LearnedAudioCodec
+
+                audio_codecs.append(LearnedAudioCodec(device=device))
+            return decode_audio(audio_codecs[0], data, dst, sample_format or "16", force)
+        if sample_format is not None:
+            raise InputError(f"--sample-format is for audio and '{src}' holds an image; leave it out")
         fmt = "PNG" if dst == "-" else output_format(dst)  # refuse unknown extensions up front
         check_output(dst, force)
-        image = codec.decode(read_input_bytes(src))
+        image = codec.decode(data)
         data = image_to_bytes(image, fmt)
         atomic_write(dst, data, force=force)
         return {"bytes": len(data), "height": image.height, "width": image.width}
 
     run_batch(pairs, work, as_json, "decode")
+
+
+def decode_audio(codec, data: bytes, dst: str, sample_format: str, force: bool) -> dict:
+    from aecodec.media.atomic import check_output
+    from aecodec.media.audio import audio_writer, output_audio_format
+
+    fmt = "WAV" if dst == "-" else output_audio_format(dst)  # refuse unknown extensions up front
+    check_output(dst, force)
+    header = codec.decode_to(data, lambda rate, channels: audio_writer(
+        dst, rate, channels, force=force, sample_format=sample_format, format=fmt))
+    stats = {"sample_rate": header.sample_rate, "channels": header.channels, "frames": header.frames}
+    if dst != "-":
+        stats["bytes"] = Path(dst).stat().st_size
+    return stats
 
 
 def read_input_bytes(src: str) -> bytes:

@@ -66,7 +66,8 @@ class LearnedImageCodec(LazyModel):
 
     # --- encode ------------------------------------------------------------------------
     def encode(self, item: Image, quality: float) -> bytes:
-        return self._encoder(item)(check_quality(quality))
+        quality = check_quality(quality)
+        return self._encoder(item)(quality)
 
     def encode_to_bpp(self, item: Image, bpp: float) -> EncodeResult:
         """The highest integer quality whose real file size is at most ``bpp`` bits per pixel."""

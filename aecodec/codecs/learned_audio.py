@@ -19,16 +19,18 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Iterator, Literal, Union
+from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Literal, Union
 
 import numpy as np
 
 from aecodec import container
-from aecodec.codecs.learned import EncodeResult, LazyModel, check_quality
-from aecodec.errors import FormatError, InputError
+from aecodec.codecs.audio_chunks import Chunker, Crossfader, chunk_count, chunk_spans
+from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality
+from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import AudioInfo, AudioReader
 from aecodec.media.resample import StreamResampler, output_frames
 from aecodec.media.types import Audio
+from aecodec.models.registry import read_card
 
 if TYPE_CHECKING:
     from aecodec.media.audio import AudioWriter
@@ -95,7 +97,8 @@ class LearnedAudioCodec(LazyModel):
         """``item``: an ``Audio`` or an open ``AudioReader`` (streamed in blocks)."""
         if self.quality_unit == "kbps":
             return self.encode_to_kbps(item, quality).data
-        return self._encoder(item)[0](check_quality(quality))
+        quality = check_quality(quality)  # before the analysis: a bad option fails at once
+        return self._encoder(item)[0](quality)
 
     def encode_to_kbps(self, item: Source, kbps: float) -> EncodeResult:
         """The highest integer quality whose real file size is at most ``kbps`` kbit/s.
@@ -125,6 +128,8 @@ class LearnedAudioCodec(LazyModel):
 
     def _encoder(self, item: Source) -> tuple[Callable[[float], bytes], float]:
         """Runs the analysis once; returns (quality -> file bytes, duration in seconds)."""
+        import torch
+
         from aecodec.entropy.tables import encode
 
         model = self.model()
@@ -141,8 +146,6 @@ class LearnedAudioCodec(LazyModel):
         spans = chunk_spans(model_frames, chunk, overlap)
         latents = []
         for piece in _model_rate_chunks(source, dc, coding, model.sample_rate, spans):
-            import torch
-
             latents.append(model.analyse(torch.from_numpy(np.ascontiguousarray(piece.T))))
         if len(latents) != len(spans):
             raise InputError("the input changed while it was read; read it again")
@@ -178,7 +181,7 @@ class LearnedAudioCodec(LazyModel):
         samples = np.concatenate(list(blocks))
         return Audio(samples, header.sample_rate)
 
-    def decode_to(self, data: bytes, open_writer: Callable[[int, int], AudioWriter]) -> AudioHeader:
+    def decode_to(self, data: bytes, open_writer: Callable[[int, int], ContextManager[AudioWriter]]) -> AudioHeader:
         """Decode block by block into the writer ``open_writer(sample_rate, channels)`` returns
         (a context manager such as ``media.audio.audio_writer``); memory stays bounded."""
         header, blocks = self.decode_blocks(data)
@@ -199,11 +202,19 @@ class LearnedAudioCodec(LazyModel):
         if parsed.header["media"] != "audio":
             raise FormatError(f"this .aec file holds {parsed.header['media']}, not audio; decode it with 'aecodec decode'")
         h = check_audio_header(parsed.header)
-        model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
-        model_frames = output_frames(h.frames, h.sample_rate, model.sample_rate)
+        # The card (no torch needed) fixes the model rate: the stream layout is checked before
+        # the model loads, and before listing the chunks, since a header may claim years.
+        name, sha = parsed.header["model"]["name"], parsed.header["model"]["sha256"]
+        model_rate = read_card(name, sha).get("config", {}).get("sample_rate")
+        if type(model_rate) is not int or model_rate < 1:
+            raise ModelError(f"the card of model '{name}' has no sample rate; restore pretrained/ from the repository")
+        model_frames = output_frames(h.frames, h.sample_rate, model_rate)
         expected = chunk_count(model_frames, h.chunk_frames, h.overlap) * h.coded_channels
-        if len(parsed.streams) != expected:  # checked before listing the chunks: a header may claim years
+        if len(parsed.streams) != expected:
             raise FormatError(f"audio of this length needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
+        if any(len(s) < RANS_MIN_BYTES for s in parsed.streams):
+            raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
+        model = self.model(name, sha)
         spans = chunk_spans(model_frames, h.chunk_frames, h.overlap)
         return h, self._samples(model, h, spans, parsed.streams)
 
@@ -310,63 +321,8 @@ def chunking_for(sample_rate: int, hop: int) -> tuple[int, int]:
     return round(CHUNK_SECONDS * sample_rate / hop) * hop, round(OVERLAP_SECONDS * sample_rate / hop) * hop
 
 
-def chunk_spans(frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
-    """[start, stop) of every chunk: starts every chunk - overlap samples, the last one ends at
-    ``frames`` and is longer than ``overlap``. One chunk when ``frames <= chunk``."""
-    step = chunk - overlap
-    return [(k * step, min(k * step + chunk, frames)) for k in range(chunk_count(frames, chunk, overlap))]
-
-
-def chunk_count(frames: int, chunk: int, overlap: int) -> int:
-    return 1 if frames <= chunk else 1 + -(-(frames - chunk) // (chunk - overlap))
-
-
-class Chunker:
-    """Cuts a stream of (frames, channels) blocks into the overlapping ``spans``."""
-
-    def __init__(self, spans: list[tuple[int, int]], channels: int):
-        self.spans, self.next = spans, 0
-        self._buf, self._start = np.zeros((0, channels), np.float32), 0
-
-    def push(self, block: np.ndarray) -> list[np.ndarray]:
-        self._buf = np.concatenate([self._buf, block])
-        out = []
-        while self.next < len(self.spans) and self._start + self._buf.shape[0] >= self.spans[self.next][1]:
-            start, stop = self.spans[self.next]
-            out.append(self._buf[start - self._start : stop - self._start])
-            self.next += 1
-            if self.next < len(self.spans):
-                drop = self.spans[self.next][0] - self._start
-                self._buf, self._start = self._buf[drop:], self._start + drop
-        return out
-
-
-class Crossfader:
-    """Joins decoded chunks: each overlap fades the earlier chunk out and the later one in.
-
-    The fades are sin^2 and cos^2, which sum to one, so a signal decoded identically by both
-    chunks passes unchanged and a mismatch becomes a smooth transition instead of a click.
-    """
-
-    def __init__(self, overlap: int, channels: int):
-        self.overlap, self.tail = overlap, None
-        self.fade_in = (np.sin(0.5 * np.pi * (np.arange(overlap) + 0.5) / max(1, overlap)) ** 2)[:, None].astype(np.float32)
-
-    def push(self, x: np.ndarray, last: bool) -> np.ndarray:
-        """One chunk in, the samples that are final out (all of them for the last chunk)."""
-        o = self.overlap
-        if self.tail is not None:
-            x = x.copy()
-            x[:o] = self.tail * (1 - self.fade_in) + x[:o] * self.fade_in
-        if last or o == 0:
-            self.tail = None
-            return x
-        self.tail = x[-o:]
-        return x[:-o]
-
-
 def soft_limit(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Bend |x| above LIMIT_KNEE smoothly towards 1 (never reaching it); returns the samples and
+    """Bend |x| above LIMIT_KNEE smoothly towards 1 (never past it); returns the samples and
     how many of them were past full scale before."""
     a = np.abs(x)
     over = a > LIMIT_KNEE

@@ -107,15 +107,16 @@ def fold_weight_norm(module: nn.Module) -> None:
 
 def load_checkpoint_model(state: dict) -> TrainableConvLstm:
     """The model of a checkpoint with weight norm folded away (plain weights, as inference has them)."""
-    cfg = state["config"]
-    model = TrainableConvLstm(ConvLstmConfig(**cfg["model"]), weight_norm=cfg.get("weight_norm", False))
+    weight_norm = any(".parametrizations.weight." in k for k in state["model"])
+    model = TrainableConvLstm(ConvLstmConfig(**state["config"]["model"]), weight_norm=weight_norm)
     model.load_state_dict(state["model"])
     fold_weight_norm(model.transforms)
     return model
 
 
 class SpectralLoss(nn.Module):
-    """Per-sample mel L1 (the mel distance metric's log10 magnitudes) and multi-resolution STFT loss."""
+    """Per-sample mel L1 (the mel distance metric's log10 magnitudes) and multi-resolution STFT loss
+    (spectral convergence + L1 of log10 magnitudes floored at 1e-5, as the mel term)."""
 
     def __init__(self, sample_rate: int, mel_scales, stft_windows):
         super().__init__()
@@ -142,10 +143,10 @@ class SpectralLoss(nn.Module):
         total = x.new_zeros(x.shape[0])
         for n in self.stft_windows:
             spec = torch.stft(torch.cat([x, x_hat]), n, n // 4, window=getattr(self, f"window{n}"), return_complex=True)
-            mag = spec.abs().clamp(min=1e-7)
+            mag = spec.abs().clamp(min=1e-5)  # the mel floor: silence must not dominate the log term
             s, s_hat = mag[: x.shape[0]], mag[x.shape[0]:]
             convergence = (s - s_hat).flatten(1).norm(dim=1) / s.flatten(1).norm(dim=1).clamp(min=1e-5)
-            total = total + convergence + (s.log() - s_hat.log()).abs().flatten(1).mean(1)
+            total = total + convergence + (s.log10() - s_hat.log10()).abs().flatten(1).mean(1)
         return total
 
 

@@ -55,15 +55,17 @@ def test_the_fixed_fields_sit_where_the_layout_table_says() -> None:
     assert rows["checksum"] == ("end-4", "4")
 
 
-def example_header() -> dict:
-    (block,) = re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)
-    return json.loads(block)
+def example_header(media: str = "image") -> dict:
+    examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)]
+    (header,) = [h for h in examples if h["media"] == media]
+    return header
 
 
-def test_the_example_header_packs_and_reads_back() -> None:
-    header = example_header()
-    streams = [b"\x00"] * header["streams"]
-    assert container.unpack(container.pack(header, streams)).header == header
+def test_the_example_headers_pack_and_read_back() -> None:
+    for media in ("image", "audio"):
+        header = example_header(media)
+        streams = [b"\x00"] * header["streams"]
+        assert container.unpack(container.pack(header, streams)).header == header
 
 
 def test_the_example_follows_the_image_stream_rule() -> None:
@@ -75,10 +77,21 @@ def test_the_example_follows_the_image_stream_rule() -> None:
     assert 1 <= header["quality"] <= 100 and header["tiles"]["size"] % 64 == 0
 
 
-def test_every_key_in_the_example_is_documented() -> None:
-    documented = {row[0].strip("`") for row in table_after("Keys every file MUST have")}
-    documented |= {row[0].strip("`") for row in table_after("### Image codec keys")}
-    used = set()
-    for key, value in example_header().items():
-        used |= {f"{key}.{sub}" for sub in value} if isinstance(value, dict) else {key}
-    assert used <= documented
+def test_every_key_in_the_examples_is_documented() -> None:
+    common = {row[0].strip("`") for row in table_after("Keys every file MUST have")}
+    for media, heading in (("image", "### Image codec keys"), ("audio", "### Audio codec keys")):
+        documented = common | {row[0].strip("`") for row in table_after(heading)}
+        used = set()
+        for key, value in example_header(media).items():
+            used |= {f"{key}.{sub}" for sub in value} if isinstance(value, dict) else {key}
+        assert used <= documented, media
+
+
+def test_the_audio_example_follows_the_chunk_and_stream_rules() -> None:
+    from aecodec.codecs.audio_chunks import chunk_count
+    from aecodec.codecs.learned_audio import check_audio_header
+
+    header = example_header("audio")
+    h = check_audio_header(header)
+    model_frames = math.ceil(h.frames * 24000 / h.sample_rate)
+    assert header["streams"] == chunk_count(model_frames, h.chunk_frames, h.overlap) * h.coded_channels == 6

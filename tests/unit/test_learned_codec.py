@@ -23,7 +23,7 @@ def test_round_trip_keeps_geometry_and_rate_grows_with_quality(image_codec, samp
         psnrs.append(psnr_rgb(sample_rgb, out))
     assert sizes == sorted(sizes) and len(set(sizes)) == 3
     assert psnrs == sorted(psnrs)
-    assert psnrs[-1] > 30
+    assert psnrs[-1] > 25  # a sanity floor; RD quality is measured in bench/
 
 
 @pytest.mark.parametrize("shape", [(1, 1, 3), (37, 53, 3), (64, 64, 3), (65, 130, 3)])

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from aecodec.entropy.tables import CdfTables
-from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, prior_level
+from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, SkipLSTM, prior_level
 from aecodec.models.layers import quality_to_position
 from aecodec.models.registry import register_architecture
 
@@ -30,6 +30,9 @@ class ConvLstmAudioCodec:
     def __init__(self, config: ConvLstmConfig, transforms: ConvLstmTransforms, tables: CdfTables, medians: np.ndarray):
         self.config = config
         self.transforms = transforms.eval().requires_grad_(False)
+        for module in self.transforms.modules():
+            if isinstance(module, SkipLSTM):
+                module.serial = True
         self.tables = tables  # levels * latent tables: row level * latent + channel
         self.medians = medians  # float32 [levels, latent]
         self.device = torch.device("cpu")

@@ -15,10 +15,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from aecodec.models.layers import SimplifiedGDN, conv, deconv
-
-QUALITY_MIN, QUALITY_MAX = 1.0, 100.0
-
+from aecodec.models.layers import SimplifiedGDN, conv, deconv, interpolate_gains
 
 @dataclass(frozen=True)
 class HyperpriorConfig:
@@ -30,12 +27,6 @@ class HyperpriorConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def quality_to_position(quality: float, levels: int) -> float:
-    """Map quality 1..100 to a continuous position 0..levels-1 among the gain anchors."""
-    q = min(max(float(quality), QUALITY_MIN), QUALITY_MAX)
-    return (q - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * (levels - 1)
 
 
 class HyperpriorTransforms(nn.Module):
@@ -77,12 +68,9 @@ class HyperpriorTransforms(nn.Module):
 
     def gains(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Encoder and decoder gains, shape [B, M, 1, 1], for positions in [0, levels-1]."""
-        pos = position.clamp(0, self.config.levels - 1)
-        lo = pos.floor().long().clamp(max=self.config.levels - 2)
-        t = (pos - lo.to(pos.dtype))[:, None]
-        enc = (1 - t) * self.log_gain_enc[lo] + t * self.log_gain_enc[lo + 1]
-        dec = (1 - t) * self.log_gain_dec[lo] + t * self.log_gain_dec[lo + 1]
-        return enc.exp()[:, :, None, None], dec.exp()[:, :, None, None]
+        enc = interpolate_gains(self.log_gain_enc, position)
+        dec = interpolate_gains(self.log_gain_dec, position)
+        return enc[:, :, None, None], dec[:, :, None, None]
 
     def lmbda(self, position: torch.Tensor) -> torch.Tensor:
         """The RD trade-off this position is trained for (geometric between the extremes)."""

@@ -6,7 +6,8 @@ import numpy as np
 import torch
 
 from aecodec.entropy.tables import CdfTables
-from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms, quality_to_position
+from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
+from aecodec.models.layers import quality_to_position
 from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
 from aecodec.models.image.tiling import tiled
 from aecodec.models.registry import register_architecture

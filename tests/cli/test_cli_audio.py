@@ -1,0 +1,103 @@
+"""The real entry point with audio: round trips at a kbps budget, mixed batches, the error contract.
+
+A tiny random-init audio model is exported into a temporary folder named by AECODEC_MODELS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+IMAGE = Path(__file__).parents[1] / "data" / "images" / "canyon_wren.png"
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory) -> dict:
+    import torch
+
+    from aecodec.models.audio.conv_lstm import ConvLstmConfig
+    from aecodec.train.audio_codec import AudioTrainConfig, TrainableConvLstm
+    from aecodec.train.export import export_audio_codec
+
+    folder = tmp_path_factory.mktemp("models")
+    config = AudioTrainConfig(model=ConvLstmConfig(channels=(4, 4, 8, 8, 16), latent=8, levels=3))
+    torch.manual_seed(0)
+    state = {"model": TrainableConvLstm(config.model).state_dict(), "step": 0, "config": asdict(config)}
+    torch.save(state, folder / "checkpoint.pt")
+    export_audio_codec(folder / "checkpoint.pt", folder, "audio-conv-lstm", 1, {})
+    return {**os.environ, "AECODEC_MODELS": str(folder)}
+
+
+@pytest.fixture(scope="module")
+def song(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("audio") / "song.wav"
+    t = np.arange(int(1.5 * 44100)) / 44100
+    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], axis=1)
+    soundfile.write(path, x, 44100, subtype="PCM_24")
+    return path
+
+
+def aecodec(env, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aecodec", *map(str, args)], input=stdin, capture_output=True,
+                          env=env, timeout=300)
+
+
+def assert_one_line_error(result, *words: str) -> None:
+    err = result.stderr.decode()
+    assert result.returncode == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
+    for w in words:
+        assert w in err, err
+
+
+def test_kbps_round_trip_to_flac_keeps_rate_channels_and_length(env, song, tmp_path):
+    aec, flac = tmp_path / "s.aec", tmp_path / "s.flac"
+    r = aecodec(env, "encode", song, "-o", aec, "--kbps", "64", "--json")
+    assert r.returncode == 0, r.stderr.decode()
+    stats = json.loads(r.stdout)
+    assert stats["kbps"] <= 64 and stats["bytes"] == aec.stat().st_size and stats["channels"] == 2
+    info = json.loads(aecodec(env, "info", "--json", aec).stdout)
+    assert info["media"] == "audio" and info["frames"] == 66150 and info["channel_coding"] == "mid-side"
+    r = aecodec(env, "decode", aec, "-o", flac, "--sample-format", "24")
+    assert r.returncode == 0, r.stderr.decode()
+    out = soundfile.info(str(flac))
+    assert (out.samplerate, out.channels, out.frames, out.subtype) == (44100, 2, 66150, "PCM_24")
+
+
+def test_mixed_batch_and_stdin(env, song, tmp_path):
+    enc, dec = tmp_path / "enc", tmp_path / "dec"
+    enc.mkdir(), dec.mkdir()
+    assert aecodec(env, "encode", song, IMAGE, "-o", enc, "-q", "40").returncode == 0
+    assert sorted(p.name for p in enc.iterdir()) == ["canyon_wren.aec", "song.aec"]
+    r = aecodec(env, "decode", *sorted(enc.iterdir()), "-o", dec)
+    assert r.returncode == 0, r.stderr.decode()
+    assert sorted(p.name for p in dec.iterdir()) == ["canyon_wren.png", "song.wav"]
+    piped = aecodec(env, "encode", "-", "-o", "-", "-q", "30", stdin=song.read_bytes())
+    assert piped.returncode == 0 and piped.stdout[:4] == b"AEC\x1a"
+    back = aecodec(env, "decode", "-", "-o", "-", stdin=piped.stdout)
+    assert back.returncode == 0 and back.stdout[:4] == b"RIFF"
+
+
+def test_audio_errors_are_one_line_and_leave_nothing(env, song, tmp_path):
+    noise = tmp_path / "noise.wav"
+    noise.write_bytes(np.random.default_rng(0).bytes(3000))
+    aec = tmp_path / "s.aec"
+    assert aecodec(env, "encode", song, "-o", aec, "-q", "20").returncode == 0
+    cases = [
+        (["encode", song, "-o", tmp_path / "o1.aec", "--bpp", "1"], "--bpp is for images"),
+        (["encode", IMAGE, "-o", tmp_path / "o2.aec", "--kbps", "6"], "--kbps is for audio"),
+        (["encode", noise, "-o", tmp_path / "o3.aec"], "cannot read audio"),
+        (["encode", song, "-o", tmp_path / "o4.aec", "--kbps", "0.01"], "cannot reach"),
+        (["decode", aec, "-o", tmp_path / "o5.png"], "unknown audio extension"),
+        (["decode", aec, "-o", tmp_path / "o6.flac", "--sample-format", "float"], "FLAC stores integer"),
+    ]
+    for args, words in cases:
+        assert_one_line_error(aecodec(env, *args), words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noise.wav", "s.aec"]
