@@ -74,15 +74,7 @@ class LearnedImageCodec(LazyModel):
         if not (bpp > 0 and math.isfinite(bpp)):
             raise InputError(f"--bpp must be a positive number, got {bpp}; try e.g. --bpp 0.5")
         encode = self._encoder(item)
-        budget = bpp * item.height * item.width / 8
-        lo, hi, best = 1, 100, None
-        while lo <= hi:  # file size grows with quality: binary search over 1..100
-            mid = (lo + hi) // 2
-            data = encode(float(mid))
-            if len(data) <= budget:
-                best, lo = EncodeResult(data, float(mid)), mid + 1
-            else:
-                hi = mid - 1
+        best = highest_quality_within(encode, bpp * item.height * item.width / 8)
         if best is None:
             lowest = len(encode(1.0)) * 8 / (item.height * item.width)
             raise InputError(f"cannot reach {bpp:g} bpp: quality 1 needs {lowest:.3f} bpp; ask for more bits")
@@ -161,6 +153,20 @@ class LearnedImageCodec(LazyModel):
             alpha = read_png_plane(parsed.streams[-1], height, width)
             return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2))
         return Image(np.ascontiguousarray(rgb))
+
+
+def highest_quality_within(encode, budget_bytes: float) -> EncodeResult | None:
+    """Binary search over integer qualities 1..100 (file size grows with quality) for the
+    highest one whose real file fits ``budget_bytes``; None when even quality 1 does not."""
+    lo, hi, best = 1, 100, None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data = encode(float(mid))
+        if len(data) <= budget_bytes:
+            best, lo = EncodeResult(data, float(mid)), mid + 1
+        else:
+            hi = mid - 1
+    return best
 
 
 def check_quality(quality: float) -> float:

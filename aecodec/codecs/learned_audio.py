@@ -25,7 +25,7 @@ import numpy as np
 
 from aecodec import container
 from aecodec.codecs.audio_chunks import Chunker, Crossfader, chunk_count, chunk_spans
-from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality
+from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality, highest_quality_within
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import AudioInfo, AudioReader
 from aecodec.media.resample import StreamResampler, output_frames
@@ -111,15 +111,7 @@ class LearnedAudioCodec(LazyModel):
         if not (kbps > 0 and math.isfinite(kbps)):
             raise InputError(f"--kbps must be a positive number, got {kbps}; try e.g. --kbps 6")
         encode, seconds = self._encoder(item)
-        budget = kbps * 1000 * seconds / 8
-        lo, hi, best = 1, 100, None
-        while lo <= hi:  # file size grows with quality: binary search over 1..100
-            mid = (lo + hi) // 2
-            data = encode(float(mid))
-            if len(data) <= budget:
-                best, lo = EncodeResult(data, float(mid)), mid + 1
-            else:
-                hi = mid - 1
+        best = highest_quality_within(encode, kbps * 1000 * seconds / 8)
         if best is None:
             lowest = len(encode(1.0)) * 8 / seconds / 1000
             raise InputError(f"cannot reach {kbps:g} kbps: quality 1 needs {lowest:.2f} kbps for this "
