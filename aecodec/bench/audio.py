@@ -86,6 +86,7 @@ def bench_audio(
     codecs: Sequence[str] = DEFAULT_CODECS,
     kbps: Sequence[int] | None = None,
     limit: int | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Benchmark audio ``codecs`` over the audio files in ``data_dir`` (recursively) into ``out_dir``.
 
@@ -94,6 +95,7 @@ def bench_audio(
             on mel distance (BD-mel distance: mean change at equal rate, negative is better).
         kbps: the same bitrates for every codec; default ``DEFAULT_KBPS``.
         limit: use only the first ``limit`` files (sorted by path).
+        device: where aecodec's learned codec runs (auto, cpu, cuda).
 
     Returns:
         The dict written to results.json. Rows already in ``out_dir/points.jsonl`` are reused.
@@ -117,6 +119,7 @@ def bench_audio(
         load=load_audio,
         measure=measure_audio,
         reference=REFERENCE,
+        device=device,
         versions=(
             ("numpy", "scipy", "soundfile", "lameenc", "torch", "torchaudio"),
             {"libsndfile": soundfile.__libsndfile_version__},

@@ -66,6 +66,7 @@ def bench_images(
     codecs: Sequence[str] = DEFAULT_CODECS,
     qualities: Sequence[int] | None = None,
     limit: int | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Benchmark image ``codecs`` over the images in ``data_dir`` (recursively) into ``out_dir``.
 
@@ -74,6 +75,7 @@ def bench_images(
         qualities: the same qualities for every codec; default 10..90 and 95 for baselines,
             5..95 in steps of 15 for aecodec.
         limit: use only the first ``limit`` files (sorted by path).
+        device: where aecodec's learned codec runs (auto, cpu, cuda).
 
     Returns:
         The dict written to results.json. Rows already in ``out_dir/points.jsonl`` are reused.
@@ -98,5 +100,6 @@ def bench_images(
         load=load_rgb,
         measure=measure_image,
         reference=REFERENCE,
+        device=device,
         versions=(("numpy", "Pillow", "torch", "pytorch-msssim"), image_libraries),
     )

@@ -113,6 +113,7 @@ def run_benchmark(
     measure: Measure,
     reference: str,
     versions: tuple[Sequence[str], dict[str, str]],
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Run (or resume) a benchmark into ``out_dir`` and write its results; returns results.json's dict.
 
@@ -125,7 +126,7 @@ def run_benchmark(
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
     plan = plan_qualities(codec_names, qualities, defaults)
-    codecs = {name: get_codec(name, layout.kind) for name in plan}
+    codecs = {name: get_codec(name, layout.kind, device) for name in plan}
     files = list_files(data_dir, suffixes, limit)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

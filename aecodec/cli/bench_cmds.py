@@ -14,6 +14,8 @@ DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_ty
 OUT = click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
                    help="Output folder; rerunning into it resumes from its points.jsonl.")
 LIMIT = click.option("--limit", type=int, default=None, help="Use only the first N files (sorted by path).")
+DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
+                      help="Where aecodec's learned codec runs; baselines run on the CPU.")
 
 
 def parse_names(text: str, option: str) -> tuple[str, ...]:
@@ -58,13 +60,14 @@ def bench() -> None:
 @click.option("--qualities", default=None,
               help="Comma-separated qualities for every codec [default: 10..90,95; aecodec 5..95 by 15].")
 @LIMIT
-def bench_image(data_dir: Path, out_dir: Path, codecs: str, qualities: str | None, limit: int | None) -> None:
+@DEVICE
+def bench_image(data_dir: Path, out_dir: Path, codecs: str, qualities: str | None, limit: int | None, device: str) -> None:
     """Measure bpp, PSNR and MS-SSIM of image codecs over the images in --data."""
     names = parse_names(codecs, "--codecs")
     values = parse_integers(qualities, "--qualities")
     from aecodec.bench.image import bench_images
 
-    report(bench_images(data_dir, out_dir, names, values, limit), out_dir)
+    report(bench_images(data_dir, out_dir, names, values, limit, device), out_dir)
 
 
 @bench.command("audio")
@@ -75,10 +78,11 @@ def bench_image(data_dir: Path, out_dir: Path, codecs: str, qualities: str | Non
 @click.option("--kbps", default=None,
               help="Comma-separated bitrates for every codec [default: per codec, e.g. mp3 16..128].")
 @LIMIT
-def bench_audio(data_dir: Path, out_dir: Path, codecs: str, kbps: str | None, limit: int | None) -> None:
+@DEVICE
+def bench_audio(data_dir: Path, out_dir: Path, codecs: str, kbps: str | None, limit: int | None, device: str) -> None:
     """Measure kbps, mel distance and SI-SNR of audio codecs over the audio files in --data."""
     names = parse_names(codecs, "--codecs")
     values = parse_integers(kbps, "--kbps")
     from aecodec.bench.audio import bench_audio as run
 
-    report(run(data_dir, out_dir, names, values, limit), out_dir)
+    report(run(data_dir, out_dir, names, values, limit, device), out_dir)

@@ -19,7 +19,7 @@ import PIL.Image
 import soundfile
 
 from aecodec.codecs.base import Codec, Media
-from aecodec.errors import FormatError, InputError, ModelError
+from aecodec.errors import FormatError, InputError
 from aecodec.media.types import Audio, Image
 
 
@@ -304,7 +304,7 @@ BASELINES: tuple[str, ...] = tuple(_BASELINE_CLASSES)
 """Names ``get_codec`` accepts besides ``aecodec``."""
 
 
-def get_codec(name: str, media: Literal["image", "audio"] | None = None) -> Codec:
+def get_codec(name: str, media: Literal["image", "audio"] | None = None, device: str = "auto") -> Codec:
     """The codec called ``name``: a baseline, or ``aecodec`` for the learned codec of ``media``.
 
     ``aecodec`` is imported lazily from ``aecodec.codecs.learned`` (``image_codec()`` unless
@@ -312,20 +312,11 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None) -> Code
 
     Raises:
         InputError: unknown name, or a baseline of the other media kind.
-        ModelError: ``aecodec`` asked for but its factory in ``aecodec.codecs.learned`` is missing.
     """
-    if name == "aecodec":
-        factory_name = "audio_codec" if media == "audio" else "image_codec"
-        try:
-            from aecodec.codecs import learned
-        except ModuleNotFoundError as error:
-            if error.name != "aecodec.codecs.learned":
-                raise
-            learned = None
-        factory = getattr(learned, factory_name, None)
-        if factory is None:
-            raise ModelError(f"this aecodec has no aecodec.codecs.learned.{factory_name}; use a baseline")
-        return factory()
+    if name == "aecodec":  # the learned codecs run on ``device``; baselines always on the CPU
+        from aecodec.codecs import learned
+
+        return learned.audio_codec(device) if media == "audio" else learned.image_codec(device)
     if name not in _BASELINE_CLASSES:
         raise InputError(f"unknown codec {name!r}; choose from aecodec, {', '.join(BASELINES)}")
     codec = _BASELINE_CLASSES[name]()

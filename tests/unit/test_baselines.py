@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import io
-import sys
-import types
 
 import numpy as np
 import PIL.Image
 import pytest
 
 from aecodec.codecs.baselines import BASELINES, get_codec
-from aecodec.errors import FormatError, InputError, ModelError
+from aecodec.errors import FormatError, InputError
 from aecodec.media.types import Audio, Image
 from aecodec.metrics.audio import si_snr
 from aecodec.metrics.image import psnr_rgb
@@ -37,17 +35,14 @@ def test_every_baseline_is_listed() -> None:
     assert set(BASELINES) == set(IMAGE_CODECS) | {"mp3", "opus"}
 
 
-def test_aecodec_comes_from_the_learned_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    import aecodec.codecs
+def test_aecodec_is_the_learned_codec_of_the_media_on_the_device() -> None:
+    from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.codecs.learned_audio import LearnedAudioCodec
 
-    fake = types.ModuleType("aecodec.codecs.learned")
-    fake.image_codec = lambda: "the learned image codec"  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "aecodec.codecs.learned", fake)
-    monkeypatch.setattr(aecodec.codecs, "learned", fake, raising=False)
-    assert get_codec("aecodec") == "the learned image codec"
-    assert get_codec("aecodec", "image") == "the learned image codec"
-    with pytest.raises(ModelError, match="learned.audio_codec"):
-        get_codec("aecodec", "audio")
+    image, audio = get_codec("aecodec", "image", "cpu"), get_codec("aecodec", "audio", "cpu")
+    assert isinstance(image, LearnedImageCodec) and isinstance(audio, LearnedAudioCodec)
+    assert image.device == audio.device == "cpu"
+    assert isinstance(get_codec("aecodec"), LearnedImageCodec)
 
 
 @pytest.mark.parametrize("name", sorted(IMAGE_CODECS))
