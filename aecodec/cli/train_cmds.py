@@ -28,7 +28,9 @@ DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
 @click.option("--init", default=None, help="Start from these weights: a .safetensors in pretrained/ or a .pt checkpoint.")
 @click.option("--val-data", default=None, help="Folder of held-out images or audio for periodic validation.")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
-def train(task, data, out, config, steps, resume, init, val_data, threads):
+@click.option("--device", default=None, type=click.Choice(["auto", "cpu", "cuda"]),
+              help="Where to train (default: the recipe's, auto = CUDA when present).")
+def train(task, data, out, config, steps, resume, init, val_data, threads, device):
     """Train a model on your own data."""
     if task == "audio-codec":
         from aecodec.train.audio_codec import load_recipe, train as run
@@ -45,7 +47,8 @@ def train(task, data, out, config, steps, resume, init, val_data, threads):
         raise InputError(f"recipe '{config}' does not exist; pass --config FILE")
     if init and not Path(init).is_file():
         raise InputError(f"--init '{init}' does not exist; give a .safetensors or .pt file")
-    cfg = load_recipe(config, data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads)
+    cfg = load_recipe(config, data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads,
+                      device=device)
     ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for the whole job
         click.echo(f"checkpoint: {ckpt}")

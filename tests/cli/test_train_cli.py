@@ -35,3 +35,14 @@ def test_bad_training_options_are_one_line(tmp_path):
                         "--out", str(tmp_path / "run"), "--steps", "1"], capture_output=True, timeout=120)
     err = r.stderr.decode()
     assert r.returncode == 1 and err.startswith("aecodec: error:") and err.count("\n") == 1, err
+
+
+def test_training_on_cuda_without_cuda_is_one_line(tmp_path):
+    if torch.cuda.is_available():
+        return  # the GPU path is exercised by the gpu-marked tests instead
+    r = subprocess.run([sys.executable, "-m", "aecodec", "train", "image-codec", "--data", str(DATA),
+                        "--out", str(tmp_path / "run"), "--steps", "1", "--device", "cuda"],
+                       capture_output=True, timeout=120)
+    err = r.stderr.decode()
+    assert r.returncode == 1 and "CUDA" in err and err.count("\n") == 1, err
+    assert not (tmp_path / "run" / "checkpoint.pt").exists()
