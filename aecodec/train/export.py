@@ -15,6 +15,20 @@ from aecodec.models.registry import sha256_file
 SCALES_MIN, SCALES_MAX, SCALES_LEVELS = 0.11, 256.0, 64
 
 
+def freeze_bottleneck(eb, median_grid: float | None = None) -> None:
+    """Build an EntropyBottleneck's integer CDF tables from its learned density.
+
+    The tail quantiles are found by bisection on the density itself (CompressAI PR #231) rather
+    than trusted from the auxiliary loss, which converges slowly on short runs; tables built on
+    wrong tails waste bits or push symbols into the slow bypass code.
+    """
+    with torch.no_grad():
+        eb._update_quantiles()
+        if median_grid:
+            eb.quantiles[:, 0, 1] = torch.round(eb.quantiles[:, 0, 1] / median_grid) * median_grid
+    eb.update(force=True)
+
+
 def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, version: int, card_extra: dict) -> Path:
     """Write ``<name>.v<version>.safetensors`` and ``.json`` (config, sha256, tables) into out_dir.
 
@@ -31,10 +45,8 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     model.load_state_dict(state["model"])
     model.eval()
     eb, gc = model.entropy_bottleneck, model.gaussian_conditional
-    # Put the medians on the 2^-A_BITS grid the integer h_s reads z in, then build the tables.
-    with torch.no_grad():
-        eb.quantiles[:, 0, 1] = torch.round(eb.quantiles[:, 0, 1] * 2**A_BITS) / 2**A_BITS
-    eb.update(force=True)
+    # Medians on the 2^-A_BITS grid the integer h_s reads z in.
+    freeze_bottleneck(eb, median_grid=2.0**-A_BITS)
     scale_table = torch.exp(torch.linspace(math.log(SCALES_MIN), math.log(SCALES_MAX), SCALES_LEVELS))
     gc.update_scale_table(scale_table, force=True)
 
@@ -71,7 +83,7 @@ def export_audio_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     model.eval()
     cdfs, lengths, offsets, medians = [], [], [], []
     for eb in model.entropy_bottlenecks:
-        eb.update(force=True)
+        freeze_bottleneck(eb)
         cdfs.append(eb._quantized_cdf.int())
         lengths.append(eb._cdf_length.int())
         offsets.append(eb._offset.int())
