@@ -25,8 +25,12 @@ class SimplifiedGDN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         beta = self.beta.square() + 1e-6
-        gamma = self.gamma.square()
-        norm = nn.functional.conv2d(x.abs(), gamma, beta)
+        gamma = self.gamma.square()[:, :, 0, 0]
+        # A matrix product over channels, not a 1x1 convolution: oneDNN's 1x1 convolution sums
+        # in an order that depends on the thread count, which changed decoded pixels between
+        # 1 and 2 threads; the small-K matrix product gives the same bits with any thread count.
+        b, c, h, w = x.shape
+        norm = (gamma @ x.abs().reshape(b, c, h * w)).reshape(b, c, h, w) + beta.view(1, -1, 1, 1)
         return x * norm if self.inverse else x / norm
 
 
