@@ -134,9 +134,9 @@ class LearnedImageCodec(LazyModel):
         M, N = model.config.M, model.config.N
         if group > M:
             raise FormatError(f"the header groups {group} latent channels, the model has {M}; the file is damaged")
-        if any(len(s) < RANS_MIN_BYTES for s in parsed.streams[: 1 + math.ceil(M / group)]):
-            raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
         n_groups = math.ceil(M / group)
+        if any(len(s) < RANS_MIN_BYTES for s in parsed.streams[: 1 + n_groups]):
+            raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
         expected = 1 + n_groups + (channels == 4)
         if len(parsed.streams) != expected:
             raise FormatError(f"an image of this shape needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
