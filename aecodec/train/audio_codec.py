@@ -11,10 +11,8 @@ decoder sees the latent rounded (straight-through), the rate term sees additive 
 from __future__ import annotations
 
 import json
-import os
-import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -22,6 +20,7 @@ from torch import nn
 
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import lr_at, make_optimizers, ste_round
+from aecodec.train.loop import MetricLog, optimiser_step, save_checkpoint
 
 
 @dataclass
@@ -223,16 +222,6 @@ def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
     return clips
 
 
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, gen: torch.Generator, cfg) -> None:
-    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
-    state = {"model": model.state_dict(), "opt": opt.state_dict(), "aux_opt": aux_opt.state_dict(),
-             "step": step, "prior_steps": prior_steps, "total_steps": prior_steps + step,
-             "rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "config": asdict(cfg)}
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
 def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     from aecodec.device import resolve_device
     from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -270,11 +259,8 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     segments = RandomSegments(folders, gen, tuple(cfg.gain_db))
     val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data else []
     spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(device)
-    log_path = out / "log.jsonl"
+    metrics_log = MetricLog(out / "log.jsonl", ("loss", "kbps", "mel", "stft", "aux"), log)
     model.train()
-    t0, seen = time.time(), 0
-    acc = {"loss": 0.0, "kbps": 0.0, "mel": 0.0, "stft": 0.0, "aux": 0.0}
-    main_params = opt.param_groups[0]["params"]
     lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
 
     while step < cfg.steps:
@@ -288,26 +274,15 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         aux_opt.zero_grad(set_to_none=True)
         metrics = rd_loss(model, model.transforms, spectral, x, position, cfg)
         metrics["aux"] = model.aux_loss()
-        (metrics["loss"] + metrics["aux"]).backward()
-        if cfg.clip:
-            nn.utils.clip_grad_norm_(main_params, cfg.clip)
-        opt.step()
-        aux_opt.step()
+        optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
-        seen += 1
-        for k in acc:
-            acc[k] += float(metrics[k].detach())
+        metrics_log.add(metrics)
         if step % cfg.log_every == 0 or step == cfg.steps:
-            row = {k: v / seen for k, v in acc.items()}
-            row.update(step=step, total_steps=prior_steps + step, lr=lr, steps_per_s=seen / (time.time() - t0))
+            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr)
             if val_clips and (step % cfg.val_every == 0 or step == cfg.steps):
                 row["val"] = validate(model, val_clips)
-            with open(log_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
-            log(json.dumps(row))
-            t0, seen = time.time(), 0
-            acc = dict.fromkeys(acc, 0.0)
+            metrics_log.write(row)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, gen, cfg)
+            save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, gen.get_state(), cfg)
     return ckpt
 

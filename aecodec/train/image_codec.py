@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
+from aecodec.train.loop import MetricLog, optimiser_step, save_checkpoint
 
 
 @dataclass
@@ -99,24 +98,6 @@ def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):
     aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
     main = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
     return torch.optim.Adam(main, lr=cfg.lr), torch.optim.Adam(aux, lr=cfg.aux_lr)
-
-
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng: list, cfg) -> None:
-    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
-    state = {
-        "model": model.state_dict(),
-        "opt": opt.state_dict(),
-        "aux_opt": aux_opt.state_dict(),
-        "step": step,
-        "prior_steps": prior_steps,  # steps already in the weights this run started from
-        "total_steps": prior_steps + step,
-        "rng": rng,  # crop RNG state of every rank
-        "torch_rng": torch.get_rng_state(),
-        "config": asdict(cfg),
-    }
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
 
 
 def load_weights(model: TrainableHyperprior, source: str) -> int:
@@ -207,11 +188,8 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
 
     crops = RandomCrops(load_rgb(list_images(cfg.data), cfg.crop), cfg.crop, gen)
     val_images = load_rgb(list_images(cfg.val_data), 256)[:6] if cfg.val_data and dist.is_main else []
-    log_path = out / "log.jsonl"
+    metrics_log = MetricLog(out / "log.jsonl", ("loss", "bpp", "mse", "aux"), log)
     model.train()
-    t0, seen = time.time(), 0
-    acc = {"loss": 0.0, "bpp": 0.0, "mse": 0.0, "aux": 0.0}
-    main_params = opt.param_groups[0]["params"]
 
     while step < cfg.steps:
         lr = lr_at(step, cfg)
@@ -222,26 +200,14 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
         metrics = rd_loss(net, model.transforms, x, position)
-        (metrics["loss"] + metrics["aux"]).backward()
-        if cfg.clip:
-            nn.utils.clip_grad_norm_(main_params, cfg.clip)
-        opt.step()
-        aux_opt.step()
+        optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
-        seen += 1
-        for k in acc:
-            acc[k] += float(metrics[k].detach())
+        metrics_log.add(metrics)
         if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
-            row = {k: v / seen for k, v in acc.items()}
-            row.update(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world,
-                       steps_per_s=seen / (time.time() - t0))
+            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
             if val_images and step % (cfg.log_every * 10) == 0:
                 row["val"] = validate(model, val_images)
-            with open(log_path, "a") as f:
-                f.write(json.dumps(row) + "\n")
-            log(json.dumps(row))
-            t0, seen = time.time(), 0
-            acc = dict.fromkeys(acc, 0.0)
+            metrics_log.write(row)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
             rng = dist.gather(gen.get_state())  # every rank's crop RNG, so resuming is exact
             if dist.is_main:

@@ -1,0 +1,67 @@
+"""Pieces every training loop shares: the optimiser step, the metric log and checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+def optimiser_step(loss: torch.Tensor, opt, aux_opt, clip: float) -> None:
+    """One backward of RD + aux loss (disjoint parameters), clip the main group, step both."""
+    loss.backward()
+    if clip:
+        nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], clip)
+    opt.step()
+    aux_opt.step()
+
+
+class MetricLog:
+    """Averages metrics between log rows; rows go to ``log.jsonl`` and to ``log`` as JSON."""
+
+    def __init__(self, path: Path, keys: tuple[str, ...], log):
+        self.path, self.keys, self.log = path, keys, log
+        self._reset()
+
+    def _reset(self) -> None:
+        self.sums, self.seen, self.t0 = dict.fromkeys(self.keys, 0.0), 0, time.time()
+
+    def add(self, metrics: dict[str, torch.Tensor]) -> None:
+        for k in self.keys:
+            self.sums[k] += float(metrics[k].detach())
+        self.seen += 1
+
+    def row(self, **extra) -> dict:
+        """The averages since the last row plus ``extra``; starts a new averaging window."""
+        row = {k: v / self.seen for k, v in self.sums.items()}
+        row.update(extra, steps_per_s=self.seen / (time.time() - self.t0))
+        self._reset()
+        return row
+
+    def write(self, row: dict) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+        self.log(json.dumps(row))
+
+
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng, cfg) -> None:
+    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
+    state = {
+        "model": model.state_dict(),
+        "opt": opt.state_dict(),
+        "aux_opt": aux_opt.state_dict(),
+        "step": step,
+        "prior_steps": prior_steps,  # steps already in the weights this run started from
+        "total_steps": prior_steps + step,
+        "rng": rng,  # data RNG state (one per rank under DDP)
+        "torch_rng": torch.get_rng_state(),
+        "config": asdict(cfg),
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
