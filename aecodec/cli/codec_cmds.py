@@ -108,17 +108,21 @@ def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
         if kbps is not None:
             raise InputError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
         image = read_image(source)
-        if bpp is not None:
-            result = codec.encode_to_bpp(image, bpp)
-            data, q = result.data, result.quality
-        else:
-            q = 75.0 if quality is None else quality
-            data = codec.encode(image, q)
+        data, q = encode_at(codec.encode, codec.encode_to_bpp, image, quality, bpp)
         atomic_write(dst, data, force=force)
         return {"bytes": len(data), "bpp": len(data) * 8 / (image.height * image.width), "quality": q,
                 "height": image.height, "width": image.width}
 
     run_batch(pairs, work, as_json, "encode")
+
+
+def encode_at(encode, encode_to_rate, item, quality: float | None, rate: float | None) -> tuple[bytes, float]:
+    """Encode at a rate target (--bpp / --kbps) if given, else at --quality (default 75)."""
+    if rate is not None:
+        result = encode_to_rate(item, rate)
+        return result.data, result.quality
+    q = 75.0 if quality is None else quality
+    return encode(item, q), q
 
 
 def is_audio(source: str | bytes) -> bool:
@@ -144,12 +148,7 @@ def encode_audio(codec, source: str | bytes, dst: str, quality: float | None, kb
     from aecodec.media.audio import open_audio
 
     with open_audio(source) as reader:
-        if kbps is not None:
-            result = codec.encode_to_kbps(reader, kbps)
-            data, q = result.data, result.quality
-        else:
-            q = 75.0 if quality is None else quality
-            data = codec.encode(reader, q)
+        data, q = encode_at(codec.encode, codec.encode_to_kbps, reader, quality, kbps)
         info = reader.info
     atomic_write(dst, data, force=force)
     seconds = read_header(data)["frames"] / info.sample_rate  # what was decodable, not what the file claimed
