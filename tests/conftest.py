@@ -22,3 +22,48 @@ def image_codec():
     from aecodec.codecs.learned import LearnedImageCodec
 
     return LearnedImageCodec(device="cpu")
+
+
+def write_tone_folder(folder: Path, kind: str, files: int = 3, seconds: float = 1.5, rate: int = 16000) -> Path:
+    """Tiny audio training folders: harmonic 'speech' with a moving pitch, or broadband noise."""
+    import soundfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(len(kind))
+    t = np.arange(int(seconds * rate)) / rate
+    for i in range(files):
+        if kind == "noise":
+            x = 0.3 * rng.standard_normal(t.size)
+        else:
+            f0 = 120 + 40 * i + 30 * np.sin(2 * np.pi * 0.7 * t)
+            phase = 2 * np.pi * np.cumsum(f0) / rate
+            x = sum(0.3 / k * np.sin(k * phase) for k in range(1, 6)) * (0.6 + 0.4 * np.sin(2 * np.pi * 2 * t))
+        soundfile.write(folder / f"{kind}{i}.wav", x.astype(np.float32), rate)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def restore_models(tmp_path_factory) -> Path:
+    """A models folder with tiny restoration models (image-denoise-unet, image-inpaint-unet,
+    audio-denoise-gru) made by the real trainer and exporter in one step each; point
+    AECODEC_MODELS at it to test the commands without the shipped weights."""
+    from aecodec.train.export import export_restore
+    from aecodec.train.restore import RestoreTrainConfig, train
+
+    root = tmp_path_factory.mktemp("restore")
+    models = root / "models"
+    common = dict(steps=1, batch_size=2, warmup=1, log_every=1, checkpoint_every=1, threads=1, device="cpu")
+    unet = {"widths": [8, 16, 32], "blocks": 1}
+    runs = {
+        "image-denoise-unet": RestoreTrainConfig(task="image-denoise", data=[str(DATA / "images")], crop=32,
+                                                 model=unet, out=str(root / "dn"), **common),
+        "image-inpaint-unet": RestoreTrainConfig(task="image-inpaint", data=[str(DATA / "images")], crop=32,
+                                                 model=unet, out=str(root / "in"), **common),
+        "audio-denoise-gru": RestoreTrainConfig(
+            task="audio-denoise", data=[str(write_tone_folder(root / "speech", "speech"))],
+            noise_data=str(write_tone_folder(root / "noise", "noise")), segment_seconds=0.5,
+            model={"hidden": 16, "layers": 1}, out=str(root / "au"), **common),
+    }
+    for name, cfg in runs.items():
+        export_restore(train(cfg, log=lambda _: None), models, name, 1, {"trained": {"command": "test fixture"}})
+    return models

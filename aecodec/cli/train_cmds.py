@@ -11,10 +11,16 @@ from aecodec.cli.main import cli
 from aecodec.errors import InputError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
-TASKS = ("image-codec", "audio-codec")
-MODEL_NAMES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm"}
+RESTORE_TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
+TASKS = ("image-codec", "audio-codec") + RESTORE_TASKS
+MODEL_NAMES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm",
+               "image-denoise": "image-denoise-unet", "image-inpaint": "image-inpaint-unet",
+               "audio-denoise": "audio-denoise-gru"}
 DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
-              "audio-codec": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)"}
+              "audio-codec": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)",
+              "image-denoise": "shared/data/images/train (SOURCES.md), synthetic noise",
+              "image-inpaint": "shared/data/images/train (SOURCES.md), synthetic brush-stroke and box masks",
+              "audio-denoise": "shared/data/audio/speech + music (clean), shared/data/audio/noise (SOURCES.md)"}
 
 
 @cli.command()
@@ -26,13 +32,22 @@ DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
 @click.option("--steps", type=int, default=None, help="Total steps of this run.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (model, optimiser, step, RNG).")
 @click.option("--init", default=None, help="Start from these weights: a .safetensors in pretrained/ or a .pt checkpoint.")
-@click.option("--val-data", default=None, help="Folder of held-out images or audio for periodic validation.")
+@click.option("--noise-data", default=None, help="audio-denoise: folder of noise recordings mixed into the clean audio.")
+@click.option("--val-data", default=None,
+              help="Held-out data for periodic validation (audio-denoise: a folder with speech/ and noise/).")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 @click.option("--device", default=None, type=click.Choice(["auto", "cpu", "cuda"]),
               help="Where to train (default: the recipe's, auto = CUDA when present).")
-def train(task, data, out, config, steps, resume, init, val_data, threads, device):
+def train(task, data, out, config, steps, resume, init, noise_data, val_data, threads, device):
     """Train a model on your own data."""
-    if task == "audio-codec":
+    extra = {}
+    if task in RESTORE_TASKS:
+        from aecodec.train.restore import load_recipe, train as run
+
+        if task != "audio-denoise" and len(data) > 1:
+            raise InputError(f"{task} trains on one --data folder; put the images under one folder")
+        data, extra = list(data), {"noise_data": noise_data}
+    elif task == "audio-codec":
         from aecodec.train.audio_codec import load_recipe, train as run
 
         data = list(data)
@@ -47,8 +62,10 @@ def train(task, data, out, config, steps, resume, init, val_data, threads, devic
         raise InputError(f"recipe '{config}' does not exist; pass --config FILE")
     if init and not Path(init).is_file():
         raise InputError(f"--init '{init}' does not exist; give a .safetensors or .pt file")
+    if noise_data and task != "audio-denoise":
+        raise InputError("--noise-data is only for audio-denoise")
     cfg = load_recipe(config, data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads,
-                      device=device)
+                      device=device, **extra)
     ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for the whole job
         click.echo(f"checkpoint: {ckpt}")
@@ -63,8 +80,8 @@ def train(task, data, out, config, steps, resume, init, val_data, threads, devic
 @click.option("--command", "command", default="", help="The training command to record in the model card.")
 @click.option("--force", is_flag=True, help="Overwrite an existing version (only for unreleased weights).")
 def export(task, checkpoint, out, name, version, command, force):
-    """Freeze a checkpoint: integer CDF tables (exact hyper-synthesis for images), safetensors + card."""
-    from aecodec.train.export import export_audio_codec, export_image_codec
+    """Freeze a checkpoint into safetensors + card (codecs: with integer CDF tables)."""
+    from aecodec.train.export import export_audio_codec, export_image_codec, export_restore
 
     name = name or MODEL_NAMES[task]
 
@@ -73,5 +90,6 @@ def export(task, checkpoint, out, name, version, command, force):
     if (Path(out) / f"{name}.v{version}.json").exists() and not force:
         raise InputError(f"{name} v{version} exists in {out}; pick a new --version (files made with it must keep decoding)")
     extra = {"trained": {"command": command, "data": DATA_NOTES[task]}} if command else {}
-    card = (export_audio_codec if task == "audio-codec" else export_image_codec)(checkpoint, out, name, version, extra)
+    exporter = {"image-codec": export_image_codec, "audio-codec": export_audio_codec}.get(task, export_restore)
+    card = exporter(checkpoint, out, name, version, extra)
     click.echo(f"wrote {card}")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Literal, U
 import numpy as np
 
 from aecodec import container
-from aecodec.codecs.audio_chunks import Chunker, Crossfader, chunk_count, chunk_spans
+from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
 from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality, highest_quality_within
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import AudioInfo, AudioReader

@@ -15,7 +15,8 @@ from typing import Any, Callable
 from aecodec.errors import ModelError
 
 _ARCHITECTURES: dict[str, Callable[..., Any]] = {}
-_BUILTIN_MODULES = ("aecodec.models.image.model", "aecodec.models.audio.model")
+_BUILTIN_MODULES = ("aecodec.models.image.model", "aecodec.models.audio.model", "aecodec.models.restore.unet",
+                    "aecodec.models.restore.audio_mask")
 
 
 def register_architecture(name: str):

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
-from aecodec.train.image_codec import lr_at, make_optimizers, ste_round
-from aecodec.train.loop import MetricLog, optimiser_step, save_checkpoint
+from aecodec.train.image_codec import make_optimizers, ste_round
+from aecodec.train.loop import MetricLog, lr_at, optimiser_step, save_checkpoint
 
 
 @dataclass

@@ -124,6 +124,22 @@ def bottleneck_state(eb: torch.nn.Module, prefix: str) -> dict[str, torch.Tensor
     return {prefix + k: v.detach().float() for k, v in eb.state_dict().items() if v.is_floating_point()}
 
 
+def export_restore(checkpoint: str | Path, out_dir: str | Path, name: str, version: int, card_extra: dict) -> Path:
+    """Freeze a restoration checkpoint (image denoiser / inpainter, audio denoiser): float32
+    weights (small models; no entropy path to keep exact) + card."""
+    from aecodec.train.restore import TASK_CLASSES
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    cfg = state["config"]
+    task = cfg["task"]
+    model_cls = TASK_CLASSES[task]
+    tensors = {k: v.float() for k, v in state["model"].items()}
+    config = model_cls.model_config(cfg["model"]).to_dict()
+    card = {"architecture": model_cls.architecture, "format": 1, "task": task.split("-")[1],
+            "media": task.split("-")[0], "config": config}
+    return write_pretrained(tensors, out_dir, name, version, card, "float32", state, card_extra)
+
+
 def write_pretrained(tensors: dict[str, torch.Tensor], out_dir: str | Path, name: str, version: int, card: dict,
                      dtype: str, state: dict, card_extra: dict) -> Path:
     """Save ``<name>.v<version>.safetensors`` and its card (``card`` plus weights, training record
@@ -141,7 +157,8 @@ def write_pretrained(tensors: dict[str, torch.Tensor], out_dir: str | Path, name
         if key == "config":
             full["weights"] = {"file": weights.name, "sha256": sha256_file(weights), "dtype": dtype}
     full["trained"] = {"steps": int(state.get("total_steps", state["step"])), "seed": state["config"]["seed"],
-                       "recipe": {k: v for k, v in state["config"].items() if k not in ("data", "val_data", "out", "init")}}
+                       "recipe": {k: v for k, v in state["config"].items()
+                                  if k not in ("data", "noise_data", "val_data", "out", "init")}}
     extra = dict(card_extra)
     full["trained"].update(extra.pop("trained", {}))
     full.update(extra)

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.train.loop import MetricLog, optimiser_step, save_checkpoint
+from aecodec.train.loop import MetricLog, lr_at, optimiser_step, save_checkpoint
 
 
 @dataclass
@@ -82,16 +82,6 @@ def rd_loss(model: nn.Module, transforms: HyperpriorTransforms, x: torch.Tensor,
     mse = (out["x_hat"] - x).square().flatten(1).mean(1)
     loss = (transforms.lmbda(position) * 255**2 * mse + bpp).mean()
     return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(), "aux": out["aux"]}
-
-
-def lr_at(step: int, cfg: ImageTrainConfig) -> float:
-    if step < cfg.warmup:
-        return cfg.lr * (step + 1) / cfg.warmup
-    start = int(cfg.decay_from * cfg.steps)
-    if step < start:
-        return cfg.lr
-    frac = min(1.0, (step - start) / max(1, cfg.steps - start))
-    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * frac))
 
 
 def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):

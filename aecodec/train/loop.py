@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from dataclasses import asdict
@@ -49,18 +50,32 @@ class MetricLog:
         self.log(json.dumps(row))
 
 
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng, cfg) -> None:
-    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG."""
+def lr_at(step: int, cfg) -> float:
+    """Linear warm-up to ``cfg.lr``, constant, then a cosine decay to ``cfg.lr_final`` over the
+    last ``1 - cfg.decay_from`` of ``cfg.steps``."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    start = int(cfg.decay_from * cfg.steps)
+    if step < start:
+        return cfg.lr
+    frac = min(1.0, (step - start) / max(1, cfg.steps - start))
+    return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * frac))
+
+
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng, cfg, **extra) -> None:
+    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG
+    (``extra`` holds a task's own RNG states). ``aux_opt`` is None for single-optimiser models."""
     state = {
         "model": model.state_dict(),
         "opt": opt.state_dict(),
-        "aux_opt": aux_opt.state_dict(),
+        "aux_opt": aux_opt.state_dict() if aux_opt is not None else None,
         "step": step,
         "prior_steps": prior_steps,  # steps already in the weights this run started from
         "total_steps": prior_steps + step,
         "rng": rng,  # data RNG state (one per rank under DDP)
         "torch_rng": torch.get_rng_state(),
         "config": asdict(cfg),
+        **extra,
     }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)

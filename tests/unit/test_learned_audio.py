@@ -15,7 +15,7 @@ import torch
 
 from aecodec import container
 from aecodec.codecs import learned_audio
-from aecodec.codecs.audio_chunks import Chunker, Crossfader, chunk_spans
+from aecodec.media.chunks import Chunker, Crossfader, chunk_spans
 from aecodec.codecs.learned_audio import LearnedAudioCodec, soft_limit
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import open_audio, read_audio

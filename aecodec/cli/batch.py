@@ -1,0 +1,96 @@
+"""What every file-to-file command shares: common options, output planning, the batch loop and
+telling audio from images. No torch or numpy here: `--help` stays instant."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from aecodec.errors import AecError, InputError
+
+FORCE = click.option("--force", is_flag=True, help="Overwrite existing outputs.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print per-file statistics as JSON lines.")
+IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
+AUDIO_IN = (".wav", ".flac", ".ogg", ".opus", ".mp3")  # aecodec.media.audio.READ_SUFFIXES, without its imports
+
+
+def device_option(help: str):
+    """``--device auto|cpu|cuda`` (default auto); ``help`` says what runs there."""
+    return click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
+                        help=help)
+
+
+def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[str], str]) -> list[tuple[str, str]]:
+    """One input -> the named file; many inputs (or an existing folder) -> files in that folder,
+    named by the input's stem and ``suffix`` (a string, or a function of the input path)."""
+    if not inputs:
+        raise InputError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
+    out = Path(output)
+    if len(inputs) == 1 and not out.is_dir():
+        return [(inputs[0], output)]
+    if output == "-":
+        raise InputError("several inputs cannot go to standard output; give a folder with -o")
+    if not out.is_dir():
+        raise InputError(f"output folder '{output}' does not exist; create it or give one input")
+    suffix_of = suffix if callable(suffix) else lambda _: suffix
+    pairs = [(i, str(out / (Path(i).stem + suffix_of(i)))) for i in inputs]
+    names = [p for _, p in pairs]
+    if len(set(names)) != len(names):
+        raise InputError("two inputs have the same name stem and would overwrite each other; rename one")
+    return pairs
+
+
+def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], str] | None = None) -> None:
+    """Run ``work(src, dst) -> stats`` per file; report failures per file and carry on.
+
+    Each finished file prints one line: ``describe(stats)`` (default: bytes, rate and quality),
+    or the stats as JSON with ``as_json``. One input: its error is raised as is.
+    """
+    from tqdm import tqdm
+
+    describe = describe or summary
+    failures = 0
+    show = len(pairs) > 1 and sys.stderr.isatty()
+    for src, dst in tqdm(pairs, disable=not show, unit="file", desc=verb):
+        try:
+            t0 = time.perf_counter()
+            stats = work(src, dst)
+            stats.update(input=src, output=dst, seconds=round(time.perf_counter() - t0, 3))
+        except AecError as e:
+            if len(pairs) == 1:
+                raise
+            failures += 1
+            click.echo(f"aecodec: error: {src}: {e}", err=True)
+            continue
+        if dst != "-":
+            click.echo(json.dumps(stats) if as_json else describe(stats))
+    if failures:
+        raise AecError(f"{failures} of {len(pairs)} files failed; see the messages above")
+
+
+def summary(s: dict) -> str:
+    rate = f", {s['bpp']:.4f} bpp" if "bpp" in s else f", {s['kbps']:.2f} kbps" if "kbps" in s else ""
+    quality = f", quality {s['quality']:g}" if "quality" in s else ""
+    return f"{s['input']} -> {s['output']}: {s['bytes']} bytes{rate}{quality} ({s['seconds']:.2f} s)"
+
+
+def is_audio(source: str | bytes) -> bool:
+    """Audio or image? By extension for the usual ones, else by asking soundfile about the content."""
+    if isinstance(source, bytes):
+        if source[:4] in (b"RIFF", b"RF64") and source[8:12] == b"WAVE":  # not b"WEBP"
+            return True
+        mpeg_frame = len(source) > 1 and source[0] == 0xFF and source[1] & 0xE0 == 0xE0
+        return source[:4] in (b"fLaC", b"OggS") or source[:3] == b"ID3" or mpeg_frame
+    suffix = Path(source).suffix.lower()
+    if suffix in AUDIO_IN:
+        return True
+    if suffix in IMAGE_OUT or not Path(source).is_file():
+        return False
+    from aecodec.media.audio import is_audio_file
+
+    return is_audio_file(source)

@@ -1,0 +1,234 @@
+"""denoise and inpaint. Thin: options are parsed here, the work happens in aecodec.restore.
+
+Images and audio are told apart as `encode` does (`batch.is_audio`); outputs are written
+atomically, in the format named by their extension.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from aecodec.cli.batch import FORCE, IMAGE_OUT, JSON, device_option, is_audio, plan_outputs, run_batch
+from aecodec.cli.main import cli
+from aecodec.errors import InputError
+
+DEVICE = device_option("Where the restoration network runs.")
+AUDIO_OUT = (".wav", ".flac")
+
+
+@cli.command()
+@click.argument("inputs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True,
+              help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder for many inputs.")
+@click.option("--sigma", type=click.FloatRange(0, 255), default=None,
+              help="Images: noise standard deviation in 8-bit units [default: estimated per image].")
+@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="0 returns the input unchanged, 1 the fully denoised result; values between mix the two.")
+@DEVICE
+@FORCE
+@JSON
+def denoise(inputs, output, sigma, strength, device, force, as_json):
+    """Remove noise from images and audio (WAV, FLAC, OGG, Opus, MP3 in; WAV or FLAC out)."""
+    from aecodec.restore import audio as restore_audio
+    from aecodec.restore import image as restore_image
+
+    pairs = plan_outputs(inputs, output, output_suffix)
+    kinds = {is_audio(src) for src, _ in pairs if src != "-"}
+    preflight(device, [restore_image.DENOISER] * (False in kinds) + [restore_audio.DENOISER] * (True in kinds))
+
+    def work(src, dst):
+        source = read_stdin(src)
+        if is_audio(source):
+            if sigma is not None:
+                raise InputError(f"--sigma is for images and '{src}' is audio; leave it out (audio needs no noise level)")
+            return denoise_audio_file(source, dst, strength, device, force)
+        return denoise_image_file(source, dst, sigma, strength, device, force)
+
+    run_batch(pairs, work, as_json, "denoise", describe)
+
+
+@cli.command()
+@click.argument("input")
+@click.option("-o", "--output", required=True, help="Output file (format by extension), or '-' for PNG or WAV on stdout.")
+@click.option("--mask", default=None,
+              help="Images: a mask image of the same size; white (luminance >= 128) marks the pixels to fill.")
+@click.option("--gap", default=None,
+              help="Audio: the spans to fill, START:END[,START:END] in seconds (each at most 1 s).")
+@device_option("Where the image inpainter runs (audio gaps are filled on the CPU).")
+@FORCE
+@JSON
+def inpaint(input, output, mask, gap, device, force, as_json):
+    """Fill holes in an image (--mask) or gaps in audio (--gap) from their surroundings."""
+    if mask is None and gap is None:
+        raise InputError("nothing to fill; give --mask MASK for an image or --gap START:END for audio")
+    if mask is not None and gap is not None:
+        raise InputError("give --mask (images) or --gap (audio), not both")
+
+    def work(src, dst):
+        source = read_stdin(src)
+        if is_audio(source):
+            if mask is not None:
+                raise InputError(f"--mask is for images and '{src}' is audio; give --gap START:END in seconds")
+            return inpaint_audio_file(source, dst, gap, force)
+        if gap is not None:
+            raise InputError(f"--gap is for audio and '{src}' is an image; give --mask with a mask image")
+        return inpaint_image_file(source, dst, mask, device, force)
+
+    run_batch(plan_outputs((input,), output, output_suffix), work, as_json, "inpaint", describe)
+
+
+def preflight(device: str, models: list[str]) -> None:
+    """Fail once, before any file, on a missing device or model (not once per file of a batch)."""
+    from aecodec.device import resolve_device
+    from aecodec.models.registry import read_card
+
+    resolve_device(device)
+    for name in models:
+        read_card(name)
+
+
+def output_suffix(src: str) -> str:
+    """A folder of outputs: each keeps its input's extension if it can be written, else .png / .wav."""
+    suffix = Path(src).suffix.lower()
+    if is_audio(src):
+        return suffix if suffix in AUDIO_OUT else ".wav"
+    return suffix if suffix in IMAGE_OUT else ".png"
+
+
+def read_stdin(src: str) -> str | bytes:
+    return sys.stdin.buffer.read() if src == "-" else src
+
+
+def denoise_image_file(source: str | bytes, dst: str, sigma: float | None, strength: float, device: str,
+                       force: bool) -> dict:
+    from aecodec.media.atomic import atomic_write, check_output
+    from aecodec.media.image import image_to_bytes, output_format, read_image
+    from aecodec.restore.image import denoise_image, estimate_sigma
+
+    fmt = "PNG" if dst == "-" else output_format(dst)  # refuse unknown extensions up front
+    check_output(dst, force)
+    image = read_image(source)
+    # Estimated here rather than inside denoise_image so that the summary can say what was used.
+    level = estimate_sigma(image.pixels[:, :, :3]) if sigma is None else sigma
+    data = image_to_bytes(denoise_image(image, level, strength, device), fmt)
+    atomic_write(dst, data, force=force)
+    return {"media": "image", "width": image.width, "height": image.height, "mode": image.mode,
+            "sigma": round(level, 3), "sigma_estimated": sigma is None, "strength": strength, "bytes": len(data)}
+
+
+def denoise_audio_file(source: str | bytes, dst: str, strength: float, device: str, force: bool) -> dict:
+    """Stream: blocks are read, denoised and written one by one, so any length fits in memory."""
+    from aecodec.media.atomic import check_output
+    from aecodec.media.audio import audio_writer, open_audio, output_audio_format
+    from aecodec.restore.audio import denoise_blocks
+
+    fmt = "WAV" if dst == "-" else output_audio_format(dst)
+    check_output(dst, force)
+    frames_in = 0
+
+    def counted(blocks):
+        nonlocal frames_in
+        for block in blocks:
+            frames_in += block.shape[0]
+            yield block
+
+    with open_audio(source) as reader:
+        info = reader.info
+        with audio_writer(dst, info.sample_rate, info.channels, force=force, format=fmt,
+                          sample_format=sample_format_like(info.subtype, fmt)) as writer:
+            for block in denoise_blocks(counted(reader.blocks()), info.sample_rate, info.channels, strength, device):
+                writer.write(block)
+            if writer.frames != frames_in:  # a bug, but never one that leaves a short file behind
+                raise RuntimeError(f"the denoiser returned {writer.frames} frames for {frames_in}")
+    return {"media": "audio", "sample_rate": info.sample_rate, "channels": info.channels, "frames": frames_in,
+            "duration_s": round(frames_in / info.sample_rate, 6), "strength": strength, **output_bytes(dst)}
+
+
+def inpaint_image_file(source: str | bytes, dst: str, mask_path: str, device: str, force: bool) -> dict:
+    from aecodec.media.atomic import atomic_write, check_output
+    from aecodec.media.image import image_to_bytes, output_format, read_image
+    from aecodec.restore.image import INPAINTER, inpaint_image
+
+    fmt = "PNG" if dst == "-" else output_format(dst)
+    check_output(dst, force)
+    preflight(device, [INPAINTER])
+    image = read_image(source)
+    mask = read_mask(mask_path, image.width, image.height)
+    holes = int(mask.sum())
+    data = image_to_bytes(inpaint_image(image, mask, device) if holes else image, fmt)
+    atomic_write(dst, data, force=force)
+    return {"media": "image", "width": image.width, "height": image.height, "mode": image.mode,
+            "filled_pixels": holes, "filled_fraction": round(holes / mask.size, 6), "bytes": len(data)}
+
+
+def read_mask(path: str, width: int, height: int):
+    """A mask image -> bool (H, W), True = missing: luminance >= 128 (Pillow's ITU-R 601 weights,
+    in integers so that grey 128 counts alike in L and RGB). RGBA masks count as drawn over black,
+    so transparent pixels are kept whatever colour they store."""
+    import numpy as np
+
+    from aecodec.media.image import read_image
+
+    mask = read_image(path)
+    if (mask.width, mask.height) != (width, height):
+        raise InputError(f"the mask '{path}' is {mask.width}x{mask.height} but the image is {width}x{height}; "
+                         "give a mask of the image's size")
+    px = mask.pixels.astype(np.int64)
+    if mask.channels == 1:
+        return px[:, :, 0] >= 128
+    luminance = px[:, :, 0] * 299 + px[:, :, 1] * 587 + px[:, :, 2] * 114  # x 1000
+    if mask.channels == 4:
+        return luminance * px[:, :, 3] >= 128 * 1000 * 255
+    return luminance >= 128 * 1000
+
+
+def inpaint_audio_file(source: str | bytes, dst: str, gap: str, force: bool) -> dict:
+    from aecodec.media.atomic import check_output
+    from aecodec.media.audio import open_audio, output_audio_format, write_audio
+    from aecodec.restore.audio import inpaint_audio, parse_gaps
+
+    fmt = "WAV" if dst == "-" else output_audio_format(dst)
+    check_output(dst, force)
+    with open_audio(source) as reader:
+        audio, info = reader.read(), reader.info
+    gaps = parse_gaps(gap, audio.sample_rate, audio.frames)
+    write_audio(inpaint_audio(audio, gaps), dst, force=force, format=fmt,
+                sample_format=sample_format_like(info.subtype, fmt))
+    filled = sum(end - start for start, end in gaps)
+    return {"media": "audio", "sample_rate": audio.sample_rate, "channels": audio.channels, "frames": audio.frames,
+            "gaps_s": [[round(s / audio.sample_rate, 6), round(e / audio.sample_rate, 6)] for s, e in gaps],
+            "filled_frames": filled, **output_bytes(dst)}
+
+
+def sample_format_like(subtype: str, fmt: str) -> str:
+    """Keep the input's precision: 24-bit and float inputs are not cut to 16 bits (FLAC has no float)."""
+    if subtype in ("FLOAT", "DOUBLE"):
+        return "float" if fmt == "WAV" else "24"
+    return "24" if subtype in ("PCM_24", "PCM_32") else "16"
+
+
+def output_bytes(dst: str) -> dict:
+    return {} if dst == "-" else {"bytes": Path(dst).stat().st_size}
+
+
+def describe(s: dict) -> str:
+    """One summary line per file."""
+    if s["media"] == "image":
+        what = f"{s['width']}x{s['height']} {s['mode']}"
+        if "sigma" in s:
+            what += f", sigma {s['sigma']:.1f}{' (estimated)' if s['sigma_estimated'] else ''}, strength {s['strength']:g}"
+        elif s["filled_pixels"]:
+            what += f", filled {s['filled_pixels']} pixels ({100 * s['filled_fraction']:.2f} %)"
+        else:
+            what += ", the mask is empty: nothing to fill, written unchanged"
+    else:
+        what = f"{s['sample_rate']} Hz, {s['channels']} ch, {s['frames'] / s['sample_rate']:.2f} s"
+        if "strength" in s:
+            what += f", strength {s['strength']:g}"
+        else:
+            gaps = len(s["gaps_s"])
+            what += f", filled {gaps} gap{'s' * (gaps > 1)} ({s['filled_frames'] / s['sample_rate']:.3f} s)"
+    return f"{s['input']} -> {s['output']}: {what} ({s['seconds']:.2f} s)"

@@ -1,0 +1,72 @@
+"""The audio denoiser: a recurrent spectral mask estimator (RNNoise / DeepFilterNet lineage).
+
+Log-magnitude STFT frames go through a small frequency encoder and a unidirectional GRU, which
+predicts a gain in [0, 1] per frequency bin; the gain multiplies the noisy STFT (its phase is
+kept) and the inverse STFT gives the waveform back. Causal by construction, so long files are
+processed in chunks that carry the GRU state; nothing looks ahead more than one STFT window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from aecodec.models.registry import register_architecture
+
+
+@dataclass(frozen=True)
+class MaskConfig:
+    sample_rate: int = 24000
+    n_fft: int = 512
+    hop: int = 128
+    hidden: int = 256
+    layers: int = 2
+
+    @property
+    def bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@register_architecture("audio-mask-gru")
+class SpectralMaskNet(nn.Module):
+    @classmethod
+    def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> SpectralMaskNet:
+        model = cls(MaskConfig(**card["config"]))
+        model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+        return model.eval().requires_grad_(False)
+
+    def __init__(self, config: MaskConfig):
+        super().__init__()
+        self.config = c = config
+        self.encoder = nn.Sequential(nn.Linear(c.bins, c.hidden), nn.LayerNorm(c.hidden), nn.ReLU())
+        self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True)
+        self.decoder = nn.Linear(c.hidden, c.bins)
+        nn.init.constant_(self.decoder.bias, 2.0)  # start near pass-through (gain 0.88), not at 0.5
+        self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
+
+    def stft(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, T] -> complex [B, bins, frames]; centred, so frames = T // hop + 1."""
+        return torch.stft(x, self.config.n_fft, self.config.hop, window=self.window, return_complex=True)
+
+    def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
+        return torch.istft(spec, self.config.n_fft, self.config.hop, window=self.window, length=length)
+
+    def gains(self, spec: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Complex [B, bins, frames] -> (gains [B, bins, frames] in [0, 1], GRU state)."""
+        features = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
+        h, state = self.gru(self.encoder(features), state)
+        return torch.sigmoid(self.decoder(h)).transpose(1, 2), state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Noisy waveforms [B, T] at ``sample_rate`` -> denoised waveforms [B, T]."""
+        length = x.shape[-1]
+        if length < self.config.n_fft:  # the centred STFT reflects half a window: pad tiny inputs
+            x = nn.functional.pad(x, (0, self.config.n_fft - length))
+        spec = self.stft(x)
+        gains, _ = self.gains(spec)
+        return self.istft(spec * gains, x.shape[-1])[..., :length]

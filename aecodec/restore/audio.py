@@ -1,0 +1,168 @@
+"""Audio denoising with the shipped recurrent mask estimator, and gap filling.
+
+Streaming: blocks in, blocks out, any length with bounded memory. The network runs at its own
+sample rate; what it removes (its output minus its input) is resampled back and subtracted
+from the original samples, so content above the model's band and the exact sample count,
+rate and channel layout are kept. Channels are denoised independently.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from aecodec.errors import InputError
+from aecodec.media.types import Audio
+
+DENOISER = "audio-denoise-gru"
+CHUNK_SECONDS = 30.0  # the network sees this much at once (bounded memory)
+OVERLAP_SECONDS = 1.0  # warm-up of the recurrent state, cross-faded between chunks
+MAX_GAP_SECONDS = 1.0
+
+
+def denoise_blocks(blocks: Iterable[np.ndarray], sample_rate: int, channels: int, strength: float = 1.0,
+                   device: str = "auto") -> Iterator[np.ndarray]:
+    """Denoise a stream of float32 (frames, channels) blocks; yields blocks that add up to
+    exactly as many frames as went in."""
+    import torch
+
+    from aecodec.media.chunks import Crossfader
+    from aecodec.media.resample import StreamResampler
+    from aecodec.restore.image import _model
+
+    if not 0.0 <= strength <= 1.0:
+        raise InputError(f"--strength must be between 0 and 1, got {strength}")
+    net, dev = _model(DENOISER, device)
+    rate = net.config.sample_rate
+    chunk, overlap = int(CHUNK_SECONDS * rate), int(OVERLAP_SECONDS * rate)
+    down, up = StreamResampler(sample_rate, rate, channels), StreamResampler(rate, sample_rate, channels)
+    fader = Crossfader(overlap, channels)
+    pending = np.zeros((0, channels), np.float32)  # model-rate input not yet run
+    originals: list[np.ndarray] = []  # input blocks waiting for their correction
+    held = 0  # frames in `originals`
+
+    def run(x: np.ndarray, last: bool) -> np.ndarray:
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(x.T)).to(dev)
+            return fader.push((net(t) - t).T.cpu().numpy(), last)
+
+    def corrections(block: np.ndarray, last: bool) -> Iterator[np.ndarray]:
+        nonlocal pending
+        pending = np.concatenate([pending, block])
+        while pending.shape[0] > chunk or (pending.shape[0] == chunk and not last):
+            yield run(pending[:chunk], False)
+            pending = pending[chunk - overlap :]
+        if last:
+            yield run(pending, True)
+
+    def emit(correction: np.ndarray, final: bool) -> Iterator[np.ndarray]:
+        nonlocal originals, held
+        x = np.concatenate(originals) if originals else np.zeros((0, channels), np.float32)
+        n = x.shape[0] if final else min(x.shape[0], correction.shape[0])
+        c = np.zeros((n, channels), np.float32)
+        c[: min(n, correction.shape[0])] = correction[:n]
+        originals, held = [x[n:]], x.shape[0] - n
+        if n:
+            yield x[:n] + strength * c
+
+    for block in blocks:
+        block = np.asarray(block, np.float32).reshape(-1, channels)
+        originals.append(block)
+        held += block.shape[0]
+        for corr in corrections(down.push(block), False):
+            yield from emit(up.push(corr), False)
+    for corr in corrections(down.finish(), True):
+        yield from emit(up.push(corr), False)
+    yield from emit(up.finish(), True)
+
+
+def denoise_audio(audio: Audio, strength: float = 1.0, device: str = "auto") -> Audio:
+    """In-memory ``denoise_blocks``: same rate, channels and length out."""
+    blocks = denoise_blocks([audio.samples], audio.sample_rate, audio.channels, strength, device)
+    parts = list(blocks)
+    return Audio(np.concatenate(parts) if parts else audio.samples[:0], audio.sample_rate)
+
+
+# --- gap filling ------------------------------------------------------------------------------
+
+def parse_gaps(text: str, sample_rate: int, frames: int) -> list[tuple[int, int]]:
+    """'START:END[,START:END]' in seconds -> sorted, merged [start, end) sample spans."""
+    spans = []
+    for part in (p.strip() for p in text.split(",") if p.strip()):
+        try:
+            start_s, end_s = (float(v) for v in part.split(":"))
+        except ValueError:
+            raise InputError(f"--gap takes START:END in seconds, got '{part}'; e.g. --gap 1.20:1.35") from None
+        if not (0 <= start_s < end_s):
+            raise InputError(f"--gap '{part}' must have 0 <= START < END")
+        if end_s - start_s > MAX_GAP_SECONDS:
+            raise InputError(f"--gap '{part}' is {end_s - start_s:.2f} s long; gaps up to {MAX_GAP_SECONDS:.0f} s can be filled")
+        start, end = int(round(start_s * sample_rate)), int(round(end_s * sample_rate))
+        if end <= start:
+            raise InputError(f"--gap '{part}' is shorter than one sample")
+        if start >= frames:
+            raise InputError(f"--gap '{part}' starts after the end of the audio ({frames / sample_rate:.2f} s)")
+        spans.append((start, min(end, frames)))
+    if not spans:
+        raise InputError("--gap is empty; e.g. --gap 1.20:1.35")
+    merged: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def inpaint_audio(audio: Audio, gaps: list[tuple[int, int]]) -> Audio:
+    """Fill each [start, end) sample span from its surroundings; samples outside the gaps are
+    unchanged. Linear prediction (Burg) extrapolates the signal forwards from the left context
+    and backwards from the right one, and the two are cross-faded across the gap (Etter 1996):
+    pitch and resonances continue through the gap instead of a hole or a click."""
+    x = audio.samples.astype(np.float64).copy()
+    out = audio.samples.copy()
+    for start, end in gaps:
+        n = end - start
+        context = max(4 * n, int(0.05 * audio.sample_rate))
+        order = int(min(max(16, 2 * n), context // 2, 1024))
+        left = x[max(0, start - context) : start]
+        right = x[end : end + context]
+        fade = np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2
+        for ch in range(x.shape[1]):
+            fwd = _extrapolate(left[:, ch], n, order)
+            bwd = _extrapolate(right[::-1, ch], n, order)[::-1]
+            if left.shape[0] < 2:
+                fwd = bwd
+            if right.shape[0] < 2:
+                bwd = fwd
+            x[start:end, ch] = (1 - fade) * fwd + fade * bwd
+        out[start:end] = np.clip(x[start:end], -1, 1)
+    return Audio(out, audio.sample_rate)
+
+
+def _extrapolate(context: np.ndarray, n: int, order: int) -> np.ndarray:
+    """The next ``n`` samples after ``context`` predicted by its order-``order`` LPC model."""
+    if context.shape[0] < 2 or not np.any(context):
+        return np.zeros(n)
+    order = min(order, context.shape[0] - 1)
+    a = _burg(context, order)
+    buf = np.concatenate([context[-order:], np.zeros(n)])
+    for i in range(n):
+        buf[order + i] = -np.dot(a[1:], buf[i : order + i][::-1])
+    return buf[order:]
+
+
+def _burg(x: np.ndarray, order: int) -> np.ndarray:
+    """Burg's method: prediction polynomial a[0..order] with a[0] = 1 (always stable)."""
+    f, b = x[1:].copy(), x[:-1].copy()
+    a = np.array([1.0])
+    for _ in range(order):
+        den = np.dot(f, f) + np.dot(b, b)
+        k = -2 * np.dot(f, b) / den if den > 0 else 0.0
+        a = np.concatenate([a, [0.0]])
+        a = a + k * a[::-1]
+        f, b = (f + k * b)[1:], (b + k * f)[:-1]
+        if f.size == 0:
+            break
+    return a

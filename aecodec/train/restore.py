@@ -1,0 +1,406 @@
+"""Training of the restoration models: image denoiser, image inpainter, audio denoiser.
+
+One loop serves the three; a task supplies the model, the degraded batches (made on the fly
+from clean data, so every step sees new noise and new holes), the loss and the validation.
+Runs alone or under torchrun (DDP), resumes exactly, and compounds across runs via ``init``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from aecodec.models.restore.unet import denoise, inpaint
+from aecodec.train.loop import MetricLog, lr_at, save_checkpoint
+
+TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
+
+
+@dataclass
+class RestoreTrainConfig:
+    task: str = "image-denoise"
+    data: list[str] = field(default_factory=list)  # images, or clean audio folders (speech, music)
+    noise_data: str | None = None  # audio-denoise: folder of noise recordings
+    val_data: str | None = None  # images, or a folder with speech/ and noise/ inside
+    out: str = "runs/restore"
+    steps: int = 4000
+    batch_size: int = 16
+    crop: int = 96  # images: training crop side
+    segment_seconds: float = 2.0  # audio: training segment length
+    lr: float = 1e-3
+    lr_final: float = 1e-5
+    warmup: int = 100
+    decay_from: float = 0.5
+    clip: float = 1.0
+    seed: int = 0
+    threads: int = 0
+    device: str = "auto"
+    log_every: int = 50
+    checkpoint_every: int = 250
+    val_every: int = 500
+    init: str | None = None
+    degrade: dict = field(default_factory=dict)  # the task's degradation settings
+    model: dict = field(default_factory=dict)  # the architecture's config
+
+
+# --- tasks ----------------------------------------------------------------------------------
+
+class ImageDenoiseTask:
+    """Blind colour denoising with a noise-level map (FFDNet): AWGN over a range of sigma,
+    signal-dependent Poisson-Gaussian noise, and noise that went through JPEG afterwards. The
+    noisy input is rounded and clipped to 8 bits, as real noisy files are; the map carries the
+    noise's overall standard deviation, which inference estimates (or takes from --sigma)."""
+
+    architecture = "restore-unet"
+    keys = ("loss", "psnr")
+    defaults = {"sigma": [0.0, 55.0], "p_poisson": 0.2, "p_jpeg": 0.1, "jpeg_quality": [60, 95]}
+
+    def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
+        from aecodec.train.data import RandomCrops, list_images, load_rgb
+
+        self.cfg, self.gen, self.opts = cfg, gen, {**self.defaults, **cfg.degrade}
+        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop, gen)
+        self.val = []
+        if cfg.val_data and main:
+            rng = np.random.default_rng(1234)
+            for img in load_rgb(list_images(cfg.val_data), 256)[:4]:
+                clean = centre_crop(img, 256).permute(1, 2, 0).numpy()
+                noisy = np.clip(np.round(clean + rng.normal(0, 25, clean.shape)), 0, 255).astype(np.uint8)
+                self.val.append((clean, noisy))
+
+    @staticmethod
+    def model_config(model: dict):
+        from aecodec.models.restore.unet import UNetConfig
+
+        return UNetConfig(**{"in_channels": 4, "out_channels": 3, **model})
+
+    def build_model(self) -> nn.Module:
+        from aecodec.models.restore.unet import RestorationUNet
+
+        return RestorationUNet(self.model_config(self.cfg.model))
+
+    def batch(self, size: int) -> tuple[torch.Tensor, ...]:
+        clean = self.crops.batch(size)
+        noisy, sigma = torch.empty_like(clean), torch.empty(size)
+        lo, hi = self.opts["sigma"]
+        for i in range(size):
+            s = (lo + (hi - lo) * float(torch.rand(1, generator=self.gen))) / 255
+            kind = float(torch.rand(1, generator=self.gen))
+            if kind < self.opts["p_poisson"]:
+                # variance a*x + b with a share of the total picked at random; sigma = its RMS
+                share = float(torch.rand(1, generator=self.gen))
+                mean = float(clean[i].mean().clamp_min(0.05))
+                var = share * s * s * clean[i] / mean + (1 - share) * s * s
+                x = clean[i] + var.sqrt() * torch.randn(clean[i].shape, generator=self.gen)
+            else:
+                x = clean[i] + s * torch.randn(clean[i].shape, generator=self.gen)
+            x = torch.round(x.clamp(0, 1) * 255) / 255
+            if kind > 1 - self.opts["p_jpeg"]:
+                qlo, qhi = self.opts["jpeg_quality"]
+                x = jpeg_roundtrip(x, int(qlo + (qhi - qlo) * float(torch.rand(1, generator=self.gen))))
+            noisy[i], sigma[i] = x, s * 255
+        return noisy, sigma, clean
+
+    def loss(self, net: nn.Module, batch) -> dict:
+        noisy, sigma, clean = batch
+        out = denoise(net, noisy, sigma)
+        mse = (out - clean).square().mean()
+        return {"loss": mse, "psnr": -10 * torch.log10(mse.detach().clamp_min(1e-10))}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module) -> dict:
+        """PSNR on 256x256 dev crops at sigma 25, given the true sigma and estimated blind."""
+        from aecodec.metrics.image import psnr_rgb
+        from aecodec.restore.image import estimate_sigma
+
+        device = next(model.parameters()).device
+        known, blind = [], []
+        for clean, noisy in self.val:
+            x = torch.from_numpy(noisy).permute(2, 0, 1)[None].float().div(255).to(device)
+            for sigma, scores in ((25.0, known), (estimate_sigma(noisy), blind)):
+                out = denoise(model, x, torch.tensor([sigma], device=device))
+                pixels = (out[0].clamp(0, 1) * 255).round().byte().permute(1, 2, 0).cpu().numpy()
+                scores.append(psnr_rgb(clean, pixels))
+        return {"psnr_sigma25": float(np.mean(known)), "psnr_blind25": float(np.mean(blind))}
+
+
+
+class ImageInpaintTask:
+    """Free-form brush strokes and boxes; the loss is the MSE inside the holes (the pixels
+    outside are pasted back unchanged, so only the holes matter)."""
+
+    architecture = "restore-unet"
+    keys = ("loss", "psnr_hole")
+    defaults = {"strokes": [1, 7], "width": [6, 28], "fraction": [0.03, 0.25], "p_box": 0.2}
+
+    def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
+        from aecodec.train.data import RandomCrops, list_images, load_rgb
+
+        self.cfg, self.gen, self.opts = cfg, gen, {**self.defaults, **cfg.degrade}
+        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop, gen)
+        self.rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
+        self.val = []
+        if cfg.val_data and main:
+            rng = np.random.default_rng(4321)
+            for img in load_rgb(list_images(cfg.val_data), 256)[:6]:
+                clean = centre_crop(img, 256).permute(1, 2, 0).numpy()
+                self.val.append((clean, self.mask(256, 256, rng, protocol=True)))
+
+    def mask(self, h: int, w: int, rng: np.random.Generator, protocol: bool = False) -> np.ndarray:
+        from aecodec.restore.masks import box_mask, brush_stroke_mask
+
+        if protocol:
+            return brush_stroke_mask(h, w, rng)
+        o = self.opts
+        m = brush_stroke_mask(h, w, rng, strokes=tuple(o["strokes"]), width_px=tuple(o["width"]),
+                              fraction=tuple(o["fraction"]))
+        if rng.random() < o["p_box"]:
+            m |= box_mask(h, w, rng)
+        return m
+
+    @staticmethod
+    def model_config(model: dict):
+        from aecodec.models.restore.unet import UNetConfig
+
+        return UNetConfig(**{"in_channels": 4, "out_channels": 3, "gated": True, **model})
+
+    def build_model(self) -> nn.Module:
+        from aecodec.models.restore.unet import RestorationUNet
+
+        return RestorationUNet(self.model_config(self.cfg.model))
+
+    def batch(self, size: int) -> tuple[torch.Tensor, ...]:
+        clean = self.crops.batch(size)
+        c = self.cfg.crop
+        mask = torch.from_numpy(np.stack([self.mask(c, c, self.rng) for _ in range(size)]))[:, None].float()
+        return clean, mask
+
+    def loss(self, net: nn.Module, batch) -> dict:
+        clean, mask = batch
+        out = inpaint(net, clean, mask)
+        mse = ((out - clean).square() * mask).sum() / (3 * mask.sum()).clamp_min(1)
+        return {"loss": mse, "psnr_hole": -10 * torch.log10(mse.detach().clamp_min(1e-10))}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module) -> dict:
+        device = next(model.parameters()).device
+        scores = []
+        for clean, mask in self.val:
+            x = torch.from_numpy(clean).permute(2, 0, 1)[None].float().div(255).to(device)
+            m = torch.from_numpy(mask)[None, None].float().to(device)
+            out = (inpaint(model, x, m)[0].clamp(0, 1) * 255).round().permute(1, 2, 0).cpu().numpy()
+            err = (out - clean.astype(np.float64))[mask]
+            scores.append(10 * math.log10(255**2 / max(float(np.mean(err**2)), 1e-10)))
+        return {"psnr_hole": float(np.mean(scores))}
+
+
+
+class AudioDenoiseTask:
+    """Clean speech (and some music, to be kept intact) plus noise at a random SNR; some
+    segments are clean and must pass unchanged. The loss is the negative SNR of the output,
+    which unlike SI-SNR also keeps the level right."""
+
+    architecture = "audio-mask-gru"
+    keys = ("loss", "snr_in", "snr_out")
+    defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0]}
+
+    def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
+        from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
+
+        self.cfg, self.gen, self.opts = cfg, gen, {**self.defaults, **cfg.degrade}
+        self.model_cfg = self.model_config(cfg.model)
+        sr = self.model_cfg.sample_rate
+        if not cfg.noise_data:
+            from aecodec.errors import InputError
+
+            raise InputError("audio-denoise needs --noise-data DIR (recordings of noise to mix in)")
+        self.speech = RandomSegments([load_mono(list_audio(cfg.data[0]), sr)], gen, (0.0, 0.0))
+        self.others = RandomSegments([load_mono(list_audio(d), sr) for d in cfg.data[1:]], gen, (0.0, 0.0)) \
+            if len(cfg.data) > 1 else None
+        self.noise = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], gen, (0.0, 0.0))
+        self.val = []
+        if cfg.val_data and main:
+            from aecodec.restore.degrade import mix_at_snr
+
+            speech = load_mono(list_audio(Path(cfg.val_data) / "speech"), sr)[:6]
+            noise = load_mono(list_audio(Path(cfg.val_data) / "noise"), sr)
+            rng = np.random.default_rng(99)
+            for i, s in enumerate(speech):
+                s = s[: 5 * sr].float().numpy()
+                noisy, _ = mix_at_snr(s, noise[i % len(noise)].float().numpy(), 0.0, rng)
+                self.val.append((s, noisy.astype(np.float32)))
+
+    @staticmethod
+    def model_config(model: dict):
+        from aecodec.models.restore.audio_mask import MaskConfig
+
+        return MaskConfig(**model)
+
+    def build_model(self) -> nn.Module:
+        from aecodec.models.restore.audio_mask import SpectralMaskNet
+
+        return SpectralMaskNet(self.model_cfg)
+
+    def batch(self, size: int) -> tuple[torch.Tensor, ...]:
+        frames = int(self.cfg.segment_seconds * self.model_cfg.sample_rate)
+        o = self.opts
+        clean = self.speech.batch(size, frames)
+        if self.others is not None:  # a quarter of the clean signals are music
+            pick = torch.rand(size, generator=self.gen) < 0.25
+            clean[pick] = self.others.batch(int(pick.sum()), frames)
+        noise = self.noise.batch(size, frames)
+        snr = o["snr_db"][0] + (o["snr_db"][1] - o["snr_db"][0]) * torch.rand(size, generator=self.gen)
+        p_clean = clean.square().mean(1).clamp_min(1e-10)
+        p_noise = noise.square().mean(1).clamp_min(1e-10)
+        noise = noise * (p_clean / p_noise / 10 ** (snr / 10)).sqrt()[:, None]
+        noise[torch.rand(size, generator=self.gen) < o["p_clean"]] = 0
+        gain = 10 ** ((o["gain_db"][0] + (o["gain_db"][1] - o["gain_db"][0]) * torch.rand(size, generator=self.gen)) / 20)
+        noisy = (clean + noise) * gain[:, None]
+        peak = noisy.abs().amax(1).clamp_min(1.0)  # never clip
+        return noisy / peak[:, None], clean * gain[:, None] / peak[:, None]
+
+    def loss(self, net: nn.Module, batch) -> dict:
+        noisy, clean = batch
+        out = net(noisy)
+        snr_out = snr_db(clean, out)
+        return {"loss": -snr_out.mean(), "snr_in": snr_db(clean, noisy).mean().detach(), "snr_out": snr_out.mean().detach()}
+
+    @torch.no_grad()
+    def validate(self, model: nn.Module) -> dict:
+        from aecodec.metrics.audio import si_snr
+
+        device = next(model.parameters()).device
+        gains = []
+        for clean, noisy in self.val:
+            out = model(torch.from_numpy(noisy)[None].to(device))[0].cpu().numpy()
+            gains.append(si_snr(clean, out) - si_snr(clean, noisy))
+        return {"si_snr_improvement_0db": float(np.mean(gains))}
+
+
+def snr_db(clean: torch.Tensor, estimate: torch.Tensor, cap_db: float = 30.0) -> torch.Tensor:
+    """Per-row SNR in dB, softly capped at ``cap_db`` (Wisdom et al. 2020): without the cap,
+    rows that are already clean reach enormous SNRs and their gradients drown every other row.
+    An absolute floor keeps silent targets finite."""
+    power = clean.square().sum(-1)
+    floor = 10 ** (-cap_db / 10) * power + 1e-8 * clean.shape[-1]
+    return 10 * torch.log10(power + 1e-8 * clean.shape[-1]) - 10 * torch.log10((clean - estimate).square().sum(-1) + floor)
+
+
+TASK_CLASSES = {"image-denoise": ImageDenoiseTask, "image-inpaint": ImageInpaintTask, "audio-denoise": AudioDenoiseTask}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+def centre_crop(img: torch.Tensor, side: int) -> torch.Tensor:
+    _, h, w = img.shape
+    top, left = (h - side) // 2, (w - side) // 2
+    return img[:, top : top + side, left : left + side]
+
+
+def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:
+    from PIL import Image
+
+    pixels = (x.permute(1, 2, 0) * 255).round().byte().numpy()
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="JPEG", quality=quality)
+    out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+    return torch.from_numpy(out.copy()).permute(2, 0, 1).float() / 255
+
+
+def load_recipe(path: str | None, **overrides) -> RestoreTrainConfig:
+    recipe = {}
+    if path:
+        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
+    recipe.update({k: v for k, v in overrides.items() if v is not None})
+    return RestoreTrainConfig(**recipe)
+
+
+def load_weights(model: nn.Module, source: str) -> int:
+    """Start from shipped weights (.safetensors + its card beside it) or a checkpoint (.pt);
+    returns the steps already trained into them, so model cards can add the steps up."""
+    if str(source).endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        model.load_state_dict({k: v.float() for k, v in load_file(source).items()})
+        card = json.loads(Path(source).with_suffix(".json").read_text())
+        return int(card["trained"]["steps"])
+    state = torch.load(source, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    return int(state.get("total_steps", state["step"]))
+
+
+# --- the loop -----------------------------------------------------------------------------------
+
+def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
+    from aecodec.device import resolve_device
+    from aecodec.train.distributed import Distributed
+
+    if cfg.task not in TASK_CLASSES:
+        from aecodec.errors import InputError
+
+        raise InputError(f"unknown restoration task '{cfg.task}'; use one of {', '.join(TASKS)}")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dist = Distributed.start(resolve_device(cfg.device))
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt = out / "checkpoint.pt"
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed + dist.rank)
+    task = TASK_CLASSES[cfg.task](cfg, gen, dist.is_main)
+    model = task.build_model().to(dist.device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    step, prior_steps = 0, 0
+    if resume and ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=False)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["opt"])
+        step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
+        rng = state["rng"]
+        gen.set_state(rng[dist.rank] if isinstance(rng, list) and dist.rank < len(rng) else
+                      rng if not isinstance(rng, list) else gen.get_state())
+        torch.set_rng_state(state["torch_rng"])
+        if "np_rng" in state and hasattr(task, "rng"):
+            task.rng.bit_generator.state = state["np_rng"]
+        log(f"resumed from {ckpt} at step {step}")
+    elif cfg.init:
+        prior_steps = load_weights(model, cfg.init)
+        log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
+    net = dist.wrap(model)
+    metrics_log = MetricLog(out / "log.jsonl", task.keys, log)
+    model.train()
+    while step < cfg.steps:
+        lr = lr_at(step, cfg)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        batch = tuple(t.to(dist.device, non_blocking=True) for t in task.batch(cfg.batch_size))
+        opt.zero_grad(set_to_none=True)
+        metrics = task.loss(net, batch)
+        metrics["loss"].backward()
+        if cfg.clip:
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
+        opt.step()
+        step += 1
+        metrics_log.add(metrics)
+        if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
+            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
+            if task.val and (step % cfg.val_every == 0 or step == cfg.steps):
+                model.eval()
+                row["val"] = task.validate(model)
+                model.train()
+            metrics_log.write(row)
+        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+            rng = dist.gather(gen.get_state())
+            if dist.is_main:
+                extra = {"np_rng": task.rng.bit_generator.state} if hasattr(task, "rng") else {}
+                save_checkpoint(ckpt, model, opt, None, step, prior_steps, rng, cfg, **extra)
+            dist.barrier()
+    dist.stop()
+    return ckpt

@@ -1,0 +1,273 @@
+"""`aecodec denoise` and `aecodec inpaint` end to end: formats, exact lengths, untouched pixels
+and samples, folder batches, and the error contract (exit 1, one stderr line, no output file).
+
+Small random-init restoration models (output layers not zero, so they do change their input)
+are written into a temporary folder named by AECODEC_MODELS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+ROOT = Path(__file__).parents[2]
+IMAGES = ROOT / "tests" / "data" / "images"
+RGB, GRAY, RGBA = IMAGES / "canyon_wren.png", IMAGES / "lake_gray.png", IMAGES / "osprey_alpha.png"
+
+
+def write_model(folder: Path, name: str, architecture: str, net, config, media: str, task: str) -> None:
+    from safetensors.torch import save_file
+
+    from aecodec.models.registry import sha256_file
+
+    weights = folder / f"{name}.v1.safetensors"
+    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(weights))
+    card = {"name": name, "version": 1, "architecture": architecture, "format": 1, "task": task,
+            "media": media, "config": config.to_dict(),
+            "weights": {"file": weights.name, "sha256": sha256_file(weights), "dtype": "float32"}}
+    (folder / f"{name}.v1.json").write_text(json.dumps(card, indent=2))
+
+
+@pytest.fixture(scope="session")
+def env(tmp_path_factory) -> dict:
+    import torch
+
+    from aecodec.models.restore.audio_mask import MaskConfig, SpectralMaskNet
+    from aecodec.models.restore.unet import RestorationUNet, UNetConfig
+
+    folder = tmp_path_factory.mktemp("restore-models")
+    torch.manual_seed(0)
+    for name, gated in (("image-denoise-unet", False), ("image-inpaint-unet", True)):
+        config = UNetConfig(widths=(8, 16, 32), blocks=1, gated=gated)
+        net = RestorationUNet(config)
+        torch.nn.init.normal_(net.tail.weight, std=0.05)  # the zero init would return the input unchanged
+        write_model(folder, name, "restore-unet", net, config, "image", name.split("-")[1])
+    config = MaskConfig(hidden=16, layers=1)
+    net = SpectralMaskNet(config)
+    write_model(folder, "audio-denoise-gru", "audio-mask-gru", net, config, "audio", "denoise")
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return {**os.environ, "AECODEC_MODELS": str(folder), "PYTHONPATH": path}
+
+
+@pytest.fixture(scope="session")
+def song(tmp_path_factory) -> Path:
+    """1.5 s of noisy stereo at 44.1 kHz, 24-bit."""
+    path = tmp_path_factory.mktemp("audio") / "song.wav"
+    t = np.arange(66150) / 44100
+    x = np.stack([0.3 * np.sin(2 * np.pi * 440 * t), 0.2 * np.sin(2 * np.pi * 330 * t)], axis=1)
+    x += 0.02 * np.random.default_rng(0).standard_normal(x.shape)
+    soundfile.write(path, x, 44100, subtype="PCM_24")
+    return path
+
+
+def aecodec(env, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "aecodec", *map(str, args)], input=stdin, capture_output=True,
+                          env=env, timeout=300)
+
+
+def ok(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, result.stderr.decode()
+    assert not result.stderr, result.stderr.decode()
+    return result.stdout.decode()
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    err = result.stderr.decode()
+    assert result.returncode == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    for w in words:
+        assert w in err, err
+
+
+def pixels(path) -> np.ndarray:
+    from aecodec.media.image import read_image
+
+    return read_image(path).pixels
+
+
+def test_help_does_not_import_torch():
+    probe = (
+        "import runpy, sys; sys.argv = ['aecodec'] + sys.argv[1:]\n"
+        "try:\n    runpy.run_module('aecodec', run_name='__main__')\n"
+        "except SystemExit as e:\n    assert not e.code, e.code\n"
+        "heavy = [m for m in ('torch', 'compressai', 'numpy') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    for command in ("denoise", "inpaint"):
+        r = subprocess.run([sys.executable, "-c", probe, command, "--help"], capture_output=True, timeout=60, cwd=ROOT)
+        assert r.returncode == 0, (command, r.stderr.decode())
+        assert b"--device" in r.stdout
+
+
+def test_denoise_folder_batch_keeps_size_mode_alpha_and_audio_length(env, song, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    stdout = ok(aecodec(env, "denoise", RGB, GRAY, RGBA, song, "-o", out, "--json"))
+    stats = {Path(s["input"]).name: s for s in map(json.loads, stdout.splitlines())}
+    assert sorted(p.name for p in out.iterdir()) == ["canyon_wren.png", "lake_gray.png", "osprey_alpha.png", "song.wav"]
+    for src in (RGB, GRAY, RGBA):
+        before, after = pixels(src), pixels(out / src.name)
+        assert after.shape == before.shape  # L stays L, RGBA stays RGBA
+        assert not np.array_equal(after, before)
+        assert stats[src.name]["mode"] == {1: "L", 3: "RGB", 4: "RGBA"}[before.shape[2]]
+    assert np.array_equal(pixels(out / RGBA.name)[:, :, 3], pixels(RGBA)[:, :, 3])
+    info = soundfile.info(str(out / "song.wav"))
+    assert (info.samplerate, info.channels, info.frames, info.subtype) == (44100, 2, 66150, "PCM_24")
+    assert stats["song.wav"]["frames"] == 66150 and stats["song.wav"]["bytes"] == (out / "song.wav").stat().st_size
+
+
+def test_strength_zero_returns_the_input(env, song, tmp_path):
+    ok(aecodec(env, "denoise", RGBA, "-o", tmp_path / "zero.png", "--strength", "0", "--sigma", "25"))
+    assert np.array_equal(pixels(tmp_path / "zero.png"), pixels(RGBA))
+    ok(aecodec(env, "denoise", song, "-o", tmp_path / "zero.wav", "--strength", "0"))
+    ok(aecodec(env, "denoise", song, "-o", tmp_path / "full.wav", "--strength", "1"))
+    original, _ = soundfile.read(song, dtype="float32")
+    zero, _ = soundfile.read(tmp_path / "zero.wav", dtype="float32")
+    full, _ = soundfile.read(tmp_path / "full.wav", dtype="float32")
+    assert zero.shape == original.shape and np.abs(zero - original).max() <= 1e-6
+    assert full.shape == original.shape and np.abs(full - original).max() > 1e-3
+
+
+def test_denoise_long_mono_audio_to_flac_keeps_exact_length(env, tmp_path):
+    """Over 30 s at the model's rate: several chunks, cross-faded, resampled 8 -> 24 -> 8 kHz."""
+    src = tmp_path / "long.wav"
+    frames = 31 * 8000 + 7
+    noise = 0.05 * np.random.default_rng(1).standard_normal((frames, 1))
+    soundfile.write(src, noise + 0.3 * np.sin(np.arange(frames) / 10)[:, None], 8000, subtype="PCM_16")
+    stats = json.loads(ok(aecodec(env, "denoise", src, "-o", tmp_path / "long.flac", "--json")))
+    info = soundfile.info(str(tmp_path / "long.flac"))
+    assert (info.format, info.samplerate, info.channels, info.frames) == ("FLAC", 8000, 1, frames)
+    assert stats["frames"] == frames and stats["sample_rate"] == 8000
+
+
+def test_denoise_stdin_to_stdout(env, song):
+    r = aecodec(env, "denoise", "-", "-o", "-", stdin=song.read_bytes())
+    assert r.returncode == 0 and r.stdout[:4] == b"RIFF", r.stderr.decode()
+    import io
+
+    assert soundfile.info(io.BytesIO(r.stdout)).frames == 66150
+
+
+def test_inpaint_image_changes_only_the_masked_pixels(env, tmp_path):
+    from PIL import Image
+
+    image = pixels(RGBA)
+    h, w = image.shape[:2]
+    hole = np.zeros((h, w), bool)
+    hole[30:60, 50:120] = True
+    # White everywhere, opaque only in the hole: transparent mask pixels count as black (kept).
+    mask = np.full((h, w, 4), 255, np.uint8)
+    mask[:, :, 3] = np.where(hole, 255, 0)
+    Image.fromarray(mask).save(tmp_path / "mask.png")
+    stats = json.loads(ok(aecodec(env, "inpaint", RGBA, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out.png",
+                                  "--json")))
+    out = pixels(tmp_path / "out.png")
+    assert out.shape == image.shape and stats["filled_pixels"] == hole.sum()
+    assert np.array_equal(out[~hole], image[~hole])
+    assert np.array_equal(out[:, :, 3], image[:, :, 3])
+    assert not np.array_equal(out[hole], image[hole])
+
+
+def test_mask_threshold_is_luminance_128_in_every_mode(tmp_path):
+    from PIL import Image
+
+    from aecodec.cli.restore_cmds import read_mask
+
+    grey = np.array([[127, 128]], np.uint8)
+    masks = {
+        "l.png": grey,
+        "rgb.png": np.repeat(grey[:, :, None], 3, axis=2),
+        "rgba.png": np.dstack([np.full((1, 2, 3), 255, np.uint8), np.array([[0, 255]], np.uint8)]),
+        "red.png": np.array([[[255, 0, 0], [0, 255, 0]]], np.uint8),  # luminance 76 and 150
+    }
+    for name, px in masks.items():
+        Image.fromarray(px).save(tmp_path / name)
+        assert read_mask(str(tmp_path / name), 2, 1).tolist() == [[False, True]], name
+
+
+def test_inpaint_with_an_empty_mask_writes_the_input_unchanged(env, tmp_path):
+    from PIL import Image
+
+    Image.fromarray(np.zeros(pixels(GRAY).shape[:2], np.uint8)).save(tmp_path / "black.png")
+    summary = ok(aecodec(env, "inpaint", GRAY, "--mask", tmp_path / "black.png", "-o", tmp_path / "out.tif"))
+    assert "nothing to fill" in summary
+    assert np.array_equal(pixels(tmp_path / "out.tif"), pixels(GRAY))
+
+
+def test_inpaint_audio_fills_only_the_gaps(env, song, tmp_path):
+    stats = json.loads(ok(aecodec(env, "inpaint", song, "--gap", "0.5:0.6,1.45:2", "-o", tmp_path / "out.wav",
+                                  "--json")))
+    assert stats["gaps_s"] == [[0.5, 0.6], [1.45, 1.5]] and stats["filled_frames"] == 4410 + 2205
+    original, _ = soundfile.read(song, dtype="float32")
+    out, rate = soundfile.read(tmp_path / "out.wav", dtype="float32")
+    assert rate == 44100 and out.shape == original.shape
+    keep = np.ones(len(out), bool)
+    keep[22050:26460] = keep[63945:] = False
+    assert np.abs(out[keep] - original[keep]).max() <= 1e-6
+    assert np.abs(out[~keep] - original[~keep]).max() > 1e-3
+
+
+def test_errors_are_one_line_and_leave_no_output(env, song, tmp_path):
+    import torch
+    from PIL import Image
+
+    bad = tmp_path / "in"
+    bad.mkdir()
+    (bad / "truncated.png").write_bytes(RGB.read_bytes()[:3000])
+    (bad / "noise.wav").write_bytes(np.random.default_rng(0).bytes(3000))
+    Image.fromarray(np.full((10, 10), 255, np.uint8)).save(bad / "small_mask.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    cases = [
+        (["denoise", bad / "missing.png", "-o", out / "a.png"], "no such file"),
+        (["denoise", bad / "truncated.png", "-o", out / "b.png"], "truncated"),
+        (["denoise", bad / "noise.wav", "-o", out / "c.wav"], "cannot read audio"),
+        (["denoise", song, "-o", out / "d.wav", "--sigma", "10"], "--sigma is for images"),
+        (["denoise", RGB, "-o", out / "e.png", "--strength", "1.5"], "--strength"),
+        (["denoise", RGB, "-o", out / "f.wav"], "unknown image extension"),
+        (["inpaint", RGB, "--mask", bad / "small_mask.png", "-o", out / "g.png"], "10x10 but the image is 384x216"),
+        (["inpaint", song, "--gap", "2:2.5", "-o", out / "h.wav"], "starts after the end"),
+        (["inpaint", song, "--gap", "1-2", "-o", out / "i.wav"], "START:END"),
+        (["inpaint", song, "--mask", bad / "small_mask.png", "-o", out / "j.wav"], "--mask is for images"),
+        (["inpaint", RGB, "--gap", "0:0.1", "-o", out / "k.png"], "--gap is for audio"),
+        (["inpaint", RGB, "-o", out / "l.png"], "--mask"),
+        (["inpaint", RGB, "--mask", bad / "small_mask.png", "--gap", "0:0.1", "-o", out / "m.png"], "not both"),
+    ]
+    if not torch.cuda.is_available():
+        cases.append((["denoise", RGB, "-o", out / "n.png", "--device", "cuda"], "CUDA"))
+    for args, words in cases:
+        assert_one_line_error(aecodec(env, *args), words)
+    assert list(out.iterdir()) == []
+
+
+def test_missing_weights_are_one_line(env, tmp_path):
+    card = json.loads(Path(env["AECODEC_MODELS"], "image-denoise-unet.v1.json").read_text())
+    card["version"] = 1000  # newer than anything installed in pretrained/
+    card["weights"]["file"] = "gone.safetensors"
+    (tmp_path / "image-denoise-unet.v1000.json").write_text(json.dumps(card))
+    result = aecodec({**env, "AECODEC_MODELS": str(tmp_path)}, "denoise", RGB, "-o", tmp_path / "out.png")
+    assert_one_line_error(result, "gone.safetensors", "missing")
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_denoise_very_short_audio(env, tmp_path):
+    """Fewer samples than one STFT window at the model's rate still come back, all of them."""
+    for name, frames, rate in (("click.wav", 50, 8000), ("one.wav", 1, 48000)):
+        soundfile.write(tmp_path / name, np.full((frames, 1), 0.1), rate)
+        ok(aecodec(env, "denoise", tmp_path / name, "-o", tmp_path / f"out-{name}"))
+        assert soundfile.info(str(tmp_path / f"out-{name}")).frames == frames
+
+
+def test_inpaint_float_audio_keeps_samples_outside_the_gaps(env, tmp_path):
+    loud = np.full((24000, 1), 1.5, np.float32)
+    soundfile.write(tmp_path / "loud.wav", loud, 48000, subtype="FLOAT")
+    ok(aecodec(env, "inpaint", tmp_path / "loud.wav", "--gap", "0.2:0.3", "-o", tmp_path / "out.wav"))
+    out, _ = soundfile.read(tmp_path / "out.wav", dtype="float32")
+    assert np.array_equal(out[:9600], loud[:9600])

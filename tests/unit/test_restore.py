@@ -1,0 +1,181 @@
+"""Restoration: the U-Net and mask networks, the image and audio pipelines, and their trainer."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from aecodec.errors import InputError
+from aecodec.media.types import Audio, Image
+from aecodec.models.restore.unet import RestorationUNet, UNetConfig, denoise, inpaint
+
+
+@pytest.fixture
+def models(restore_models, monkeypatch):
+    import aecodec.restore.image as restore_image
+
+    monkeypatch.setenv("AECODEC_MODELS", str(restore_models))
+    monkeypatch.setattr(restore_image, "_MODELS", {})
+    return restore_models
+
+
+@pytest.mark.parametrize("gated", [False, True])
+@pytest.mark.parametrize("size", [(1, 1), (7, 13), (40, 33)])
+def test_unet_keeps_any_size(gated, size):
+    net = RestorationUNet(UNetConfig(widths=(4, 8, 8), blocks=1, gated=gated))
+    x = torch.rand(2, 4, *size)
+    assert net(x).shape == (2, 3, *size)
+
+
+def test_fresh_denoiser_is_the_identity_and_inpaint_keeps_known_pixels():
+    net = RestorationUNet(UNetConfig(widths=(4, 8, 8), blocks=1))
+    x = torch.rand(1, 3, 24, 24)
+    assert torch.equal(denoise(net, x, torch.tensor([25.0])), x)  # zero-initialised output layer
+    torch.nn.init.normal_(net.tail.weight)
+    mask = (torch.rand(1, 1, 24, 24) < 0.2).float()
+    out = inpaint(net, x, mask)
+    keep = mask.expand_as(x) == 0
+    assert torch.equal(out[keep], x[keep]) and not torch.equal(out, x)
+
+
+@pytest.mark.parametrize("sigma", [10.0, 25.0, 50.0])
+def test_estimate_sigma_on_a_textured_image(sample_rgb, sigma):
+    from aecodec.restore.degrade import add_awgn_uint8
+    from aecodec.restore.image import estimate_sigma
+
+    noisy = add_awgn_uint8(sample_rgb[:, :, :3], sigma, np.random.default_rng(0))
+    assert abs(estimate_sigma(noisy) - sigma) < 0.15 * sigma + 1
+
+
+def test_denoise_image_modes_strength_and_alpha(models, sample_rgb):
+    from aecodec.restore.image import denoise_image
+
+    rgb = Image(sample_rgb[:40, :50, :3].copy())
+    out = denoise_image(rgb, device="cpu")
+    assert out.pixels.shape == rgb.pixels.shape and out.pixels.dtype == np.uint8
+    assert np.array_equal(denoise_image(rgb, strength=0.0, device="cpu").pixels, rgb.pixels)
+    alpha = np.full((40, 50, 1), 7, np.uint8)
+    rgba = denoise_image(Image(np.concatenate([rgb.pixels, alpha], 2)), sigma=20, device="cpu")
+    assert rgba.channels == 4 and np.array_equal(rgba.pixels[:, :, 3:], alpha)
+    assert denoise_image(Image(rgb.pixels[:, :, :1].copy()), device="cpu").channels == 1
+    with pytest.raises(InputError):
+        denoise_image(rgb, strength=1.5)
+
+
+def test_inpaint_image_changes_only_the_holes(models, sample_rgb):
+    from aecodec.restore.image import inpaint_image
+    from aecodec.restore.masks import brush_stroke_mask
+
+    image = Image(sample_rgb[:64, :80].copy())
+    mask = brush_stroke_mask(64, 80, np.random.default_rng(3))
+    out = inpaint_image(image, mask, device="cpu")
+    assert np.array_equal(out.pixels[~mask], image.pixels[~mask])
+    assert inpaint_image(image, np.zeros((64, 80), bool), device="cpu") is image
+    with pytest.raises(InputError):
+        inpaint_image(image, np.zeros((10, 10), bool))
+
+
+def test_tiled_denoising_matches_untiled(models, sample_rgb, monkeypatch):
+    import aecodec.restore.image as restore_image
+
+    image = Image(np.tile(sample_rgb[:, :, :3], (2, 2, 1))[:150, :170].copy())
+    whole = restore_image.denoise_image(image, sigma=15, device="cpu").pixels.astype(int)
+    monkeypatch.setattr(restore_image, "TILE", 64)
+    monkeypatch.setattr(restore_image, "MARGIN", 32)
+    monkeypatch.setattr(restore_image, "_tile_for", lambda h, w: 64)
+    tiled = restore_image.denoise_image(image, sigma=15, device="cpu").pixels.astype(int)
+    assert np.abs(whole - tiled).max() <= 1
+
+
+@pytest.mark.parametrize("rate,channels", [(24000, 1), (44100, 2), (8000, 1)])
+def test_denoise_blocks_streams_any_rate_to_the_exact_length(models, rate, channels, monkeypatch):
+    import aecodec.restore.audio as restore_audio
+
+    monkeypatch.setattr(restore_audio, "CHUNK_SECONDS", 0.5)
+    monkeypatch.setattr(restore_audio, "OVERLAP_SECONDS", 0.1)
+    x = (0.1 * np.random.default_rng(1).standard_normal((int(1.7 * rate) + 3, channels))).astype(np.float32)
+    whole = restore_audio.denoise_audio(Audio(x, rate), device="cpu")
+    assert whole.samples.shape == x.shape and whole.sample_rate == rate
+    blocks = [x[i : i + 999] for i in range(0, x.shape[0], 999)]
+    streamed = np.concatenate(list(restore_audio.denoise_blocks(blocks, rate, channels, device="cpu")))
+    assert np.abs(streamed - whole.samples).max() < 1e-5
+    same = restore_audio.denoise_audio(Audio(x, rate), strength=0.0, device="cpu")
+    assert np.array_equal(same.samples, x)
+
+
+def test_very_short_audio(models):
+    from aecodec.restore.audio import denoise_audio
+
+    x = np.zeros((5, 1), np.float32)
+    assert denoise_audio(Audio(x, 16000), device="cpu").samples.shape == (5, 1)
+
+
+def test_inpaint_audio_continues_a_tone_through_the_gap():
+    from aecodec.restore.audio import inpaint_audio
+
+    rate = 16000
+    t = np.arange(2 * rate) / rate
+    x = (0.5 * np.sin(2 * np.pi * 220 * t) + 0.2 * np.sin(2 * np.pi * 660 * t + 1)).astype(np.float32)[:, None]
+    holed = x.copy()
+    holed[rate : rate + 3200] = 0  # 200 ms
+    out = inpaint_audio(Audio(holed, rate), [(rate, rate + 3200)]).samples
+    assert np.abs(out - x)[rate : rate + 3200].max() < 0.01
+    assert np.array_equal(out[: rate], holed[: rate]) and np.array_equal(out[rate + 3200 :], holed[rate + 3200 :])
+
+
+def test_parse_gaps():
+    from aecodec.restore.audio import parse_gaps
+
+    assert parse_gaps("0.5:0.6, 0.1:0.2,0.55:0.7", 1000, 5000) == [(100, 200), (500, 700)]
+    assert parse_gaps("4.9:5.5", 1000, 5000) == [(4900, 5000)]
+    for bad in ("", "1", "a:b", "0.6:0.5", "6:7", "0:3"):
+        with pytest.raises(InputError):
+            parse_gaps(bad, 1000, 5000)
+
+
+def tiny_run(tmp_path, task: str, steps: int, name: str):
+    from pathlib import Path
+
+    from aecodec.train.restore import RestoreTrainConfig
+
+    images = Path(__file__).parents[1] / "data" / "images"
+    return RestoreTrainConfig(task=task, data=[str(images)], crop=32, steps=steps, batch_size=2, warmup=1,
+                              log_every=1, checkpoint_every=2, threads=1, device="cpu",
+                              model={"widths": [4, 8, 8], "blocks": 1}, out=str(tmp_path / name))
+
+
+@pytest.mark.parametrize("task", ["image-denoise", "image-inpaint"])
+def test_restore_training_resumes_exactly(tmp_path, task):
+    from aecodec.train.restore import train
+
+    quiet = lambda _: None  # noqa: E731
+    whole = torch.load(train(tiny_run(tmp_path, task, 4, "a"), log=quiet), weights_only=False)
+    train(tiny_run(tmp_path, task, 2, "b"), log=quiet)
+    resumed = torch.load(train(tiny_run(tmp_path, task, 4, "b"), resume=True, log=quiet), weights_only=False)
+    assert resumed["step"] == whole["step"] == 4
+    for key, value in whole["model"].items():
+        assert torch.equal(value, resumed["model"][key]), key
+    losses = [json.loads(line)["loss"] for line in (tmp_path / "a" / "log.jsonl").read_text().splitlines()]
+    assert len(losses) == 4 and all(np.isfinite(losses))
+
+
+def test_exported_cards_record_training_and_compound(restore_models):
+    from aecodec.models.registry import load_model
+    from aecodec.train.restore import load_weights
+
+    card = json.loads((restore_models / "image-denoise-unet.v1.json").read_text())
+    assert card["architecture"] == "restore-unet" and card["trained"]["steps"] == 1
+    assert card["trained"]["command"] == "test fixture" and card["config"]["widths"] == [8, 16, 32]
+    net = RestorationUNet(UNetConfig(**card["config"]))
+    assert load_weights(net, str(restore_models / "image-denoise-unet.v1.safetensors")) == 1
+    import os
+
+    os.environ["AECODEC_MODELS"] = str(restore_models)
+    try:
+        _, audio_net = load_model("audio-denoise-gru")
+    finally:
+        del os.environ["AECODEC_MODELS"]
+    assert audio_net.config.hidden == 16 and not any(p.requires_grad for p in audio_net.parameters())
