@@ -269,5 +269,5 @@ def test_inpaint_float_audio_keeps_samples_outside_the_gaps(env, tmp_path):
     loud = np.full((24000, 1), 1.5, np.float32)
     soundfile.write(tmp_path / "loud.wav", loud, 48000, subtype="FLOAT")
     ok(aecodec(env, "inpaint", tmp_path / "loud.wav", "--gap", "0.2:0.3", "-o", tmp_path / "out.wav"))
-    out, _ = soundfile.read(tmp_path / "out.wav", dtype="float32")
-    assert np.array_equal(out[:9600], loud[:9600])
+    out, _ = soundfile.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
+    assert np.array_equal(out[:9600], loud[:9600]) and np.array_equal(out[14400:], loud[14400:])
