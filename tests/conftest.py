@@ -43,6 +43,12 @@ def write_tone_folder(folder: Path, kind: str, files: int = 3, seconds: float = 
 
 
 @pytest.fixture(scope="session")
+def tone_folder():
+    """``write_tone_folder`` for tests outside this module."""
+    return write_tone_folder
+
+
+@pytest.fixture(scope="session")
 def restore_models(tmp_path_factory) -> Path:
     """A models folder with tiny restoration models (image-denoise-unet, image-inpaint-unet,
     audio-denoise-gru) made by the real trainer and exporter in one step each; point

@@ -84,7 +84,8 @@ class TrainableConvLstm(nn.Module):
             medians = eb.quantiles[:, 0, 1].detach().view(1, -1, 1)
             y_hat = y_hat.index_put((rows,), ste_round(y[rows] - medians) + medians)
             bits = bits.index_put((rows,), -torch.log2(likelihood).flatten(1).sum(1))
-        return {"x_hat": t.g_s(y_hat * g_dec)[:, 0], "bits": bits}
+        # The quantile (aux) loss is computed here too, so DDP sees it in forward (as in the image trainer).
+        return {"x_hat": t.g_s(y_hat * g_dec)[:, 0], "bits": bits, "aux": self.aux_loss()}
 
     def aux_loss(self) -> torch.Tensor:
         return sum(eb.loss() for eb in self.entropy_bottlenecks)
@@ -159,7 +160,7 @@ def rd_loss(model: nn.Module, transforms: ConvLstmTransforms, spectral: Spectral
     wave = (x_hat - x).abs().mean(1)
     distortion = cfg.mel_weight * mel + cfg.stft_weight * stft + cfg.waveform_weight * wave
     loss = (distortion + transforms.lmbda(position) * kbps).mean()
-    return {"loss": loss, "kbps": kbps.mean(), "mel": mel.mean(), "stft": stft.mean()}
+    return {"loss": loss, "kbps": kbps.mean(), "mel": mel.mean(), "stft": stft.mean(), "aux": out["aux"]}
 
 
 def load_recipe(path: str | None, **overrides) -> AudioTrainConfig:
@@ -223,17 +224,19 @@ def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
 
 
 def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
+    """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
     from aecodec.device import resolve_device
     from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
+    from aecodec.train.distributed import Distributed
 
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
+    dist = Distributed.start(resolve_device(cfg.device))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "checkpoint.pt"
-    device = resolve_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+    gen = torch.Generator().manual_seed(cfg.seed + dist.rank)  # different segments per rank
     model = TrainableConvLstm(cfg.model)
     prior_steps = 0
     if cfg.init and not (resume and ckpt.exists()):
@@ -241,24 +244,30 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
     if cfg.weight_norm:
         apply_weight_norm(model.transforms)
-    model.to(device)  # before the optimisers: their state follows
+    model.to(dist.device)  # before the optimisers: their state follows
     opt, aux_opt = make_optimizers(model, cfg)
     step = 0
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=device, weights_only=False)
+        state = torch.load(ckpt, map_location=dist.device, weights_only=False)
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        gen.set_state(state["rng"].cpu())
+        rng = state["rng"]
+        if not isinstance(rng, list):
+            gen.set_state(rng.cpu())
+        elif dist.rank < len(rng):  # a rank the saved run did not have keeps its fresh seed
+            gen.set_state(rng[dist.rank].cpu())
         torch.set_rng_state(state["torch_rng"].cpu())
         log(f"resumed from {ckpt} at step {step}")
+    # Each batch uses the entropy models of the rate anchors its samples drew, not all of them.
+    net = dist.wrap(model, find_unused_parameters=True)
 
     sr, hop = cfg.model.sample_rate, cfg.model.hop
     folders = [load_mono(list_audio(d), sr, cfg.max_file_seconds) for d in cfg.data]
     segments = RandomSegments(folders, gen, tuple(cfg.gain_db))
-    val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data else []
-    spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(device)
+    val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data and dist.is_main else []
+    spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(dist.device)
     metrics_log = MetricLog(out / "log.jsonl", ("loss", "kbps", "mel", "stft", "aux"), log)
     model.train()
     lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
@@ -268,21 +277,23 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         for g in opt.param_groups:
             g["lr"] = lr
         frames = hop * int(lo + torch.randint(max(1, hi - lo + 1), (1,), generator=gen))
-        x = segments.batch(cfg.batch_size, frames).to(device, non_blocking=True)
-        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(device)
+        x = segments.batch(cfg.batch_size, frames).to(dist.device, non_blocking=True)
+        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(dist.device)
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
-        metrics = rd_loss(model, model.transforms, spectral, x, position, cfg)
-        metrics["aux"] = model.aux_loss()
+        metrics = rd_loss(net, model.transforms, spectral, x, position, cfg)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
         metrics_log.add(metrics)
-        if step % cfg.log_every == 0 or step == cfg.steps:
-            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr)
+        if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
+            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
             if val_clips and (step % cfg.val_every == 0 or step == cfg.steps):
                 row["val"] = validate(model, val_clips)
             metrics_log.write(row)
         if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, gen.get_state(), cfg)
+            rng = dist.gather(gen.get_state())  # every rank's segment RNG, so resuming is exact
+            if dist.is_main:
+                save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rng, cfg)
+            dist.barrier()
+    dist.stop()
     return ckpt
-

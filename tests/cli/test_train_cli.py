@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 DATA = Path(__file__).parents[1] / "data" / "images"
@@ -15,12 +16,24 @@ TINY = {"batch_size": 2, "crop": 64, "warmup": 1, "log_every": 1, "checkpoint_ev
         "model": {"N": 8, "M": 12}}
 
 
-def test_torchrun_two_processes_write_a_checkpoint(tmp_path):
+AUDIO_TINY = {"batch_size": 2, "segment_seconds": [0.1, 0.2], "warmup": 1, "log_every": 1, "checkpoint_every": 2,
+              "model": {"channels": [4, 4, 8, 8, 8], "latent": 4}}
+RESTORE_TINY = {"batch_size": 2, "crop": 32, "warmup": 1, "log_every": 1, "checkpoint_every": 2,
+                "model": {"widths": [4, 8, 8], "blocks": 1}}
+
+
+@pytest.mark.parametrize("task", ["image-codec", "audio-codec", "image-denoise"])
+def test_torchrun_two_processes_write_a_checkpoint(tmp_path, task, tone_folder):
     recipe = tmp_path / "tiny.json"
-    recipe.write_text(json.dumps(TINY))
+    if task == "audio-codec":
+        recipe.write_text(json.dumps(AUDIO_TINY))
+        data = ["--data", str(tone_folder(tmp_path / "speech", "speech"))]
+    else:
+        recipe.write_text(json.dumps(TINY if task == "image-codec" else {"task": task, **RESTORE_TINY}))
+        data = ["--data", str(DATA)]
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
-    r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "aecodec", "train", "image-codec",
-                        "--data", str(DATA), "--out", str(tmp_path / "run"), "--steps", "4", "--config", str(recipe),
+    r = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", "-m", "aecodec", "train", task,
+                        *data, "--out", str(tmp_path / "run"), "--steps", "4", "--config", str(recipe),
                         "--threads", "1"], capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
     state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
