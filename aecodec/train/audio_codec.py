@@ -20,7 +20,7 @@ from torch import nn
 
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
-from aecodec.train.loop import MetricLog, lr_at, optimiser_step, save_checkpoint
+from aecodec.train.loop import MetricLog, lr_at, optimiser_step, restore_rng, save_checkpoint, start_run
 
 
 @dataclass
@@ -225,18 +225,9 @@ def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
 
 def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
-    from aecodec.device import resolve_device
     from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
-    from aecodec.train.distributed import Distributed
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    dist = Distributed.start(resolve_device(cfg.device))
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "checkpoint.pt"
-    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-    gen = torch.Generator().manual_seed(cfg.seed + dist.rank)  # different segments per rank
+    dist, ckpt, gen = start_run(cfg)
     model = TrainableConvLstm(cfg.model)
     prior_steps = 0
     if cfg.init and not (resume and ckpt.exists()):
@@ -253,12 +244,7 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        rng = state["rng"]
-        if not isinstance(rng, list):
-            gen.set_state(rng.cpu())
-        elif dist.rank < len(rng):  # a rank the saved run did not have keeps its fresh seed
-            gen.set_state(rng[dist.rank].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
+        restore_rng(gen, state, dist.rank)
         log(f"resumed from {ckpt} at step {step}")
     # Each batch uses the entropy models of the rate anchors its samples drew, not all of them.
     net = dist.wrap(model, find_unused_parameters=True)
@@ -268,7 +254,7 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     segments = RandomSegments(folders, gen, tuple(cfg.gain_db))
     val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data and dist.is_main else []
     spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(dist.device)
-    metrics_log = MetricLog(out / "log.jsonl", ("loss", "kbps", "mel", "stft", "aux"), log)
+    metrics_log = MetricLog(ckpt.parent / "log.jsonl", ("loss", "kbps", "mel", "stft", "aux"), log)
     model.train()
     lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
 

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.train.loop import MetricLog, lr_at, optimiser_step, save_checkpoint
+from aecodec.train.loop import MetricLog, lr_at, optimiser_step, restore_rng, save_checkpoint, start_run
 
 
 @dataclass
@@ -143,18 +143,9 @@ def validate(model: TrainableHyperprior, images: list[torch.Tensor], positions=(
 
 def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
-    from aecodec.device import resolve_device
     from aecodec.train.data import RandomCrops, list_images, load_rgb
-    from aecodec.train.distributed import Distributed
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    dist = Distributed.start(resolve_device(cfg.device))
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "checkpoint.pt"
-    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
-    gen = torch.Generator().manual_seed(cfg.seed + dist.rank)  # different crops per rank
+    dist, ckpt, gen = start_run(cfg)
     model = TrainableHyperprior(cfg.model).to(dist.device)  # before the optimisers: their state follows
     opt, aux_opt = make_optimizers(model, cfg)
     step, prior_steps = 0, 0
@@ -164,12 +155,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        rng = state["rng"]
-        if not isinstance(rng, list):
-            gen.set_state(rng)
-        elif dist.rank < len(rng):  # a rank the saved run did not have keeps its fresh seed
-            gen.set_state(rng[dist.rank])
-        torch.set_rng_state(state["torch_rng"])
+        restore_rng(gen, state, dist.rank)
         log(f"resumed from {ckpt} at step {step}")
     elif cfg.init:
         prior_steps = load_weights(model, cfg.init)
@@ -178,7 +164,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
 
     crops = RandomCrops(load_rgb(list_images(cfg.data), cfg.crop), cfg.crop, gen)
     val_images = load_rgb(list_images(cfg.val_data), 256)[:6] if cfg.val_data and dist.is_main else []
-    metrics_log = MetricLog(out / "log.jsonl", ("loss", "bpp", "mse", "aux"), log)
+    metrics_log = MetricLog(ckpt.parent / "log.jsonl", ("loss", "bpp", "mse", "aux"), log)
     model.train()
 
     while step < cfg.steps:

@@ -13,6 +13,33 @@ import torch
 from torch import nn
 
 
+def start_run(cfg) -> tuple:
+    """What every trainer does first: threads, the process group (alone or under torchrun), the
+    run folder, identical initial weights on every rank and a data RNG of its own per rank.
+    Returns (dist, checkpoint path, data generator)."""
+    from aecodec.device import resolve_device
+    from aecodec.train.distributed import Distributed
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    dist = Distributed.start(resolve_device(cfg.device))
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+    return dist, out / "checkpoint.pt", torch.Generator().manual_seed(cfg.seed + dist.rank)
+
+
+def restore_rng(gen: torch.Generator, state: dict, rank: int) -> None:
+    """Set a rank's data RNG from a checkpoint (one state, or one per rank of the saved run; a
+    rank the saved run did not have keeps its fresh seed) and the global torch RNG."""
+    torch.set_rng_state(state["torch_rng"].cpu())
+    saved = state["rng"]
+    if not isinstance(saved, list):
+        gen.set_state(saved.cpu())
+    elif rank < len(saved):
+        gen.set_state(saved[rank].cpu())
+
+
 def optimiser_step(loss: torch.Tensor, opt, aux_opt, clip: float) -> None:
     """One backward of RD + aux loss (disjoint parameters), clip the main group, step both."""
     loss.backward()

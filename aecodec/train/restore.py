@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
-from aecodec.train.loop import MetricLog, lr_at, save_checkpoint
+from aecodec.train.loop import MetricLog, lr_at, restore_rng, save_checkpoint, start_run
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
@@ -138,7 +138,7 @@ class ImageInpaintTask:
 
     architecture = "restore-unet"
     keys = ("loss", "psnr_hole")
-    defaults = {"strokes": [1, 7], "width": [6, 28], "fraction": [0.03, 0.25], "p_box": 0.2}
+    defaults = {"strokes": [1, 7], "width": [6, 28], "fraction": [0.03, 0.2], "p_box": 0.1}
 
     def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
         from aecodec.train.data import RandomCrops, list_images, load_rgb
@@ -339,21 +339,12 @@ def load_weights(model: nn.Module, source: str) -> int:
 # --- the loop -----------------------------------------------------------------------------------
 
 def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
-    from aecodec.device import resolve_device
-    from aecodec.train.distributed import Distributed
 
     if cfg.task not in TASK_CLASSES:
         from aecodec.errors import InputError
 
         raise InputError(f"unknown restoration task '{cfg.task}'; use one of {', '.join(TASKS)}")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    dist = Distributed.start(resolve_device(cfg.device))
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    ckpt = out / "checkpoint.pt"
-    torch.manual_seed(cfg.seed)
-    gen = torch.Generator().manual_seed(cfg.seed + dist.rank)
+    dist, ckpt, gen = start_run(cfg)
     task = TASK_CLASSES[cfg.task](cfg, gen, dist.is_main)
     model = task.build_model().to(dist.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
@@ -363,10 +354,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        rng = state["rng"]
-        gen.set_state(rng[dist.rank] if isinstance(rng, list) and dist.rank < len(rng) else
-                      rng if not isinstance(rng, list) else gen.get_state())
-        torch.set_rng_state(state["torch_rng"])
+        restore_rng(gen, state, dist.rank)
         if "np_rng" in state and hasattr(task, "rng"):
             task.rng.bit_generator.state = state["np_rng"]
         log(f"resumed from {ckpt} at step {step}")
@@ -374,7 +362,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
     net = dist.wrap(model)
-    metrics_log = MetricLog(out / "log.jsonl", task.keys, log)
+    metrics_log = MetricLog(ckpt.parent / "log.jsonl", task.keys, log)
     model.train()
     while step < cfg.steps:
         lr = lr_at(step, cfg)

@@ -38,7 +38,8 @@ def test_help_and_info_do_not_import_torch(tmp_path):
         "heavy = [m for m in ('torch', 'compressai', 'numpy') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )
-    for args in (["--help"], ["info", str(aec)], ["info", "--json", str(aec)], ["encode", "--help"], ["models"]):
+    for args in (["--help"], ["info", str(aec)], ["info", "--json", str(aec)], ["encode", "--help"], ["models"],
+                 ["denoise", "--help"], ["inpaint", "--help"], ["bench", "denoise-image", "--help"], ["train", "--help"]):
         r = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, timeout=60)
         assert r.returncode == 0, (args, r.stderr.decode())
 
