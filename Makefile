@@ -14,7 +14,12 @@ DEMO := build/demo
 
 .PHONY: install demo test clean
 
-install: build/.editable
+install: $(STAMP)
+	@ln -sfn $(VENV) .venv
+	@# The editable install maps `aecodec` to one folder for the whole shared venv: (re)point it
+	@# here when another clone (or a deleted CI clone) holds it. `-I` keeps the cwd off sys.path.
+	@$(PY) -I -c "import aecodec, os, sys; sys.exit(os.path.dirname(aecodec.__file__) != os.path.realpath('aecodec'))" \
+		2>/dev/null || $(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 
 # The venv's path carries the hash of requirements.txt, so it only has to exist once.
 $(STAMP):
@@ -22,12 +27,6 @@ $(STAMP):
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet -r requirements.txt
 	@touch $@
-
-# The editable install (for the `aecodec` command) is per clone: its stamp lives in the clone.
-build/.editable: $(STAMP) pyproject.toml
-	@ln -sfn $(VENV) .venv
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	@mkdir -p build && touch $@
 
 demo: install
 	@mkdir -p $(DEMO)
