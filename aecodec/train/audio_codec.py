@@ -20,7 +20,7 @@ from torch import nn
 
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
-from aecodec.train.loop import MetricLog, lr_at, optimiser_step, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import MetricLog, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run
 
 
 @dataclass
@@ -258,6 +258,7 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     model.train()
     lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
 
+    bar = progress_bar(cfg, step, dist.is_main)
     while step < cfg.steps:
         lr = lr_at(step, cfg)
         for g in opt.param_groups:
@@ -270,6 +271,7 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         metrics = rd_loss(net, model.transforms, spectral, x, position, cfg)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
+        bar.update(1)
         metrics_log.add(metrics)
         if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
             row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
@@ -281,5 +283,6 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
             if dist.is_main:
                 save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rng, cfg)
             dist.barrier()
+    bar.close()
     dist.stop()
     return ckpt

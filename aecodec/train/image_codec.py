@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.train.loop import MetricLog, lr_at, optimiser_step, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import MetricLog, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run
 
 
 @dataclass
@@ -167,6 +167,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     metrics_log = MetricLog(ckpt.parent / "log.jsonl", ("loss", "bpp", "mse", "aux"), log)
     model.train()
 
+    bar = progress_bar(cfg, step, dist.is_main)
     while step < cfg.steps:
         lr = lr_at(step, cfg)
         for g in opt.param_groups:
@@ -178,6 +179,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         metrics = rd_loss(net, model.transforms, x, position)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
+        bar.update(1)
         metrics_log.add(metrics)
         if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
             row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
@@ -189,5 +191,6 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
             if dist.is_main:
                 save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rng, cfg)
             dist.barrier()
+    bar.close()
     dist.stop()
     return ckpt

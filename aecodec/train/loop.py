@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -27,6 +28,14 @@ def start_run(cfg) -> tuple:
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
     return dist, out / "checkpoint.pt", torch.Generator().manual_seed(cfg.seed + dist.rank)
+
+
+def progress_bar(cfg, step: int, main: bool):
+    """A bar over the run's steps on stderr: the main rank only, and only on a terminal."""
+    from tqdm import tqdm
+
+    return tqdm(total=cfg.steps, initial=step, unit="step", file=sys.stderr, disable=None if main else True,
+                dynamic_ncols=True, leave=False)
 
 
 def restore_rng(gen: torch.Generator, state: dict, rank: int) -> None:

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
-from aecodec.train.loop import MetricLog, lr_at, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import MetricLog, lr_at, progress_bar, restore_rng, save_checkpoint, start_run
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
@@ -364,6 +364,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
     net = dist.wrap(model)
     metrics_log = MetricLog(ckpt.parent / "log.jsonl", task.keys, log)
     model.train()
+    bar = progress_bar(cfg, step, dist.is_main)
     while step < cfg.steps:
         lr = lr_at(step, cfg)
         for g in opt.param_groups:
@@ -376,6 +377,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         step += 1
+        bar.update(1)
         metrics_log.add(metrics)
         if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
             row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
@@ -390,5 +392,6 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
                 extra = {"np_rng": task.rng.bit_generator.state} if hasattr(task, "rng") else {}
                 save_checkpoint(ckpt, model, opt, None, step, prior_steps, rng, cfg, **extra)
             dist.barrier()
+    bar.close()
     dist.stop()
     return ckpt
