@@ -20,7 +20,9 @@ from torch import nn
 
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
-from aecodec.train.loop import MetricLog, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import (
+    MetricLog, end_of_step, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run,
+)
 
 
 @dataclass
@@ -271,18 +273,9 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         metrics = rd_loss(net, model.transforms, spectral, x, position, cfg)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
-        bar.update(1)
-        metrics_log.add(metrics)
-        if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
-            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
-            if val_clips and (step % cfg.val_every == 0 or step == cfg.steps):
-                row["val"] = validate(model, val_clips)
-            metrics_log.write(row)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            rng = dist.gather(gen.get_state())  # every rank's segment RNG, so resuming is exact
-            if dist.is_main:
-                save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rng, cfg)
-            dist.barrier()
+        end_of_step(step, lr, metrics, cfg, dist, gen, bar, metrics_log, prior_steps,
+                    (lambda: validate(model, val_clips)) if val_clips else None,
+                    lambda rngs: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rngs, cfg))
     bar.close()
     dist.stop()
     return ckpt

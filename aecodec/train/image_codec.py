@@ -16,7 +16,9 @@ import torch
 from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.train.loop import MetricLog, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import (
+    MetricLog, end_of_step, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run,
+)
 
 
 @dataclass
@@ -37,6 +39,7 @@ class ImageTrainConfig:
     threads: int = 0  # 0: torch's default
     device: str = "auto"  # auto picks CUDA when present
     log_every: int = 50
+    val_every: int = 500
     checkpoint_every: int = 500
     init: str | None = None  # start from these weights (a checkpoint .pt or a shipped model name)
     model: HyperpriorConfig = field(default_factory=HyperpriorConfig)
@@ -179,18 +182,9 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         metrics = rd_loss(net, model.transforms, x, position)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
-        bar.update(1)
-        metrics_log.add(metrics)
-        if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
-            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
-            if val_images and step % (cfg.log_every * 10) == 0:
-                row["val"] = validate(model, val_images)
-            metrics_log.write(row)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            rng = dist.gather(gen.get_state())  # every rank's crop RNG, so resuming is exact
-            if dist.is_main:
-                save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rng, cfg)
-            dist.barrier()
+        end_of_step(step, lr, metrics, cfg, dist, gen, bar, metrics_log, prior_steps,
+                    (lambda: validate(model, val_images)) if val_images else None,
+                    lambda rngs: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rngs, cfg))
     bar.close()
     dist.stop()
     return ckpt

@@ -49,6 +49,26 @@ def restore_rng(gen: torch.Generator, state: dict, rank: int) -> None:
         gen.set_state(saved[rank].cpu())
 
 
+def end_of_step(step: int, lr: float, metrics: dict, cfg, dist, gen: torch.Generator, bar, metrics_log: MetricLog,
+                prior_steps: int, validate, save) -> None:
+    """The bookkeeping after every optimiser step, alike in every trainer: the progress bar, a
+    log row every ``log_every`` steps (with ``validate()`` every ``val_every``, when given), and
+    ``save(rngs)`` every ``checkpoint_every`` steps with every rank's data RNG state."""
+    bar.update(1)
+    metrics_log.add(metrics)
+    last = step == cfg.steps
+    if dist.is_main and (step % cfg.log_every == 0 or last):
+        row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
+        if validate is not None and (step % cfg.val_every == 0 or last):
+            row["val"] = validate()
+        metrics_log.write(row)
+    if step % cfg.checkpoint_every == 0 or last:
+        rngs = dist.gather(gen.get_state())  # every rank's data RNG, so resuming is exact
+        if dist.is_main:
+            save(rngs)
+        dist.barrier()
+
+
 def optimiser_step(loss: torch.Tensor, opt, aux_opt, clip: float) -> None:
     """One backward of RD + aux loss (disjoint parameters), clip the main group, step both."""
     loss.backward()

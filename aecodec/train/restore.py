@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
-from aecodec.train.loop import MetricLog, lr_at, progress_bar, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import MetricLog, end_of_step, lr_at, progress_bar, restore_rng, save_checkpoint, start_run
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
@@ -336,6 +336,19 @@ def load_weights(model: nn.Module, source: str) -> int:
     return int(state.get("total_steps", state["step"]))
 
 
+def validate(model: nn.Module, task) -> dict:
+    model.eval()
+    try:
+        return task.validate(model)
+    finally:
+        model.train()
+
+
+def task_rng_state(task) -> dict:
+    """A task's own RNG (the inpainter's numpy mask generator), saved with the checkpoint."""
+    return {"np_rng": task.rng.bit_generator.state} if hasattr(task, "rng") else {}
+
+
 # --- the loop -----------------------------------------------------------------------------------
 
 def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
@@ -377,21 +390,10 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         step += 1
-        bar.update(1)
-        metrics_log.add(metrics)
-        if dist.is_main and (step % cfg.log_every == 0 or step == cfg.steps):
-            row = metrics_log.row(step=step, total_steps=prior_steps + step, lr=lr, ranks=dist.world)
-            if task.val and (step % cfg.val_every == 0 or step == cfg.steps):
-                model.eval()
-                row["val"] = task.validate(model)
-                model.train()
-            metrics_log.write(row)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            rng = dist.gather(gen.get_state())
-            if dist.is_main:
-                extra = {"np_rng": task.rng.bit_generator.state} if hasattr(task, "rng") else {}
-                save_checkpoint(ckpt, model, opt, None, step, prior_steps, rng, cfg, **extra)
-            dist.barrier()
+        end_of_step(step, lr, metrics, cfg, dist, gen, bar, metrics_log, prior_steps,
+                    (lambda: validate(model, task)) if task.val else None,
+                    lambda rngs: save_checkpoint(ckpt, model, opt, None, step, prior_steps, rngs, cfg,
+                                                 **task_rng_state(task)))
     bar.close()
     dist.stop()
     return ckpt
