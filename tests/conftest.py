@@ -51,8 +51,9 @@ def tone_folder():
 @pytest.fixture(scope="session")
 def restore_models(tmp_path_factory) -> Path:
     """A models folder with tiny restoration models (image-denoise-unet, image-inpaint-unet,
-    audio-denoise-gru) made by the real trainer and exporter in one step each; point
-    AECODEC_MODELS at it to test the commands without the shipped weights."""
+    audio-denoise-gru) made by the real trainer and exporter in one step each (the U-Nets'
+    output layer then randomised); point AECODEC_MODELS at it to test the commands without
+    the shipped weights."""
     from aecodec.train.export import export_restore
     from aecodec.train.restore import RestoreTrainConfig, train
 
@@ -70,6 +71,14 @@ def restore_models(tmp_path_factory) -> Path:
             noise_data=str(write_tone_folder(root / "noise", "noise")), segment_seconds=0.5,
             model={"hidden": 16, "layers": 1}, out=str(root / "au"), **common),
     }
+    import torch
+
     for name, cfg in runs.items():
-        export_restore(train(cfg, log=lambda _: None), models, name, 1, {"trained": {"command": "test fixture"}})
+        ckpt = train(cfg, log=lambda _: None)
+        state = torch.load(ckpt, weights_only=False)
+        if "tail.weight" in state["model"]:  # one step leaves the zero-initialised output layer ~0:
+            gen = torch.Generator().manual_seed(0)  # make the stand-in visibly change its input
+            state["model"]["tail.weight"] = 0.05 * torch.randn(state["model"]["tail.weight"].shape, generator=gen)
+            torch.save(state, ckpt)
+        export_restore(ckpt, models, name, 1, {"trained": {"command": "test fixture"}})
     return models

@@ -47,6 +47,9 @@ class LazyModel:
         card = self._card
         if card is None or card["name"] != name or (sha_prefix and not card["weights"]["sha256"].startswith(sha_prefix)):
             card, model = load_model(name, sha_prefix)
+            if card.get("task", "compress") != "compress":
+                raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
+                                 "pick a codec with --model (see 'aecodec models')")
             if card.get("media", self.media) != self.media:
                 raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
                                  "pick another with --model (see 'aecodec models')")

@@ -22,38 +22,10 @@ IMAGES = ROOT / "tests" / "data" / "images"
 RGB, GRAY, RGBA = IMAGES / "canyon_wren.png", IMAGES / "lake_gray.png", IMAGES / "osprey_alpha.png"
 
 
-def write_model(folder: Path, name: str, architecture: str, net, config, media: str, task: str) -> None:
-    from safetensors.torch import save_file
-
-    from aecodec.models.registry import sha256_file
-
-    weights = folder / f"{name}.v1.safetensors"
-    save_file({k: v.contiguous() for k, v in net.state_dict().items()}, str(weights))
-    card = {"name": name, "version": 1, "architecture": architecture, "format": 1, "task": task,
-            "media": media, "config": config.to_dict(),
-            "weights": {"file": weights.name, "sha256": sha256_file(weights), "dtype": "float32"}}
-    (folder / f"{name}.v1.json").write_text(json.dumps(card, indent=2))
-
-
 @pytest.fixture(scope="session")
-def env(tmp_path_factory) -> dict:
-    import torch
-
-    from aecodec.models.restore.audio_mask import MaskConfig, SpectralMaskNet
-    from aecodec.models.restore.unet import RestorationUNet, UNetConfig
-
-    folder = tmp_path_factory.mktemp("restore-models")
-    torch.manual_seed(0)
-    for name, gated in (("image-denoise-unet", False), ("image-inpaint-unet", True)):
-        config = UNetConfig(widths=(8, 16, 32), blocks=1, gated=gated)
-        net = RestorationUNet(config)
-        torch.nn.init.normal_(net.tail.weight, std=0.05)  # the zero init would return the input unchanged
-        write_model(folder, name, "restore-unet", net, config, "image", name.split("-")[1])
-    config = MaskConfig(hidden=16, layers=1)
-    net = SpectralMaskNet(config)
-    write_model(folder, "audio-denoise-gru", "audio-mask-gru", net, config, "audio", "denoise")
+def env(restore_models) -> dict:
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return {**os.environ, "AECODEC_MODELS": str(folder), "PYTHONPATH": path}
+    return {**os.environ, "AECODEC_MODELS": str(restore_models), "PYTHONPATH": path}
 
 
 @pytest.fixture(scope="session")
@@ -257,3 +229,9 @@ def test_inpaint_float_audio_keeps_samples_outside_the_gaps(env, tmp_path):
     ok(aecodec(env, "inpaint", tmp_path / "loud.wav", "--gap", "0.2:0.3", "-o", tmp_path / "out.wav"))
     out, _ = soundfile.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
     assert np.array_equal(out[:9600], loud[:9600]) and np.array_equal(out[14400:], loud[14400:])
+
+
+def test_a_restoration_model_is_not_a_codec(env, tmp_path):
+    result = aecodec(env, "encode", RGB, "-o", tmp_path / "x.aec", "--model", "image-denoise-unet")
+    assert_one_line_error(result, "not a codec")
+    assert not (tmp_path / "x.aec").exists()

@@ -1,0 +1,52 @@
+"""Issue-5 check that the audio denoiser leaves clean music and silence alone.
+
+Denoises every clean dev music clip (no noise added) and reports SI-SNR(output, input): high
+means the music passed through. Also denoises 5 s of digital silence and of -60 dBFS white
+noise and reports the output level.
+
+    .venv/bin/python bench/check_passthrough.py --music ../shared/data/audio/dev/music \
+        --out bench/results/restore-passthrough.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--music", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args()
+
+    from aecodec.media.audio import read_audio
+    from aecodec.media.types import Audio
+    from aecodec.metrics.audio import si_snr
+    from aecodec.restore.audio import denoise_audio
+
+    music = {}
+    for path in sorted(args.music.iterdir()):
+        audio = read_audio(path)
+        out = denoise_audio(audio, device="cpu")
+        music[path.name] = {"si_snr_out_vs_in": si_snr(audio.samples, out.samples),
+                            "level_change_db": float(10 * np.log10(np.mean(out.samples**2) / np.mean(audio.samples**2)))}
+    rate = 24000
+    silence = denoise_audio(Audio(np.zeros((5 * rate, 1), np.float32), rate), device="cpu").samples
+    hiss_in = (1e-3 * np.random.default_rng(0).standard_normal((5 * rate, 1))).astype(np.float32)
+    hiss = denoise_audio(Audio(hiss_in, rate), device="cpu").samples
+    result = {
+        "music": music,
+        "music_mean_si_snr_out_vs_in": float(np.mean([m["si_snr_out_vs_in"] for m in music.values()])),
+        "silence_peak_out": float(np.abs(silence).max()),
+        "hiss_minus60dbfs_level_change_db": float(10 * np.log10(np.mean(hiss**2) / np.mean(hiss_in**2))),
+    }
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "music"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
