@@ -21,7 +21,7 @@ from torch import nn
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
 from aecodec.train.loop import (
-    MetricLog, end_of_step, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run,
+    MetricLog, end_of_step, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run,
 )
 
 
@@ -262,9 +262,7 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
 
     bar = progress_bar(cfg, step, dist.is_main)
     while step < cfg.steps:
-        lr = lr_at(step, cfg)
-        for g in opt.param_groups:
-            g["lr"] = lr
+        lr = set_lr(opt, step, cfg)
         frames = hop * int(lo + torch.randint(max(1, hi - lo + 1), (1,), generator=gen))
         x = segments.batch(cfg.batch_size, frames).to(dist.device, non_blocking=True)
         position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(dist.device)

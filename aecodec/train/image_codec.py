@@ -17,7 +17,7 @@ from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.train.loop import (
-    MetricLog, end_of_step, lr_at, optimiser_step, progress_bar, restore_rng, save_checkpoint, start_run,
+    MetricLog, end_of_step, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run,
 )
 
 
@@ -172,9 +172,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
 
     bar = progress_bar(cfg, step, dist.is_main)
     while step < cfg.steps:
-        lr = lr_at(step, cfg)
-        for g in opt.param_groups:
-            g["lr"] = lr
+        lr = set_lr(opt, step, cfg)
         x = crops.batch(cfg.batch_size).to(dist.device, non_blocking=True)
         position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(dist.device)
         opt.zero_grad(set_to_none=True)

@@ -118,6 +118,14 @@ def lr_at(step: int, cfg) -> float:
     return cfg.lr_final + 0.5 * (cfg.lr - cfg.lr_final) * (1 + math.cos(math.pi * frac))
 
 
+def set_lr(opt, step: int, cfg) -> float:
+    """Set the main optimiser's learning rate for ``step`` (``lr_at``) and return it."""
+    lr = lr_at(step, cfg)
+    for group in opt.param_groups:
+        group["lr"] = lr
+    return lr
+
+
 def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng, cfg, **extra) -> None:
     """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG
     (``extra`` holds a task's own RNG states). ``aux_opt`` is None for single-optimiser models."""

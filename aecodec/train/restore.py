@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
-from aecodec.train.loop import MetricLog, end_of_step, lr_at, progress_bar, restore_rng, save_checkpoint, start_run
+from aecodec.train.loop import MetricLog, end_of_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
@@ -379,9 +379,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
     model.train()
     bar = progress_bar(cfg, step, dist.is_main)
     while step < cfg.steps:
-        lr = lr_at(step, cfg)
-        for g in opt.param_groups:
-            g["lr"] = lr
+        lr = set_lr(opt, step, cfg)
         batch = tuple(t.to(dist.device, non_blocking=True) for t in task.batch(cfg.batch_size))
         opt.zero_grad(set_to_none=True)
         metrics = task.loss(net, batch)
