@@ -206,10 +206,10 @@ def test_errors_are_one_line_and_leave_no_output(env, song, tmp_path):
 
 
 def test_missing_weights_are_one_line(env, tmp_path):
-    card = json.loads(Path(env["AECODEC_MODELS"], "image-denoise-unet.v1.json").read_text())
-    card["version"] = 1000  # newer than anything installed in pretrained/
+    card = json.loads(Path(env["AECODEC_MODELS"], "image-denoise-unet.v1000.json").read_text())
+    card["version"] = 1001  # newer than the stand-ins and anything in pretrained/
     card["weights"]["file"] = "gone.safetensors"
-    (tmp_path / "image-denoise-unet.v1000.json").write_text(json.dumps(card))
+    (tmp_path / "image-denoise-unet.v1001.json").write_text(json.dumps(card))
     result = aecodec({**env, "AECODEC_MODELS": str(tmp_path)}, "denoise", RGB, "-o", tmp_path / "out.png")
     assert_one_line_error(result, "gone.safetensors", "missing")
     assert not (tmp_path / "out.png").exists()

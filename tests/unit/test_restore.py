@@ -166,11 +166,11 @@ def test_exported_cards_record_training_and_compound(restore_models):
     from aecodec.models.registry import load_model
     from aecodec.train.restore import load_weights
 
-    card = json.loads((restore_models / "image-denoise-unet.v1.json").read_text())
+    card = json.loads((restore_models / "image-denoise-unet.v1000.json").read_text())
     assert card["architecture"] == "restore-unet" and card["trained"]["steps"] == 1
     assert card["trained"]["command"] == "test fixture" and card["config"]["widths"] == [8, 16, 32]
     net = RestorationUNet(UNetConfig(**card["config"]))
-    assert load_weights(net, str(restore_models / "image-denoise-unet.v1.safetensors")) == 1
+    assert load_weights(net, str(restore_models / "image-denoise-unet.v1000.safetensors")) == 1
     import os
 
     os.environ["AECODEC_MODELS"] = str(restore_models)
