@@ -3,6 +3,6 @@
 ``image`` and ``audio`` run the models in ``aecodec.models.restore`` on ``Image`` / ``Audio``;
 ``masks`` draws the hole masks that inpainting trains and is benchmarked on (brush strokes,
 boxes) and ``degrade`` makes the noisy inputs of the benchmark protocols (8-bit AWGN, speech
-mixed with noise at a given SNR). Import the submodule you need: this package imports nothing,
+mixed with noise at a given SNR). ``networks`` loads the shipped models once per process. Import the submodule you need: this package imports nothing,
 so ``masks`` and ``degrade`` stay numpy-only and never load torch.
 """

@@ -29,11 +29,11 @@ def denoise_blocks(blocks: Iterable[np.ndarray], sample_rate: int, channels: int
 
     from aecodec.media.chunks import Crossfader
     from aecodec.media.resample import StreamResampler
-    from aecodec.restore.image import _model
+    from aecodec.restore.networks import shipped
 
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"--strength must be between 0 and 1, got {strength}")
-    net, dev = _model(DENOISER, device)
+    net, dev = shipped(DENOISER, device)
     rate = net.config.sample_rate
     chunk, overlap = int(CHUNK_SECONDS * rate), int(OVERLAP_SECONDS * rate)
     down, up = StreamResampler(sample_rate, rate, channels), StreamResampler(rate, sample_rate, channels)

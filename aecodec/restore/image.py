@@ -10,6 +10,7 @@ import numpy as np
 
 from aecodec.errors import InputError
 from aecodec.media.types import Image
+from aecodec.restore.networks import shipped
 
 DENOISER = "image-denoise-unet"
 INPAINTER = "image-inpaint-unet"
@@ -60,7 +61,7 @@ def denoise_image(image: Image, sigma: float | None = None, strength: float = 1.
         raise InputError(f"--sigma is in 8-bit units (0..255), got {sigma}")
     rgb, extra = _split(image)
     sigma = estimate_sigma(rgb) if sigma is None else float(sigma)
-    net, dev = _model(DENOISER, device)
+    net, dev = shipped(DENOISER, device)
     level = torch.tensor([sigma], device=dev)
     out = _run(lambda x: denoise(net, x, level), _to_tensor(rgb, dev), dev)
     out = rgb + strength * (out - rgb) if strength < 1 else out
@@ -81,7 +82,7 @@ def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image
     if not mask.any():
         return image
     rgb, extra = _split(image)
-    net, dev = _model(INPAINTER, device)
+    net, dev = shipped(INPAINTER, device)
     m = torch.from_numpy(mask)[None, None].float().to(dev)
     x = _to_tensor(rgb, dev)
     joined = torch.cat([x, m], 1)  # tiles cut image and mask alike
@@ -90,24 +91,9 @@ def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image
     return Image(filled.astype(np.uint8))
 
 
-_MODELS: dict = {}
-
-
 def _tile_for(height: int, width: int) -> int:
     """Whole images up to 4 MP (fastest), tiles above (bounded memory)."""
     return TILE if height * width > 4 * 1024 * 1024 else 0
-
-
-def _model(name: str, device: str):
-    """The shipped network ``name`` on ``device``, loaded once per process."""
-    from aecodec.device import resolve_device
-    from aecodec.models.registry import load_model
-
-    dev = resolve_device(device)
-    if (name, str(dev)) not in _MODELS:
-        _, net = load_model(name)
-        _MODELS[(name, str(dev))] = net.to(dev)
-    return _MODELS[(name, str(dev))], dev
 
 
 def _split(image: Image) -> tuple[np.ndarray, np.ndarray | None]:

@@ -15,10 +15,10 @@ from aecodec.models.restore.unet import RestorationUNet, UNetConfig, denoise, in
 
 @pytest.fixture
 def models(restore_models, monkeypatch):
-    import aecodec.restore.image as restore_image
+    import aecodec.restore.networks as networks
 
     monkeypatch.setenv("AECODEC_MODELS", str(restore_models))
-    monkeypatch.setattr(restore_image, "_MODELS", {})
+    monkeypatch.setattr(networks, "_LOADED", {})
     return restore_models
 
 
