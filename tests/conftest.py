@@ -87,3 +87,20 @@ def restore_models(tmp_path_factory) -> Path:
             torch.save(state, ckpt)
         export_restore(ckpt, models, name, FIXTURE_VERSION, {"trained": {"command": "test fixture"}})
     return models
+
+
+@pytest.fixture(scope="session")
+def batch_stream():
+    """``stream(make, workers, first, last)``: the batches of steps first..last-1 as the trainers
+    get them (on the CPU, made by ``workers`` processes), as one flat list of tensors."""
+    import types
+
+    import torch
+
+    from aecodec.train.batches import step_batches
+
+    def stream(make, workers: int, first: int, last: int) -> list:
+        cfg = types.SimpleNamespace(seed=0, steps=last, workers=workers)
+        return [t for batch in step_batches(make, cfg, 0, torch.device("cpu"), first) for t in batch]
+
+    return stream

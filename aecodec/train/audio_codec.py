@@ -11,8 +11,10 @@ decoder sees the latent rounded (straight-through), the rate term sees additive 
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -21,7 +23,8 @@ from torch import nn
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
 from aecodec.train.loop import (
-    MetricLog, end_of_step, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run,
+    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr,
+    start_run,
 )
 
 
@@ -43,6 +46,8 @@ class AudioTrainConfig:
     seed: int = 0
     threads: int = 0  # 0: torch's default
     device: str = "auto"
+    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
+    amp: str = "auto"  # bfloat16 transforms: auto (on CUDA only), on or off
     log_every: int = 50
     checkpoint_every: int = 500
     val_every: int = 500
@@ -51,6 +56,10 @@ class AudioTrainConfig:
     max_file_seconds: float | None = None  # read at most this much of each training file
     init: str | None = None  # start from these weights (a checkpoint .pt or a shipped .safetensors)
     weight_norm: bool = True  # training-time reparametrisation, folded away at export
+    # A fresh encoder's latent is ~1e-3 (quiet audio through small default-initialised convs), so
+    # every symbol rounds to zero and the decoder learns nothing; gains start this much higher
+    # (the decoder's as much lower), putting the latent at a few quantisation steps from step 0.
+    latent_gain_init: float = 300.0
     mel_scales: tuple[tuple[int, int], ...] = ((256, 40), (512, 64), (1024, 80), (2048, 128))
     stft_windows: tuple[int, ...] = (256, 512, 1024, 2048)
     mel_weight: float = 1.0
@@ -72,22 +81,26 @@ class TrainableConvLstm(nn.Module):
             apply_weight_norm(self.transforms)
 
     def forward(self, x: torch.Tensor, position: torch.Tensor) -> dict:
-        """x [B, L] (L a multiple of the hop), positions [B] -> x_hat [B, L] and bits [B]."""
+        """x [B, L] (L a multiple of the hop), positions [B] -> x_hat [B, L] and bits [B]. Under
+        ``loop.autocast`` only g_a and g_s run in bfloat16; the entropy models stay float32."""
         t = self.transforms
         g_enc, g_dec = t.gains(position)
-        y = t.g_a(x[:, None]) * g_enc
-        levels = positions_to_levels(position)
-        y_hat = torch.zeros_like(y)
-        bits = y.new_zeros(y.shape[0])
-        for level in levels.unique().tolist():
-            rows = (levels == level).nonzero().squeeze(1)
-            eb = self.entropy_bottlenecks[level]
-            _, likelihood = eb(y[rows])
-            medians = eb.quantiles[:, 0, 1].detach().view(1, -1, 1)
-            y_hat = y_hat.index_put((rows,), ste_round(y[rows] - medians) + medians)
-            bits = bits.index_put((rows,), -torch.log2(likelihood).flatten(1).sum(1))
-        # The quantile (aux) loss is computed here too, so DDP sees it in forward (as in the image trainer).
-        return {"x_hat": t.g_s(y_hat * g_dec)[:, 0], "bits": bits, "aux": self.aux_loss()}
+        y = t.g_a(x[:, None])
+        with float32(x.device):
+            y = y.float() * g_enc
+            levels = positions_to_levels(position)
+            y_hat = torch.zeros_like(y)
+            bits = y.new_zeros(y.shape[0])
+            for level in levels.unique().tolist():
+                rows = (levels == level).nonzero().squeeze(1)
+                eb = self.entropy_bottlenecks[level]
+                _, likelihood = eb(y[rows])
+                medians = eb.quantiles[:, 0, 1].detach().view(1, -1, 1)
+                y_hat = y_hat.index_put((rows,), ste_round(y[rows] - medians) + medians)
+                bits = bits.index_put((rows,), -torch.log2(likelihood).flatten(1).sum(1))
+            # The quantile (aux) loss is computed here too, so DDP sees it in forward (as in the image trainer).
+            aux = self.aux_loss()
+        return {"x_hat": t.g_s(y_hat * g_dec)[:, 0].float(), "bits": bits, "aux": aux}
 
     def aux_loss(self) -> torch.Tensor:
         return sum(eb.loss() for eb in self.entropy_bottlenecks)
@@ -147,14 +160,17 @@ class SpectralLoss(nn.Module):
             spec = torch.stft(torch.cat([x, x_hat]), n, n // 4, window=getattr(self, f"window{n}"), return_complex=True)
             mag = spec.abs().clamp(min=1e-5)  # the mel floor: silence must not dominate the log term
             s, s_hat = mag[: x.shape[0]], mag[x.shape[0]:]
-            convergence = (s - s_hat).flatten(1).norm(dim=1) / s.flatten(1).norm(dim=1).clamp(min=1e-5)
+            # The floor (a bin RMS of 1e-2, about -60 dBFS noise) keeps near-silent segments from
+            # dividing by ~0 and dominating the batch's gradient.
+            floor = 1e-2 * s[0].numel() ** 0.5
+            convergence = (s - s_hat).flatten(1).norm(dim=1) / s.flatten(1).norm(dim=1).clamp(min=floor)
             total = total + convergence + (s.log10() - s_hat.log10()).abs().flatten(1).mean(1)
         return total
 
 
-def rd_loss(model: nn.Module, transforms: ConvLstmTransforms, spectral: SpectralLoss, x: torch.Tensor,
+def rd_loss(out: dict, transforms: ConvLstmTransforms, spectral: SpectralLoss, x: torch.Tensor,
             position: torch.Tensor, cfg: AudioTrainConfig) -> dict:
-    out = model(x, position)
+    """The loss of the model's output ``out`` (float32, outside autocast: spectra need the precision)."""
     x_hat = out["x_hat"]
     kbps = out["bits"] / (x.shape[1] / transforms.config.sample_rate) / 1000
     mel = spectral.mel(x, x_hat)
@@ -163,6 +179,16 @@ def rd_loss(model: nn.Module, transforms: ConvLstmTransforms, spectral: Spectral
     distortion = cfg.mel_weight * mel + cfg.stft_weight * stft + cfg.waveform_weight * wave
     loss = (distortion + transforms.lmbda(position) * kbps).mean()
     return {"loss": loss, "kbps": kbps.mean(), "mel": mel.mean(), "stft": stft.mean(), "aux": out["aux"]}
+
+
+def make_batch(segments, cfg: AudioTrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step's segments (of a length drawn per step, a multiple of the hop) and a rate position
+    per sample, all drawn from the step's generator."""
+    sr, hop = cfg.model.sample_rate, cfg.model.hop
+    lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
+    frames = hop * int(lo + torch.randint(max(1, hi - lo + 1), (1,), generator=gen))
+    x = segments.batch(cfg.batch_size, frames, gen)
+    return x, torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
 
 
 def load_recipe(path: str | None, **overrides) -> AudioTrainConfig:
@@ -228,13 +254,18 @@ def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
 def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
     from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
+    from aecodec.train.batches import step_batches
 
-    dist, ckpt, gen = start_run(cfg)
+    dist, ckpt = start_run(cfg)
     model = TrainableConvLstm(cfg.model)
     prior_steps = 0
     if cfg.init and not (resume and ckpt.exists()):
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
+    elif not (resume and ckpt.exists()):
+        with torch.no_grad():
+            model.transforms.log_gain_enc += math.log(cfg.latent_gain_init)
+            model.transforms.log_gain_dec -= math.log(cfg.latent_gain_init)
     if cfg.weight_norm:
         apply_weight_norm(model.transforms)
     model.to(dist.device)  # before the optimisers: their state follows
@@ -246,34 +277,32 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        restore_rng(gen, state, dist.rank)
+        restore_rng(state)
         log(f"resumed from {ckpt} at step {step}")
     # Each batch uses the entropy models of the rate anchors its samples drew, not all of them.
     net = dist.wrap(model, find_unused_parameters=True)
 
-    sr, hop = cfg.model.sample_rate, cfg.model.hop
+    sr = cfg.model.sample_rate
     folders = [load_mono(list_audio(d), sr, cfg.max_file_seconds) for d in cfg.data]
-    segments = RandomSegments(folders, gen, tuple(cfg.gain_db))
+    segments = RandomSegments(folders, tuple(cfg.gain_db))
     val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data and dist.is_main else []
     spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(dist.device)
     metrics_log = MetricLog(ckpt.parent / "log.jsonl", ("loss", "kbps", "mel", "stft", "aux"), log)
     model.train()
-    lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
 
     bar = progress_bar(cfg, step, dist.is_main)
-    while step < cfg.steps:
+    for x, position in step_batches(partial(make_batch, segments, cfg), cfg, dist.rank, dist.device, step):
         lr = set_lr(opt, step, cfg)
-        frames = hop * int(lo + torch.randint(max(1, hi - lo + 1), (1,), generator=gen))
-        x = segments.batch(cfg.batch_size, frames).to(dist.device, non_blocking=True)
-        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(dist.device)
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
-        metrics = rd_loss(net, model.transforms, spectral, x, position, cfg)
+        with autocast(cfg, dist.device):
+            out = net(x, position)
+        metrics = rd_loss(out, model.transforms, spectral, x, position, cfg)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
-        end_of_step(step, lr, metrics, cfg, dist, gen, bar, metrics_log, prior_steps,
+        end_of_step(step, lr, metrics, cfg, dist, bar, metrics_log, prior_steps,
                     (lambda: validate(model, val_clips)) if val_clips else None,
-                    lambda rngs: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rngs, cfg))
+                    lambda: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, cfg))
     bar.close()
     dist.stop()
     return ckpt

@@ -54,29 +54,28 @@ class RandomSegments:
     shorter than the segment are zero-padded at a random position. Gain augmentation draws a
     gain in ``gain_db`` (never clipping) and flips the polarity half of the time."""
 
-    def __init__(self, folders: list[list[torch.Tensor]], generator: torch.Generator,
-                 gain_db: tuple[float, float] = (-20.0, 6.0)):
+    def __init__(self, folders: list[list[torch.Tensor]], gain_db: tuple[float, float] = (-20.0, 6.0)):
         self.folders = [f for f in folders if f]
         self.weights = [torch.tensor([c.shape[0] for c in clips], dtype=torch.float64) for clips in self.folders]
-        self.gen, self.gain_db = generator, gain_db
+        self.gain_db = gain_db
 
-    def batch(self, size: int, frames: int) -> torch.Tensor:
+    def batch(self, size: int, frames: int, gen: torch.Generator) -> torch.Tensor:
         """float32 [size, frames] in [-1, 1]."""
         out = torch.zeros(size, frames)
         lo, hi = self.gain_db
         for i in range(size):
-            folder = int(torch.randint(len(self.folders), (1,), generator=self.gen))
-            clip_index = int(torch.multinomial(self.weights[folder], 1, generator=self.gen))
+            folder = int(torch.randint(len(self.folders), (1,), generator=gen))
+            clip_index = int(torch.multinomial(self.weights[folder], 1, generator=gen))
             clip = self.folders[folder][clip_index]
             n = clip.shape[0]
             if n >= frames:
-                start = int(torch.randint(n - frames + 1, (1,), generator=self.gen))
+                start = int(torch.randint(n - frames + 1, (1,), generator=gen))
                 out[i] = clip[start : start + frames].float()
             else:
-                at = int(torch.randint(frames - n + 1, (1,), generator=self.gen))
+                at = int(torch.randint(frames - n + 1, (1,), generator=gen))
                 out[i, at : at + n] = clip.float()
-            gain = 10 ** ((lo + (hi - lo) * float(torch.rand(1, generator=self.gen))) / 20)
-            if torch.rand(1, generator=self.gen) < 0.5:
+            gain = 10 ** ((lo + (hi - lo) * float(torch.rand(1, generator=gen))) / 20)
+            if torch.rand(1, generator=gen) < 0.5:
                 gain = -gain
             x = out[i] * gain
             peak = float(x.abs().max())

@@ -42,18 +42,18 @@ def load_rgb(files: list[Path], min_side: int) -> list[torch.Tensor]:
 class RandomCrops:
     """Random crops with horizontal flips, as float batches in [0, 1]."""
 
-    def __init__(self, images: list[torch.Tensor], crop: int, generator: torch.Generator):
-        self.images, self.crop, self.gen = images, crop, generator
+    def __init__(self, images: list[torch.Tensor], crop: int):
+        self.images, self.crop = images, crop
 
-    def batch(self, size: int) -> torch.Tensor:
+    def batch(self, size: int, gen: torch.Generator) -> torch.Tensor:
         out = torch.empty(size, 3, self.crop, self.crop)
         for i in range(size):
-            img = self.images[int(torch.randint(len(self.images), (1,), generator=self.gen))]
+            img = self.images[int(torch.randint(len(self.images), (1,), generator=gen))]
             _, h, w = img.shape
-            top = int(torch.randint(h - self.crop + 1, (1,), generator=self.gen))
-            left = int(torch.randint(w - self.crop + 1, (1,), generator=self.gen))
+            top = int(torch.randint(h - self.crop + 1, (1,), generator=gen))
+            left = int(torch.randint(w - self.crop + 1, (1,), generator=gen))
             patch = img[:, top : top + self.crop, left : left + self.crop]
-            if torch.rand(1, generator=self.gen) < 0.5:
+            if torch.rand(1, generator=gen) < 0.5:
                 patch = patch.flip(2)
             out[i] = patch.float() / 255.0
         return out

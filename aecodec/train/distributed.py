@@ -46,15 +46,6 @@ class Distributed:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=find_unused_parameters)
 
-    def gather(self, obj) -> list:
-        if self.world == 1:
-            return [obj]
-        import torch.distributed as dist
-
-        out = [None] * self.world
-        dist.all_gather_object(out, obj)
-        return out
-
     def barrier(self) -> None:
         if self.world > 1:
             import torch.distributed as dist

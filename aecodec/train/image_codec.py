@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -17,7 +18,8 @@ from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.train.loop import (
-    MetricLog, end_of_step, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run,
+    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr,
+    start_run,
 )
 
 
@@ -38,6 +40,8 @@ class ImageTrainConfig:
     seed: int = 0
     threads: int = 0  # 0: torch's default
     device: str = "auto"  # auto picks CUDA when present
+    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
+    amp: str = "auto"  # bfloat16 transforms: auto (on CUDA only), on or off
     log_every: int = 50
     val_every: int = 500
     checkpoint_every: int = 500
@@ -57,18 +61,22 @@ class TrainableHyperprior(nn.Module):
         self.gaussian_conditional = GaussianConditional(None)
 
     def forward(self, x: torch.Tensor, position: torch.Tensor) -> dict:
+        """Under ``loop.autocast`` only g_a and g_s run in bfloat16; the hyperprior side (small, and
+        at inference h_s is an exact integer network) and the likelihoods stay float32."""
         t = self.transforms
         g_enc, g_dec = t.gains(position)
-        y = t.g_a(x) * g_enc
-        z = t.h_a(y)
-        z_hat, z_lik = self.entropy_bottleneck(z)
-        means, scales = t.entropy_parameters(z_hat)
-        _, y_lik = self.gaussian_conditional(y, scales, means)
-        y_hat = ste_round(y - means) + means
-        x_hat = t.g_s(y_hat * g_dec)
-        # The quantile (aux) loss reaches only `quantiles`, which the RD loss never touches, so
-        # one backward of their sum trains both, and DDP sees every parameter used in forward.
-        aux = self.entropy_bottleneck.loss()
+        y = t.g_a(x)
+        with float32(x.device):
+            y = y.float() * g_enc
+            z = t.h_a(y)
+            z_hat, z_lik = self.entropy_bottleneck(z)
+            means, scales = t.entropy_parameters(z_hat)
+            _, y_lik = self.gaussian_conditional(y, scales, means)
+            y_hat = ste_round(y - means) + means
+            # The quantile (aux) loss reaches only `quantiles`, which the RD loss never touches, so
+            # one backward of their sum trains both, and DDP sees every parameter used in forward.
+            aux = self.entropy_bottleneck.loss()
+        x_hat = t.g_s(y_hat * g_dec).float()
         return {"x_hat": x_hat, "likelihoods": (y_lik, z_lik), "aux": aux}
 
 
@@ -76,15 +84,19 @@ def ste_round(x: torch.Tensor) -> torch.Tensor:
     return x + (torch.round(x) - x).detach()
 
 
-def rd_loss(model: nn.Module, transforms: HyperpriorTransforms, x: torch.Tensor, position: torch.Tensor) -> dict:
-    """Per-sample lambda * 255^2 * MSE + bpp, averaged; ``model`` may be DDP-wrapped."""
-    out = model(x, position)
+def rd_loss(out: dict, transforms: HyperpriorTransforms, x: torch.Tensor, position: torch.Tensor) -> dict:
+    """Per-sample lambda * 255^2 * MSE + bpp of the model's output ``out``, averaged (float32)."""
     num_pixels = x.shape[2] * x.shape[3]
     bits = sum(torch.log(lik).flatten(1).sum(1) for lik in out["likelihoods"]) / (-math.log(2))
     bpp = bits / num_pixels
     mse = (out["x_hat"] - x).square().flatten(1).mean(1)
     loss = (transforms.lmbda(position) * 255**2 * mse + bpp).mean()
     return {"loss": loss, "bpp": bpp.mean(), "mse": mse.mean(), "aux": out["aux"]}
+
+
+def make_batch(crops, cfg: ImageTrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One step's crops and a rate position per sample, all drawn from the step's generator."""
+    return crops.batch(cfg.batch_size, gen), torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
 
 
 def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):
@@ -146,9 +158,10 @@ def validate(model: TrainableHyperprior, images: list[torch.Tensor], positions=(
 
 def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
+    from aecodec.train.batches import step_batches
     from aecodec.train.data import RandomCrops, list_images, load_rgb
 
-    dist, ckpt, gen = start_run(cfg)
+    dist, ckpt = start_run(cfg)
     model = TrainableHyperprior(cfg.model).to(dist.device)  # before the optimisers: their state follows
     opt, aux_opt = make_optimizers(model, cfg)
     step, prior_steps = 0, 0
@@ -158,31 +171,31 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
         opt.load_state_dict(state["opt"])
         aux_opt.load_state_dict(state["aux_opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        restore_rng(gen, state, dist.rank)
+        restore_rng(state)
         log(f"resumed from {ckpt} at step {step}")
     elif cfg.init:
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
     net = dist.wrap(model)
 
-    crops = RandomCrops(load_rgb(list_images(cfg.data), cfg.crop), cfg.crop, gen)
+    crops = RandomCrops(load_rgb(list_images(cfg.data), cfg.crop), cfg.crop)
     val_images = load_rgb(list_images(cfg.val_data), 256)[:6] if cfg.val_data and dist.is_main else []
     metrics_log = MetricLog(ckpt.parent / "log.jsonl", ("loss", "bpp", "mse", "aux"), log)
     model.train()
 
     bar = progress_bar(cfg, step, dist.is_main)
-    while step < cfg.steps:
+    for x, position in step_batches(partial(make_batch, crops, cfg), cfg, dist.rank, dist.device, step):
         lr = set_lr(opt, step, cfg)
-        x = crops.batch(cfg.batch_size).to(dist.device, non_blocking=True)
-        position = (torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)).to(dist.device)
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
-        metrics = rd_loss(net, model.transforms, x, position)
+        with autocast(cfg, dist.device):
+            out = net(x, position)
+        metrics = rd_loss(out, model.transforms, x, position)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
-        end_of_step(step, lr, metrics, cfg, dist, gen, bar, metrics_log, prior_steps,
+        end_of_step(step, lr, metrics, cfg, dist, bar, metrics_log, prior_steps,
                     (lambda: validate(model, val_images)) if val_images else None,
-                    lambda rngs: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, rngs, cfg))
+                    lambda: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, cfg))
     bar.close()
     dist.stop()
     return ckpt

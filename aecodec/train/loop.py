@@ -13,21 +13,38 @@ from pathlib import Path
 import torch
 from torch import nn
 
+AMP = ("auto", "on", "off")
+
 
 def start_run(cfg) -> tuple:
     """What every trainer does first: threads, the process group (alone or under torchrun), the
-    run folder, identical initial weights on every rank and a data RNG of its own per rank.
-    Returns (dist, checkpoint path, data generator)."""
+    run folder and identical initial weights on every rank. Returns (dist, checkpoint path)."""
     from aecodec.device import resolve_device
     from aecodec.train.distributed import Distributed
 
+    if cfg.amp not in AMP:
+        from aecodec.errors import InputError
+
+        raise InputError(f"unknown amp setting '{cfg.amp}'; use one of {', '.join(AMP)}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     dist = Distributed.start(resolve_device(cfg.device))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg.seed)
-    return dist, out / "checkpoint.pt", torch.Generator().manual_seed(cfg.seed + dist.rank)
+    return dist, out / "checkpoint.pt"
+
+
+def autocast(cfg, device: torch.device):
+    """bfloat16 autocast for the heavy transforms when ``cfg.amp`` is on (auto: on CUDA only).
+    bfloat16 has float32's range, so gradients need no scaling."""
+    on = cfg.amp == "on" or (cfg.amp == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
+
+
+def float32(device: torch.device):
+    """Autocast off: the entropy models, rates and losses stay in float32 under amp."""
+    return torch.autocast(device.type, enabled=False)
 
 
 def progress_bar(cfg, step: int, main: bool):
@@ -38,22 +55,18 @@ def progress_bar(cfg, step: int, main: bool):
                 dynamic_ncols=True, leave=False)
 
 
-def restore_rng(gen: torch.Generator, state: dict, rank: int) -> None:
-    """Set a rank's data RNG from a checkpoint (one state, or one per rank of the saved run; a
-    rank the saved run did not have keeps its fresh seed) and the global torch RNG."""
+def restore_rng(state: dict) -> None:
+    """Set the global torch RNG (the entropy models' training noise) from a checkpoint. Batches
+    need no state: they are seeded per step. Older checkpoints' data RNGs (``rng``, ``np_rng``)
+    are ignored."""
     torch.set_rng_state(state["torch_rng"].cpu())
-    saved = state["rng"]
-    if not isinstance(saved, list):
-        gen.set_state(saved.cpu())
-    elif rank < len(saved):
-        gen.set_state(saved[rank].cpu())
 
 
-def end_of_step(step: int, lr: float, metrics: dict, cfg, dist, gen: torch.Generator, bar, metrics_log: MetricLog,
-                prior_steps: int, validate, save) -> None:
+def end_of_step(step: int, lr: float, metrics: dict, cfg, dist, bar, metrics_log: MetricLog, prior_steps: int,
+                validate, save) -> None:
     """The bookkeeping after every optimiser step, alike in every trainer: the progress bar, a
     log row every ``log_every`` steps (with ``validate()`` every ``val_every``, when given), and
-    ``save(rngs)`` every ``checkpoint_every`` steps with every rank's data RNG state."""
+    ``save()`` on the main rank every ``checkpoint_every`` steps."""
     bar.update(1)
     metrics_log.add(metrics)
     last = step == cfg.steps
@@ -63,9 +76,8 @@ def end_of_step(step: int, lr: float, metrics: dict, cfg, dist, gen: torch.Gener
             row["val"] = validate()
         metrics_log.write(row)
     if step % cfg.checkpoint_every == 0 or last:
-        rngs = dist.gather(gen.get_state())  # every rank's data RNG, so resuming is exact
         if dist.is_main:
-            save(rngs)
+            save()
         dist.barrier()
 
 
@@ -126,9 +138,9 @@ def set_lr(opt, step: int, cfg) -> float:
     return lr
 
 
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, rng, cfg, **extra) -> None:
-    """Everything a resumed run needs to continue exactly: weights, optimisers, step, RNG
-    (``extra`` holds a task's own RNG states). ``aux_opt`` is None for single-optimiser models."""
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, cfg) -> None:
+    """Everything a resumed run needs to continue exactly: weights, optimisers, step and the
+    global RNG. ``aux_opt`` is None for single-optimiser models."""
     state = {
         "model": model.state_dict(),
         "opt": opt.state_dict(),
@@ -136,10 +148,8 @@ def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int
         "step": step,
         "prior_steps": prior_steps,  # steps already in the weights this run started from
         "total_steps": prior_steps + step,
-        "rng": rng,  # data RNG state (one per rank under DDP)
         "torch_rng": torch.get_rng_state(),
         "config": asdict(cfg),
-        **extra,
     }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)

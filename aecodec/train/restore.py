@@ -1,7 +1,8 @@
 """Training of the restoration models: image denoiser, image inpainter, audio denoiser.
 
 One loop serves the three; a task supplies the model, the degraded batches (made on the fly
-from clean data, so every step sees new noise and new holes), the loss and the validation.
+from clean data with each step's own generator, so every step sees new noise and new holes),
+the loss and the validation.
 Runs alone or under torchrun (DDP), resumes exactly, and compounds across runs via ``init``.
 """
 
@@ -10,7 +11,9 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,9 @@ import torch
 from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
-from aecodec.train.loop import MetricLog, end_of_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run
+from aecodec.train.loop import (
+    MetricLog, autocast, end_of_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run,
+)
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
@@ -42,6 +47,8 @@ class RestoreTrainConfig:
     seed: int = 0
     threads: int = 0
     device: str = "auto"
+    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
+    amp: str = "auto"  # bfloat16 network: auto (on CUDA only), on or off
     log_every: int = 50
     checkpoint_every: int = 250
     val_every: int = 500
@@ -62,11 +69,11 @@ class ImageDenoiseTask:
     keys = ("loss", "psnr")
     defaults = {"sigma": [0.0, 55.0], "p_poisson": 0.2, "p_jpeg": 0.1, "jpeg_quality": [60, 95]}
 
-    def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
+    def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.data import RandomCrops, list_images, load_rgb
 
-        self.cfg, self.gen, self.opts = cfg, gen, {**self.defaults, **cfg.degrade}
-        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop, gen)
+        self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
+        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop)
         self.val = []
         if cfg.val_data and main:
             rng = np.random.default_rng(1234)
@@ -86,29 +93,29 @@ class ImageDenoiseTask:
 
         return RestorationUNet(self.model_config(self.cfg.model))
 
-    def batch(self, size: int) -> tuple[torch.Tensor, ...]:
-        clean = self.crops.batch(size)
+    def batch(self, size: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        clean = self.crops.batch(size, gen)
         noisy, sigma = torch.empty_like(clean), torch.empty(size)
         lo, hi = self.opts["sigma"]
         for i in range(size):
-            s = (lo + (hi - lo) * float(torch.rand(1, generator=self.gen))) / 255
-            kind = float(torch.rand(1, generator=self.gen))
+            s = (lo + (hi - lo) * float(torch.rand(1, generator=gen))) / 255
+            kind = float(torch.rand(1, generator=gen))
             if kind < self.opts["p_poisson"]:
                 # variance a*x + b with a share of the total picked at random; sigma = its RMS
-                share = float(torch.rand(1, generator=self.gen))
+                share = float(torch.rand(1, generator=gen))
                 mean = float(clean[i].mean().clamp_min(0.05))
                 var = share * s * s * clean[i] / mean + (1 - share) * s * s
-                x = clean[i] + var.sqrt() * torch.randn(clean[i].shape, generator=self.gen)
+                x = clean[i] + var.sqrt() * torch.randn(clean[i].shape, generator=gen)
             else:
-                x = clean[i] + s * torch.randn(clean[i].shape, generator=self.gen)
+                x = clean[i] + s * torch.randn(clean[i].shape, generator=gen)
             x = torch.round(x.clamp(0, 1) * 255) / 255
             if kind > 1 - self.opts["p_jpeg"]:
                 qlo, qhi = self.opts["jpeg_quality"]
-                x = jpeg_roundtrip(x, int(qlo + (qhi - qlo) * float(torch.rand(1, generator=self.gen))))
+                x = jpeg_roundtrip(x, int(qlo + (qhi - qlo) * float(torch.rand(1, generator=gen))))
             noisy[i], sigma[i] = x, s * 255
         return noisy, sigma, clean
 
-    def loss(self, net: nn.Module, batch) -> dict:
+    def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
         noisy, sigma, clean = batch
         out = denoise(net, noisy, sigma)
         mse = (out - clean).square().mean()
@@ -140,12 +147,11 @@ class ImageInpaintTask:
     keys = ("loss", "psnr_hole")
     defaults = {"strokes": [1, 7], "width": [6, 28], "fraction": [0.03, 0.2], "p_box": 0.1}
 
-    def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
+    def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.data import RandomCrops, list_images, load_rgb
 
-        self.cfg, self.gen, self.opts = cfg, gen, {**self.defaults, **cfg.degrade}
-        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop, gen)
-        self.rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
+        self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
+        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop)
         self.val = []
         if cfg.val_data and main:
             rng = np.random.default_rng(4321)
@@ -176,13 +182,14 @@ class ImageInpaintTask:
 
         return RestorationUNet(self.model_config(self.cfg.model))
 
-    def batch(self, size: int) -> tuple[torch.Tensor, ...]:
-        clean = self.crops.batch(size)
+    def batch(self, size: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        clean = self.crops.batch(size, gen)
         c = self.cfg.crop
-        mask = torch.from_numpy(np.stack([self.mask(c, c, self.rng) for _ in range(size)]))[:, None].float()
+        rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen)))  # the masks' numpy RNG
+        mask = torch.from_numpy(np.stack([self.mask(c, c, rng) for _ in range(size)]))[:, None].float()
         return clean, mask
 
-    def loss(self, net: nn.Module, batch) -> dict:
+    def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
         clean, mask = batch
         out = inpaint(net, clean, mask)
         mse = ((out - clean).square() * mask).sum() / (3 * mask.sum()).clamp_min(1)
@@ -211,20 +218,20 @@ class AudioDenoiseTask:
     keys = ("loss", "snr_in", "snr_out")
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0]}
 
-    def __init__(self, cfg: RestoreTrainConfig, gen: torch.Generator, main: bool):
+    def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
 
-        self.cfg, self.gen, self.opts = cfg, gen, {**self.defaults, **cfg.degrade}
+        self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
         self.model_cfg = self.model_config(cfg.model)
         sr = self.model_cfg.sample_rate
         if not cfg.noise_data:
             from aecodec.errors import InputError
 
             raise InputError("audio-denoise needs --noise-data DIR (recordings of noise to mix in)")
-        self.speech = RandomSegments([load_mono(list_audio(cfg.data[0]), sr)], gen, (0.0, 0.0))
-        self.others = RandomSegments([load_mono(list_audio(d), sr) for d in cfg.data[1:]], gen, (0.0, 0.0)) \
+        self.speech = RandomSegments([load_mono(list_audio(cfg.data[0]), sr)], (0.0, 0.0))
+        self.others = RandomSegments([load_mono(list_audio(d), sr) for d in cfg.data[1:]], (0.0, 0.0)) \
             if len(cfg.data) > 1 else None
-        self.noise = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], gen, (0.0, 0.0))
+        self.noise = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], (0.0, 0.0))
         self.val = []
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
@@ -248,25 +255,25 @@ class AudioDenoiseTask:
 
         return SpectralMaskNet(self.model_cfg)
 
-    def batch(self, size: int) -> tuple[torch.Tensor, ...]:
+    def batch(self, size: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         frames = int(self.cfg.segment_seconds * self.model_cfg.sample_rate)
         o = self.opts
-        clean = self.speech.batch(size, frames)
+        clean = self.speech.batch(size, frames, gen)
         if self.others is not None:  # a quarter of the clean signals are music
-            pick = torch.rand(size, generator=self.gen) < 0.25
-            clean[pick] = self.others.batch(int(pick.sum()), frames)
-        noise = self.noise.batch(size, frames)
-        snr = o["snr_db"][0] + (o["snr_db"][1] - o["snr_db"][0]) * torch.rand(size, generator=self.gen)
+            pick = torch.rand(size, generator=gen) < 0.25
+            clean[pick] = self.others.batch(int(pick.sum()), frames, gen)
+        noise = self.noise.batch(size, frames, gen)
+        snr = o["snr_db"][0] + (o["snr_db"][1] - o["snr_db"][0]) * torch.rand(size, generator=gen)
         p_clean = clean.square().mean(1).clamp_min(1e-10)
         p_noise = noise.square().mean(1).clamp_min(1e-10)
         noise = noise * (p_clean / p_noise / 10 ** (snr / 10)).sqrt()[:, None]
-        noise[torch.rand(size, generator=self.gen) < o["p_clean"]] = 0
-        gain = 10 ** ((o["gain_db"][0] + (o["gain_db"][1] - o["gain_db"][0]) * torch.rand(size, generator=self.gen)) / 20)
+        noise[torch.rand(size, generator=gen) < o["p_clean"]] = 0
+        gain = 10 ** ((o["gain_db"][0] + (o["gain_db"][1] - o["gain_db"][0]) * torch.rand(size, generator=gen)) / 20)
         noisy = (clean + noise) * gain[:, None]
         peak = noisy.abs().amax(1).clamp_min(1.0)  # never clip
         return noisy / peak[:, None], clean * gain[:, None] / peak[:, None]
 
-    def loss(self, net: nn.Module, batch) -> dict:
+    def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
         noisy, clean = batch
         out = net(noisy)
         snr_out = snr_db(clean, out)
@@ -344,21 +351,17 @@ def validate(model: nn.Module, task) -> dict:
         model.train()
 
 
-def task_rng_state(task) -> dict:
-    """A task's own RNG (the inpainter's numpy mask generator), saved with the checkpoint."""
-    return {"np_rng": task.rng.bit_generator.state} if hasattr(task, "rng") else {}
-
-
 # --- the loop -----------------------------------------------------------------------------------
 
 def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
+    from aecodec.train.batches import step_batches
 
     if cfg.task not in TASK_CLASSES:
         from aecodec.errors import InputError
 
         raise InputError(f"unknown restoration task '{cfg.task}'; use one of {', '.join(TASKS)}")
-    dist, ckpt, gen = start_run(cfg)
-    task = TASK_CLASSES[cfg.task](cfg, gen, dist.is_main)
+    dist, ckpt = start_run(cfg)
+    task = TASK_CLASSES[cfg.task](cfg, dist.is_main)
     model = task.build_model().to(dist.device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, prior_steps = 0, 0
@@ -367,31 +370,33 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["opt"])
         step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        restore_rng(gen, state, dist.rank)
-        if "np_rng" in state and hasattr(task, "rng"):
-            task.rng.bit_generator.state = state["np_rng"]
+        restore_rng(state)
         log(f"resumed from {ckpt} at step {step}")
     elif cfg.init:
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
     net = dist.wrap(model)
+
+    def forward(*inputs: torch.Tensor) -> torch.Tensor:
+        """The network under amp; the task's loss around it then runs in float32."""
+        with autocast(cfg, dist.device):
+            return net(*inputs).float()
+
     metrics_log = MetricLog(ckpt.parent / "log.jsonl", task.keys, log)
     model.train()
     bar = progress_bar(cfg, step, dist.is_main)
-    while step < cfg.steps:
+    for batch in step_batches(partial(task.batch, cfg.batch_size), cfg, dist.rank, dist.device, step):
         lr = set_lr(opt, step, cfg)
-        batch = tuple(t.to(dist.device, non_blocking=True) for t in task.batch(cfg.batch_size))
         opt.zero_grad(set_to_none=True)
-        metrics = task.loss(net, batch)
+        metrics = task.loss(forward, batch)
         metrics["loss"].backward()
         if cfg.clip:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
         opt.step()
         step += 1
-        end_of_step(step, lr, metrics, cfg, dist, gen, bar, metrics_log, prior_steps,
+        end_of_step(step, lr, metrics, cfg, dist, bar, metrics_log, prior_steps,
                     (lambda: validate(model, task)) if task.val else None,
-                    lambda rngs: save_checkpoint(ckpt, model, opt, None, step, prior_steps, rngs, cfg,
-                                                 **task_rng_state(task)))
+                    lambda: save_checkpoint(ckpt, model, opt, None, step, prior_steps, cfg))
     bar.close()
     dist.stop()
     return ckpt

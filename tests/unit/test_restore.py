@@ -179,3 +179,30 @@ def test_exported_cards_record_training_and_compound(restore_models):
     finally:
         del os.environ["AECODEC_MODELS"]
     assert audio_net.config.hidden == 16 and not any(p.requires_grad for p in audio_net.parameters())
+
+
+def test_inpaint_batches_do_not_depend_on_the_workers_or_where_the_run_starts(tmp_path, batch_stream):
+    from functools import partial
+
+    from aecodec.train.restore import ImageInpaintTask
+
+    task = ImageInpaintTask(tiny_run(tmp_path, "image-inpaint", 4, "a"), main=False)
+    make = partial(task.batch, 2)
+    whole = batch_stream(make, 0, 0, 4)  # 4 steps x (clean, mask)
+    assert len(whole) == 8 and not torch.equal(whole[1], whole[3])  # new holes every step
+    part = batch_stream(make, 2, 1, 4)
+    assert len(part) == 6 and all(map(torch.equal, part, whole[2:]))
+
+
+@pytest.mark.parametrize("task", ["image-denoise", "image-inpaint", "audio-denoise"])
+def test_restore_training_under_amp(tmp_path, task, tone_folder):
+    from dataclasses import replace
+
+    from aecodec.train.restore import train
+
+    cfg = replace(tiny_run(tmp_path, task, 1, "run"), amp="on")
+    if task == "audio-denoise":
+        cfg = replace(cfg, data=[str(tone_folder(tmp_path / "speech", "speech"))], segment_seconds=0.5,
+                      noise_data=str(tone_folder(tmp_path / "noise", "noise")), model={"hidden": 16, "layers": 1})
+    train(cfg, log=lambda _: None)
+    assert np.isfinite(json.loads((tmp_path / "run" / "log.jsonl").read_text())["loss"])

@@ -74,3 +74,37 @@ def test_the_shipped_recipe_parses():
 
     cfg = load_recipe(str(RECIPES / "audio-codec.json"), steps=7)
     assert cfg.steps == 7 and cfg.model.hop == 320 and cfg.model.sample_rate == 24000
+
+
+def test_batches_do_not_depend_on_the_workers_or_where_the_run_starts(data, tmp_path, batch_stream):
+    from functools import partial
+
+    from aecodec.train.audio_codec import make_batch
+    from aecodec.train.audio_data import RandomSegments, load_mono
+
+    cfg = tiny(data, tmp_path, 4)
+    clips = [load_mono(sorted((data / d).iterdir()), cfg.model.sample_rate) for d in ("speech", "music")]
+    make = partial(make_batch, RandomSegments(clips), cfg)
+    whole = batch_stream(make, 0, 0, 4)
+    assert len(whole) == 8 and len({x.shape[1] for x in whole[::2]}) > 1  # the length is drawn per step
+    part = batch_stream(make, 2, 1, 4)
+    assert len(part) == 6 and all(map(torch.equal, part, whole[2:]))
+
+
+def test_amp_runs_the_transforms_in_bfloat16_and_the_rate_in_float32(data, tmp_path):
+    from aecodec.train.audio_codec import TrainableConvLstm
+    from aecodec.train.loop import autocast
+
+    cfg = tiny(data, tmp_path / "amp", 1)
+    cfg.amp = "on"
+    model = TrainableConvLstm(cfg.model, weight_norm=True)
+    dtypes = {}
+    for name in ("g_a", "g_s"):
+        getattr(model.transforms, name).register_forward_hook(lambda m, i, o, name=name: dtypes.update({name: o.dtype}))
+    with autocast(cfg, torch.device("cpu")):
+        out = model(torch.rand(2, 4 * cfg.model.hop) - 0.5, torch.tensor([0.0, 2.0]))
+    assert dtypes == {"g_a": torch.bfloat16, "g_s": torch.bfloat16}
+    assert out["bits"].dtype == out["x_hat"].dtype == out["aux"].dtype == torch.float32
+    train(cfg, log=lambda _: None)
+    row = json.loads((tmp_path / "amp" / "log.jsonl").read_text().splitlines()[0])
+    assert np.isfinite(row["loss"]) and row["kbps"] > 0

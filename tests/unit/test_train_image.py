@@ -48,3 +48,43 @@ def test_export_gives_a_model_that_codes_images_and_continues_training(tmp_path,
     assert out.pixels.shape == image.pixels.shape
     model = TrainableHyperprior(HyperpriorConfig(N=8, M=12))
     assert load_weights(model, str(card_path.with_suffix(".safetensors"))) == 2
+
+
+def test_batches_do_not_depend_on_the_workers_or_where_the_run_starts(tmp_path, batch_stream):
+    from functools import partial
+
+    from aecodec.train.data import RandomCrops, list_images, load_rgb
+    from aecodec.train.image_codec import make_batch
+
+    make = partial(make_batch, RandomCrops(load_rgb(list_images(DATA), 64), 64), tiny(tmp_path, 5))
+    whole = batch_stream(make, 0, 0, 5)  # 5 steps x (crops, positions)
+    assert len(whole) == 10 and not torch.equal(whole[0], whole[2])
+    for workers, first in ((2, 0), (2, 3), (0, 3)):
+        part = batch_stream(make, workers, first, 5)
+        assert len(part) == len(whole[2 * first:]) and all(map(torch.equal, part, whole[2 * first:])), (workers, first)
+
+
+def test_amp_runs_the_transforms_in_bfloat16_and_the_rate_in_float32(tmp_path):
+    from aecodec.train.image_codec import TrainableHyperprior
+    from aecodec.train.loop import autocast
+
+    cpu = torch.device("cpu")
+    with autocast(tiny(tmp_path, 1), cpu):  # amp "auto" is off on the CPU
+        assert not torch.is_autocast_enabled("cpu")
+    torch.manual_seed(0)
+    model = TrainableHyperprior(HyperpriorConfig(N=8, M=12))
+    x, position = torch.rand(2, 3, 64, 64), torch.tensor([0.0, 3.0])
+    cfg = tiny(tmp_path, 1)
+    cfg.amp = "on"
+    dtypes = {}
+    for name in ("g_a", "h_a", "h_s", "g_s"):
+        getattr(model.transforms, name).register_forward_hook(lambda m, i, o, name=name: dtypes.update({name: o.dtype}))
+    with autocast(cfg, cpu):
+        out = model(x, position)
+    assert dtypes == {"g_a": torch.bfloat16, "h_a": torch.float32, "h_s": torch.float32, "g_s": torch.bfloat16}
+    assert all(lik.dtype == torch.float32 for lik in out["likelihoods"]) and out["x_hat"].dtype == torch.float32
+    assert out["aux"].dtype == torch.float32
+    cfg.out = str(tmp_path / "amp")
+    train(cfg, log=lambda _: None)
+    row = json.loads((tmp_path / "amp" / "log.jsonl").read_text())
+    assert np.isfinite(row["loss"]) and row["bpp"] > 0
