@@ -17,3 +17,11 @@ def resolve_device(name: str):
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise DeviceError("CUDA was asked for (--device cuda) but this machine has no usable CUDA GPU; use --device cpu")
     return torch.device(name)
+
+
+def to_device(tensor, device):
+    """``tensor`` on ``device``; a host-to-GPU copy goes through pinned (page-locked) memory and
+    does not block, so the CPU can prepare the next piece while the GPU computes."""
+    if device.type != "cuda" or tensor.device.type == "cuda":
+        return tensor.to(device)
+    return tensor.pin_memory().to(device, non_blocking=True)

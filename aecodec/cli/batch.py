@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -45,32 +46,82 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[s
     return pairs
 
 
-def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], str] | None = None) -> None:
+def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], str] | None = None,
+              in_flight: int = 1) -> None:
     """Run ``work(src, dst) -> stats`` per file; report failures per file and carry on.
 
-    Each finished file prints one line: ``describe(stats)`` (default: bytes, rate and quality),
-    or the stats as JSON with ``as_json``. One input: its error is raised as is.
+    Each finished file prints one line, in input order: ``describe(stats)`` (default: bytes,
+    rate and quality), or the stats as JSON with ``as_json``. One input: its error is raised as
+    is. ``in_flight`` files are worked on at once by as many threads (see ``files_in_flight``).
     """
     from tqdm import tqdm
 
     describe = describe or summary
     failures = 0
     show = len(pairs) > 1 and sys.stderr.isatty()
-    for src, dst in tqdm(pairs, disable=not show, unit="file", desc=verb):
+    outcomes = _outcomes(pairs, work, in_flight)
+    for src, dst, stats, error in tqdm(outcomes, total=len(pairs), disable=not show, unit="file", desc=verb):
+        if error is not None:
+            if len(pairs) == 1:
+                raise error
+            failures += 1
+            click.echo(f"aecodec: error: {src}: {error}", err=True)
+        elif dst != "-":
+            click.echo(json.dumps(stats) if as_json else describe(stats))
+    if failures:
+        raise AecError(f"{failures} of {len(pairs)} files failed; see the messages above")
+
+
+def files_in_flight(device: str, count: int) -> int:
+    """How many files a batch command works on at once: on a GPU three, so that one file's
+    reading, entropy coding and writing (CPU work) overlap another's transforms (GPU work); on
+    the CPU one, as torch already spreads each file's transforms over every core."""
+    if count < 2:
+        return 1
+    from aecodec.device import resolve_device
+
+    return 3 if resolve_device(device).type == "cuda" else 1
+
+
+def _outcomes(pairs, work, in_flight: int):
+    """(src, dst, stats, error) per pair, in input order; at most ``in_flight`` + 1 files in memory."""
+
+    def attempt(src: str, dst: str):
         try:
             t0 = time.perf_counter()
             stats = work(src, dst)
             stats.update(input=src, output=dst, seconds=round(time.perf_counter() - t0, 3))
+            return src, dst, stats, None
         except AecError as e:
-            if len(pairs) == 1:
-                raise
-            failures += 1
-            click.echo(f"aecodec: error: {src}: {e}", err=True)
-            continue
-        if dst != "-":
-            click.echo(json.dumps(stats) if as_json else describe(stats))
-    if failures:
-        raise AecError(f"{failures} of {len(pairs)} files failed; see the messages above")
+            return src, dst, None, e
+
+    if in_flight <= 1:
+        yield from (attempt(src, dst) for src, dst in pairs)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(in_flight) as pool:
+        pending = deque()
+        for src, dst in pairs:
+            pending.append(pool.submit(attempt, src, dst))
+            if len(pending) > in_flight:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+class Once:
+    """A value made on first use, exactly once, even with several files in flight."""
+
+    def __init__(self, make: Callable[[], object]):
+        self.make, self.value, self.lock = make, None, threading.Lock()
+
+    def __call__(self):
+        with self.lock:
+            if self.value is None:
+                self.value = self.make()
+            return self.value
 
 
 def summary(s: dict) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import FORCE, JSON, device_option, is_audio, plan_outputs, run_batch
+from aecodec.cli.batch import FORCE, JSON, Once, device_option, files_in_flight, is_audio, plan_outputs, run_batch
 from aecodec.cli.main import cli
 from aecodec.errors import AecError, InputError
 
@@ -37,7 +37,7 @@ def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
         check_quality(quality)
     pairs = plan_outputs(inputs, output, ".aec")
     codec = LearnedImageCodec(model=model or "image-hyperprior", device=device)
-    audio_codecs = []  # made on first use: importing the audio codec costs nothing for images
+    audio_codec = Once(lambda: _audio_codec(model or "audio-conv-lstm", device))  # images never import it
 
     def work(src, dst):
         check_output(dst, force)
@@ -45,11 +45,7 @@ def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
         if is_audio(source):
             if bpp is not None:
                 raise InputError(f"--bpp is for images and '{src}' is audio; use --kbps or --quality")
-            if not audio_codecs:
-                from aecodec.codecs.learned_audio import LearnedAudioCodec
-
-                audio_codecs.append(LearnedAudioCodec(model=model or "audio-conv-lstm", device=device))
-            return encode_audio(audio_codecs[0], source, dst, quality, kbps, force)
+            return encode_audio(audio_codec(), source, dst, quality, kbps, force)
         if kbps is not None:
             raise InputError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
         image = read_image(source)
@@ -58,7 +54,13 @@ def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
         return {"bytes": len(data), "bpp": len(data) * 8 / (image.height * image.width), "quality": q,
                 "height": image.height, "width": image.width}
 
-    run_batch(pairs, work, as_json, "encode")
+    run_batch(pairs, work, as_json, "encode", in_flight=files_in_flight(device, len(pairs)))
+
+
+def _audio_codec(model: str, device: str):
+    from aecodec.codecs.learned_audio import LearnedAudioCodec
+
+    return LearnedAudioCodec(model=model, device=device)
 
 
 def encode_at(encode, encode_to_rate, item, quality: float | None, rate: float | None) -> tuple[bytes, float]:
@@ -108,16 +110,12 @@ def decode(inputs, output, sample_format, device, force, as_json):
 
     pairs = plan_outputs(inputs, output, suffix)
     codec = LearnedImageCodec(device=device)
-    audio_codecs = []
+    audio_codec = Once(lambda: _audio_codec("audio-conv-lstm", device))
 
     def work(src, dst):
         data = read_input_bytes(src)
         if read_header(data)["media"] == "audio":
-            if not audio_codecs:
-                from aecodec.codecs.learned_audio import LearnedAudioCodec
-
-                audio_codecs.append(LearnedAudioCodec(device=device))
-            return decode_audio(audio_codecs[0], data, dst, sample_format or "16", force)
+            return decode_audio(audio_codec(), data, dst, sample_format or "16", force)
         if sample_format is not None:
             raise InputError(f"--sample-format is for audio and '{src}' holds an image; leave it out")
         fmt = "PNG" if dst == "-" else output_format(dst)  # refuse unknown extensions up front
@@ -127,7 +125,7 @@ def decode(inputs, output, sample_format, device, force, as_json):
         atomic_write(dst, data, force=force)
         return {"bytes": len(data), "height": image.height, "width": image.width}
 
-    run_batch(pairs, work, as_json, "decode")
+    run_batch(pairs, work, as_json, "decode", in_flight=files_in_flight(device, len(pairs)))
 
 
 def decode_audio(codec, data: bytes, dst: str, sample_format: str, force: bool) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import FORCE, IMAGE_OUT, JSON, device_option, is_audio, plan_outputs, run_batch
+from aecodec.cli.batch import FORCE, IMAGE_OUT, JSON, device_option, files_in_flight, is_audio, plan_outputs, run_batch
 from aecodec.cli.main import cli
 from aecodec.errors import InputError
 
@@ -47,7 +47,7 @@ def denoise(inputs, output, sigma, strength, device, force, as_json):
             return denoise_audio_file(source, dst, strength, device, force)
         return denoise_image_file(source, dst, sigma, strength, device, force)
 
-    run_batch(pairs, work, as_json, "denoise", describe)
+    run_batch(pairs, work, as_json, "denoise", describe, in_flight=files_in_flight(device, len(pairs)))
 
 
 @cli.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +38,8 @@ class LazyModel:
     device: str
     _model = None
     _card: dict | None = None
+    _lock = threading.Lock()  # batch commands on a GPU code several files at once
+
 
     def model(self, name: str | None = None, sha_prefix: str | None = None):
         """The loaded model: the newest of ``model_name``, or the one a file names."""
@@ -44,17 +47,18 @@ class LazyModel:
         from aecodec.models.registry import load_model
 
         name = name or self.model_name
-        card = self._card
-        if card is None or card["name"] != name or (sha_prefix and not card["weights"]["sha256"].startswith(sha_prefix)):
-            card, model = load_model(name, sha_prefix)
-            if card.get("task", "compress") != "compress":
-                raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
-                                 "pick a codec with --model (see 'aecodec models')")
-            if card.get("media", self.media) != self.media:
-                raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
-                                 "pick another with --model (see 'aecodec models')")
-            self._card, self._model = card, model.to(resolve_device(self.device))
-        return self._model
+        with self._lock:
+            card = self._card
+            if card is None or card["name"] != name or (sha_prefix and not card["weights"]["sha256"].startswith(sha_prefix)):
+                card, model = load_model(name, sha_prefix)
+                if card.get("task", "compress") != "compress":
+                    raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
+                                     "pick a codec with --model (see 'aecodec models')")
+                if card.get("media", self.media) != self.media:
+                    raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
+                                     "pick another with --model (see 'aecodec models')")
+                self._card, self._model = card, model.to(resolve_device(self.device))
+            return self._model
 
 
 class LearnedImageCodec(LazyModel):

@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from aecodec.device import to_device
 from aecodec.errors import InputError
 from aecodec.media.types import Audio
 
@@ -44,7 +45,7 @@ def denoise_blocks(blocks: Iterable[np.ndarray], sample_rate: int, channels: int
 
     def run(x: np.ndarray, last: bool) -> np.ndarray:
         with torch.inference_mode():
-            t = torch.from_numpy(np.ascontiguousarray(x.T)).to(dev)
+            t = to_device(torch.from_numpy(np.ascontiguousarray(x.T)), dev)
             return fader.push((net(t) - t).T.cpu().numpy(), last)
 
     def corrections(block: np.ndarray, last: bool) -> Iterator[np.ndarray]:

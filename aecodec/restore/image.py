@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from aecodec.device import to_device
 from aecodec.errors import InputError
 from aecodec.media.types import Image
 from aecodec.restore.networks import shipped
@@ -83,7 +84,7 @@ def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image
         return image
     rgb, extra = _split(image)
     net, dev = shipped(INPAINTER, device)
-    m = torch.from_numpy(mask)[None, None].float().to(dev)
+    m = to_device(torch.from_numpy(mask)[None, None].float(), dev)
     x = _to_tensor(rgb, dev)
     joined = torch.cat([x, m], 1)  # tiles cut image and mask alike
     out = _run(lambda t: inpaint(net, t[:, :3], t[:, 3:]), joined, dev)
@@ -115,7 +116,7 @@ def _merge(rgb: np.ndarray, like: Image, alpha: np.ndarray | None) -> Image:
 def _to_tensor(rgb: np.ndarray, dev):
     import torch
 
-    return torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None].div(255).to(dev)
+    return to_device(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None].div(255), dev)
 
 
 def _run(fn, x, dev) -> np.ndarray:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 _LOADED: dict = {}
+_LOCK = threading.Lock()  # batch commands on a GPU run several files at once
 
 
 def shipped(name: str, device: str):
@@ -11,7 +14,8 @@ def shipped(name: str, device: str):
     from aecodec.models.registry import load_model
 
     dev = resolve_device(device)
-    if (name, str(dev)) not in _LOADED:
-        _, net = load_model(name)
-        _LOADED[(name, str(dev))] = net.to(dev)
-    return _LOADED[(name, str(dev))], dev
+    with _LOCK:
+        if (name, str(dev)) not in _LOADED:
+            _, net = load_model(name)
+            _LOADED[(name, str(dev))] = net.to(dev)
+        return _LOADED[(name, str(dev))], dev

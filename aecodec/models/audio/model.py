@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from aecodec.device import to_device
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, SkipLSTM, prior_level
 from aecodec.models.layers import quality_to_position
@@ -68,7 +69,7 @@ class ConvLstmAudioCodec:
     def analyse(self, x: torch.Tensor) -> torch.Tensor:
         """float32 [B, L] waveforms -> latent y [B, C, ceil(L / hop)] on the CPU (zero-padded at the end)."""
         pad = -x.shape[-1] % self.hop
-        x = torch.nn.functional.pad(x.float(), (0, pad))[:, None].to(self.device)
+        x = to_device(torch.nn.functional.pad(x.float(), (0, pad))[:, None], self.device)
         return self.transforms.g_a(x).float().cpu()
 
     def quantise(self, y: torch.Tensor, qualities: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
@@ -100,4 +101,4 @@ class ConvLstmAudioCodec:
         _, g_dec = self.gains(qualities)
         medians = torch.from_numpy(self.medians[self.levels(qualities)])[:, :, None]
         y_hat = (torch.from_numpy(symbols).float() + medians) * g_dec
-        return self.transforms.g_s(y_hat.to(self.device))[:, 0].float().cpu()
+        return self.transforms.g_s(to_device(y_hat, self.device))[:, 0].float().cpu()

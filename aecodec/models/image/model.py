@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from aecodec.device import to_device
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.models.layers import quality_to_position
@@ -62,7 +63,7 @@ class HyperpriorCodec:
     def analyse(self, image: torch.Tensor, tile: int) -> torch.Tensor:
         """uint8 [H, W, 3] (padded to the stride) -> latent y, float32 on the CPU."""
         x = image.permute(2, 0, 1)[None]  # stays uint8: tiles are converted one at a time
-        step = lambda t: self.transforms.g_a(t.to(self.device).float() / 255.0).cpu()  # noqa: E731
+        step = lambda t: self.transforms.g_a(to_device(t, self.device).float() / 255.0).cpu()  # noqa: E731
         return tiled(step, x, tile, ANALYSIS_MARGIN, 1 / 16)
 
     @torch.no_grad()
@@ -70,7 +71,7 @@ class HyperpriorCodec:
         """Latent -> (z symbols, z table indexes, y symbols, y table indexes) at a quality."""
         g_enc, _ = self.gains(quality)
         yg = y * g_enc
-        z = self.transforms.h_a(yg.to(self.device)).cpu().double()
+        z = self.transforms.h_a(to_device(yg, self.device)).cpu().double()
         medians = torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1) * 2.0**-A_BITS
         z_sym = torch.round(z - medians).clamp(-Z_LIMIT, Z_LIMIT).to(torch.int32)
         means, y_idx = self.entropy_parameters(z_sym)
@@ -100,7 +101,7 @@ class HyperpriorCodec:
         y_hat = (torch.from_numpy(y_sym).double() + means).float() * g_dec.cpu()
 
         def step(t: torch.Tensor) -> torch.Tensor:  # each tile goes to uint8 at once: bounded memory
-            x = self.transforms.g_s(t.to(self.device)).clamp_(0, 1).mul_(255).round_()
+            x = self.transforms.g_s(to_device(t, self.device)).clamp_(0, 1).mul_(255).round_()
             return x.to(torch.uint8).cpu()
 
         x = tiled(step, y_hat, tile // 16 if tile else 0, SYNTHESIS_MARGIN // 16, 16)
