@@ -60,9 +60,6 @@ class AudioTrainConfig:
     # every symbol rounds to zero and the decoder learns nothing; gains start this much higher
     # (the decoder's as much lower), putting the latent at a few quantisation steps from step 0.
     latent_gain_init: float = 300.0
-    # The gains set the rate. At the base learning rate they move ~5e-4 nats a step, so finding
-    # each anchor's rate would take tens of thousands of steps; ten times faster, a few thousand.
-    gain_lr_scale: float = 10.0
     mel_scales: tuple[tuple[int, int], ...] = ((256, 40), (512, 64), (1024, 80), (2048, 128))
     stft_windows: tuple[int, ...] = (256, 512, 1024, 2048)
     mel_weight: float = 1.0
