@@ -18,6 +18,8 @@ import soundfile
 
 IMAGE = Path(__file__).parents[1] / "data" / "images" / "canyon_wren.png"
 
+FIXTURE_VERSION = 1000  # newer than any shipped version, so the registry picks the stand-in model
+
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory) -> dict:
@@ -32,7 +34,7 @@ def env(tmp_path_factory) -> dict:
     torch.manual_seed(0)
     state = {"model": TrainableConvLstm(config.model).state_dict(), "step": 0, "config": asdict(config)}
     torch.save(state, folder / "checkpoint.pt")
-    export_audio_codec(folder / "checkpoint.pt", folder, "audio-conv-lstm", 1, {})
+    export_audio_codec(folder / "checkpoint.pt", folder, "audio-conv-lstm", FIXTURE_VERSION, {})
     return {**os.environ, "AECODEC_MODELS": str(folder)}
 
 

@@ -23,6 +23,8 @@ from aecodec.media.types import Audio
 
 RNG = np.random.default_rng(0)
 
+FIXTURE_VERSION = 1000  # newer than any shipped version, so the registry picks the stand-in model
+
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
@@ -36,7 +38,7 @@ def model_dir(tmp_path_factory):
     model = TrainableConvLstm(config.model, weight_norm=True)
     fit_priors(model)
     torch.save({"model": model.state_dict(), "step": 0, "config": asdict(config)}, folder / "checkpoint.pt")
-    export_audio_codec(folder / "checkpoint.pt", folder, "audio-conv-lstm", 1, {})
+    export_audio_codec(folder / "checkpoint.pt", folder, "audio-conv-lstm", FIXTURE_VERSION, {})
     return folder
 
 
@@ -282,7 +284,7 @@ def test_wrong_media_is_refused(codec, tmp_path):
 
 
 def test_card_and_streams_follow_the_format(codec, model_dir):
-    card = json.loads((model_dir / "audio-conv-lstm.v1.json").read_text())
+    card = json.loads((model_dir / f"audio-conv-lstm.v{FIXTURE_VERSION}.json").read_text())
     assert card["architecture"] == "audio-conv-lstm" and card["media"] == "audio"
     data = codec.encode(Audio(tone(0.5, 24000), 24000), 50)
     header = container.unpack(data).header
