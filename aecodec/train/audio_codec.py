@@ -23,7 +23,7 @@ from torch import nn
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
 from aecodec.train.loop import (
-    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr,
+    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, resume_checkpoint, save_checkpoint, set_lr,
     start_run,
 )
 
@@ -272,13 +272,7 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     opt, aux_opt = make_optimizers(model, cfg)
     step = 0
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location=dist.device, weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        aux_opt.load_state_dict(state["aux_opt"])
-        step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        restore_rng(state)
-        log(f"resumed from {ckpt} at step {step}")
+        step, prior_steps = resume_checkpoint(ckpt, model, opt, aux_opt, log)
     # Each batch uses the entropy models of the rate anchors its samples drew, not all of them.
     net = dist.wrap(model, find_unused_parameters=True)
 

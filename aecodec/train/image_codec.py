@@ -18,7 +18,7 @@ from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.train.loop import (
-    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, restore_rng, save_checkpoint, set_lr,
+    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, resume_checkpoint, save_checkpoint, set_lr,
     start_run,
 )
 
@@ -166,13 +166,7 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     opt, aux_opt = make_optimizers(model, cfg)
     step, prior_steps = 0, 0
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        aux_opt.load_state_dict(state["aux_opt"])
-        step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        restore_rng(state)
-        log(f"resumed from {ckpt} at step {step}")
+        step, prior_steps = resume_checkpoint(ckpt, model, opt, aux_opt, log)
     elif cfg.init:
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")

@@ -55,11 +55,20 @@ def progress_bar(cfg, step: int, main: bool):
                 dynamic_ncols=True, leave=False)
 
 
-def restore_rng(state: dict) -> None:
-    """Set the global torch RNG (the entropy models' training noise) from a checkpoint. Batches
-    need no state: they are seeded per step. Older checkpoints' data RNGs (``rng``, ``np_rng``)
-    are ignored."""
+def resume_checkpoint(path: Path, model, opt, aux_opt, log) -> tuple[int, int]:
+    """The inverse of ``save_checkpoint``: weights, optimisers (``aux_opt`` may be None) and the
+    global torch RNG (the entropy models' training noise) come back; returns (step, prior_steps).
+    Batches need no state: they are seeded per step. Older checkpoints' data RNGs (``rng``,
+    ``np_rng``) are ignored."""
+    state = torch.load(path, map_location="cpu", weights_only=False)  # load_state_dict moves it to the model
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["opt"])
+    if aux_opt is not None:
+        aux_opt.load_state_dict(state["aux_opt"])
     torch.set_rng_state(state["torch_rng"].cpu())
+    step = int(state["step"])
+    log(f"resumed from {path} at step {step}")
+    return step, int(state.get("prior_steps", 0))
 
 
 def end_of_step(step: int, lr: float, metrics: dict, cfg, dist, bar, metrics_log: MetricLog, prior_steps: int,

@@ -22,7 +22,7 @@ from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
 from aecodec.train.loop import (
-    MetricLog, autocast, end_of_step, progress_bar, restore_rng, save_checkpoint, set_lr, start_run,
+    MetricLog, autocast, end_of_step, progress_bar, resume_checkpoint, save_checkpoint, set_lr, start_run,
 )
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
@@ -366,12 +366,7 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     step, prior_steps = 0, 0
     if resume and ckpt.exists():
-        state = torch.load(ckpt, map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["opt"])
-        step, prior_steps = int(state["step"]), int(state.get("prior_steps", 0))
-        restore_rng(state)
-        log(f"resumed from {ckpt} at step {step}")
+        step, prior_steps = resume_checkpoint(ckpt, model, opt, None, log)
     elif cfg.init:
         prior_steps = load_weights(model, cfg.init)
         log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
