@@ -10,8 +10,10 @@ Encode, with bounded memory whatever the length::
          chunk and coded channel (chunk-major: stream k * coded_channels + c)
 
 Decode runs the same way back, crossfading each overlap with a raised-cosine (sin^2) fade so
-chunk boundaries do not click, and soft-limits samples above 0.95 so nothing clips. Header
-keys are specified in docs/FORMAT.md ("Audio codec keys").
+chunk boundaries do not click, and soft-limits samples above 0.95 so nothing clips. Runs of
+digital silence (every channel exactly zero for 10 ms or more) are listed in the header and
+decode to exact zeros (media/silence.py). Header keys are specified in docs/FORMAT.md ("Audio
+codec keys").
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, chec
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import AudioInfo, AudioReader
 from aecodec.media.resample import StreamResampler, output_frames
+from aecodec.media.silence import SilenceFinder, SilenceWriter, min_run_frames, pack_runs, unpack_runs
 from aecodec.media.types import Audio
 from aecodec.models.registry import read_card
 
@@ -64,6 +67,7 @@ class AudioHeader:
     dc_offset: tuple[float, ...]
     chunk_frames: int
     overlap: int
+    silence: tuple[tuple[int, int], ...] = ()  # [start, stop) frames decoded as exact zeros
 
     @property
     def coded_channels(self) -> int:
@@ -128,7 +132,7 @@ class LearnedAudioCodec(LazyModel):
         source = item if isinstance(item, AudioReader) else _ArraySource(item)
         sample_rate, channels = source.info.sample_rate, source.info.channels
         _check_input(source.info)
-        dc, frames = _dc_offset(source)
+        dc, frames, silence = _first_pass(source)
         coding = "mono" if channels == 1 else "mid-side" if channels == 2 else "independent"
         chunk, overlap = chunking_for(model.sample_rate, model.hop)
         model_frames = output_frames(frames, sample_rate, model.sample_rate)
@@ -163,6 +167,8 @@ class LearnedAudioCodec(LazyModel):
             }
             if coding == "mid-side":
                 header["side_quality"] = h.side_quality
+            if silence:
+                header["silence"] = pack_runs(silence)
             return container.pack(header, streams)
 
         return at, frames / sample_rate
@@ -217,6 +223,7 @@ class LearnedAudioCodec(LazyModel):
         fader = Crossfader(h.overlap, coded)
         resampler = StreamResampler(model.sample_rate, h.sample_rate, h.channels)
         dc = np.asarray(h.dc_offset, np.float32)
+        silence = SilenceWriter(list(h.silence))
         left, over = h.frames, 0
 
         def finish(block: np.ndarray) -> np.ndarray:
@@ -225,7 +232,7 @@ class LearnedAudioCodec(LazyModel):
             left -= block.shape[0]
             block, n = soft_limit(block)
             over += n
-            return block
+            return silence.apply(block)
 
         for k, (start, stop) in enumerate(spans):
             latent_frames = -(-(stop - start) // model.hop)
@@ -273,15 +280,18 @@ def _check_input(info: AudioInfo) -> None:
         raise InputError("the audio holds no samples; nothing to encode")
 
 
-def _dc_offset(source) -> tuple[tuple[float, ...], int]:
-    """First pass: the mean of each channel (float32-exact, so JSON keeps it) and the frame count."""
+def _first_pass(source) -> tuple[tuple[float, ...], int, list[tuple[int, int]]]:
+    """The mean of each channel (float32-exact, so JSON keeps it), the frame count and the runs
+    of digital silence."""
     total, frames = np.zeros(source.info.channels), 0
+    finder = SilenceFinder(min_run_frames(source.info.sample_rate))
     for block in source.blocks(BLOCK_FRAMES):
         total += block.sum(axis=0, dtype=np.float64)
         frames += block.shape[0]
+        finder.push(block)
     if frames == 0:
         raise InputError("the audio holds no samples; nothing to encode")
-    return tuple(float(np.float32(v)) for v in total / frames), frames
+    return tuple(float(np.float32(v)) for v in total / frames), frames, finder.finish()
 
 
 def _model_rate_chunks(source, dc, coding: str, model_rate: int, spans) -> Iterator[np.ndarray]:
@@ -353,8 +363,10 @@ def check_audio_header(h: dict) -> AudioHeader:
                 raise ValueError
         chunk = integer(h["chunking"]["frames"], 1, MAX_CHUNK_FRAMES)
         overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
+        frames = integer(h["frames"], 1, 1 << 48)
+        silence = tuple(unpack_runs(h.get("silence", []), frames))
         return AudioHeader(quality(h["quality"]), side, integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-                           channels, integer(h["frames"], 1, 1 << 48), coding, tuple(float(v) for v in dc), chunk, overlap)
+                           channels, frames, coding, tuple(float(v) for v in dc), chunk, overlap, silence)
     except (KeyError, TypeError, ValueError):
-        raise FormatError("the audio header is invalid (rate, channels, length, quality or chunking); "
+        raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking or silence); "
                           "the file is damaged") from None

@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from aecodec.media.silence import min_run_frames, silence_mask
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
 from aecodec.train.loop import (
@@ -60,6 +61,9 @@ class AudioTrainConfig:
     # every symbol rounds to zero and the decoder learns nothing; gains start this much higher
     # (the decoder's as much lower), putting the latent at a few quantisation steps from step 0.
     latent_gain_init: float = 300.0
+    # The gains set each anchor's rate. At the base learning rate they move ~5e-4 nats a step, so
+    # finding the rates takes tens of thousands of steps; 10 (as recipes set) makes it thousands.
+    gain_lr_scale: float = 1.0
     mel_scales: tuple[tuple[int, int], ...] = ((256, 40), (512, 64), (1024, 80), (2048, 128))
     stft_windows: tuple[int, ...] = (256, 512, 1024, 2048)
     mel_weight: float = 1.0
@@ -169,9 +173,10 @@ class SpectralLoss(nn.Module):
 
 
 def rd_loss(out: dict, transforms: ConvLstmTransforms, spectral: SpectralLoss, x: torch.Tensor,
-            position: torch.Tensor, cfg: AudioTrainConfig) -> dict:
-    """The loss of the model's output ``out`` (float32, outside autocast: spectra need the precision)."""
-    x_hat = out["x_hat"]
+            silent: torch.Tensor, position: torch.Tensor, cfg: AudioTrainConfig) -> dict:
+    """The loss of the model's output ``out`` (float32, outside autocast: spectra need the precision).
+    Samples in digital silence (``silent``) are zeroed first, as the codec's decoder does."""
+    x_hat = out["x_hat"].masked_fill(silent, 0.0)
     kbps = out["bits"] / (x.shape[1] / transforms.config.sample_rate) / 1000
     mel = spectral.mel(x, x_hat)
     stft = spectral.stft(x, x_hat)
@@ -181,14 +186,15 @@ def rd_loss(out: dict, transforms: ConvLstmTransforms, spectral: SpectralLoss, x
     return {"loss": loss, "kbps": kbps.mean(), "mel": mel.mean(), "stft": stft.mean(), "aux": out["aux"]}
 
 
-def make_batch(segments, cfg: AudioTrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """One step's segments (of a length drawn per step, a multiple of the hop) and a rate position
-    per sample, all drawn from the step's generator."""
+def make_batch(segments, cfg: AudioTrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    """One step's segments (of a length drawn per step, a multiple of the hop), their digital
+    silence mask and a rate position per sample, all drawn from the step's generator."""
     sr, hop = cfg.model.sample_rate, cfg.model.hop
     lo, hi = (int(s * sr) // hop for s in cfg.segment_seconds)
     frames = hop * int(lo + torch.randint(max(1, hi - lo + 1), (1,), generator=gen))
     x = segments.batch(cfg.batch_size, frames, gen)
-    return x, torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
+    silent = torch.from_numpy(silence_mask(x.numpy(), min_run_frames(sr)))
+    return x, silent, torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
 
 
 def load_recipe(path: str | None, **overrides) -> AudioTrainConfig:
@@ -229,8 +235,9 @@ def validate(model: TrainableConvLstm, clips: list[torch.Tensor], qualities=(1.0
         for clip in clips:
             x = clip.float()[None].to(device)
             out = model(x, position)
-            x_hat = out["x_hat"].clamp(-1, 1)
-            mel.append(mel_distance(x[0].cpu().numpy(), x_hat[0].cpu().numpy(), config.sample_rate))
+            x_hat = out["x_hat"].clamp(-1, 1)[0].cpu().numpy()
+            x_hat[silence_mask(clip.numpy(), min_run_frames(config.sample_rate))] = 0  # as the codec decodes
+            mel.append(mel_distance(clip.numpy(), x_hat, config.sample_rate))
             kbps.append(float(out["bits"][0]) / (x.shape[1] / config.sample_rate) / 1000)
         rows.append({"quality": quality, "kbps": sum(kbps) / len(kbps), "mel_distance": sum(mel) / len(mel)})
     model.train()
@@ -285,13 +292,13 @@ def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
     model.train()
 
     bar = progress_bar(cfg, step, dist.is_main)
-    for x, position in step_batches(partial(make_batch, segments, cfg), cfg, dist.rank, dist.device, step):
+    for x, silent, position in step_batches(partial(make_batch, segments, cfg), cfg, dist.rank, dist.device, step):
         lr = set_lr(opt, step, cfg)
         opt.zero_grad(set_to_none=True)
         aux_opt.zero_grad(set_to_none=True)
         with autocast(cfg, dist.device):
             out = net(x, position)
-        metrics = rd_loss(out, model.transforms, spectral, x, position, cfg)
+        metrics = rd_loss(out, model.transforms, spectral, x, silent, position, cfg)
         optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
         step += 1
         end_of_step(step, lr, metrics, cfg, dist, bar, metrics_log, prior_steps,

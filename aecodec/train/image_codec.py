@@ -99,10 +99,16 @@ def make_batch(crops, cfg: ImageTrainConfig, gen: torch.Generator) -> tuple[torc
     return crops.batch(cfg.batch_size, gen), torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
 
 
-def make_optimizers(model: TrainableHyperprior, cfg: ImageTrainConfig):
+def make_optimizers(model: nn.Module, cfg):
+    """Adam for the model and Adam for the entropy models' quantiles. A config with a
+    ``gain_lr_scale`` other than 1 puts the gain units in a group of their own at that multiple
+    of the learning rate."""
+    scale = getattr(cfg, "gain_lr_scale", 1.0)
     aux = [p for n, p in model.named_parameters() if n.endswith("quantiles")]
-    main = [p for n, p in model.named_parameters() if not n.endswith("quantiles")]
-    return torch.optim.Adam(main, lr=cfg.lr), torch.optim.Adam(aux, lr=cfg.aux_lr)
+    gains = [p for n, p in model.named_parameters() if ".log_gain_" in n] if scale != 1.0 else []
+    main = [p for n, p in model.named_parameters() if not n.endswith("quantiles") and all(p is not g for g in gains)]
+    groups = [{"params": main}] + ([{"params": gains, "lr_scale": scale}] if gains else [])
+    return torch.optim.Adam(groups, lr=cfg.lr), torch.optim.Adam(aux, lr=cfg.aux_lr)
 
 
 def load_weights(model: TrainableHyperprior, source: str) -> int:

@@ -91,10 +91,10 @@ def end_of_step(step: int, lr: float, metrics: dict, cfg, dist, bar, metrics_log
 
 
 def optimiser_step(loss: torch.Tensor, opt, aux_opt, clip: float) -> None:
-    """One backward of RD + aux loss (disjoint parameters), clip the main group, step both."""
+    """One backward of RD + aux loss (disjoint parameters), clip the main optimiser's, step both."""
     loss.backward()
     if clip:
-        nn.utils.clip_grad_norm_(opt.param_groups[0]["params"], clip)
+        nn.utils.clip_grad_norm_([p for group in opt.param_groups for p in group["params"]], clip)
     opt.step()
     aux_opt.step()
 
@@ -140,10 +140,11 @@ def lr_at(step: int, cfg) -> float:
 
 
 def set_lr(opt, step: int, cfg) -> float:
-    """Set the main optimiser's learning rate for ``step`` (``lr_at``) and return it."""
+    """Set the main optimiser's learning rate for ``step`` (``lr_at``, times a group's
+    ``lr_scale``) and return it."""
     lr = lr_at(step, cfg)
     for group in opt.param_groups:
-        group["lr"] = lr
+        group["lr"] = lr * group.get("lr_scale", 1.0)
     return lr
 
 

@@ -124,6 +124,18 @@ def test_silence_decodes_to_finite_samples(codec):
     assert out.samples.shape == (12000, 2) and np.isfinite(out.samples).all()
 
 
+def test_digital_silence_decodes_to_exact_zeros(codec):
+    x = tone(1.0, 44100, channels=2)
+    x[10000:20000] = 0  # a gap: listed in the header, decoded as zeros
+    x[30000:30100] = 0  # 2 ms: too short to list, left to the model
+    x[40000:41000, 0] = 0  # one channel only: not digital silence
+    data, out = round_trip(codec, Audio(x, 44100))
+    assert container.unpack(data).header["silence"] == [10000, 10000]
+    assert not out.samples[10000:20000].any()
+    assert out.samples[9990:10000].any() and out.samples[20000:20010].any()
+    assert out.samples[30000:30100].any()
+
+
 def test_dc_offset_is_removed_before_coding_and_restored(codec):
     x = tone(1.0, 24000)
     data, plain = round_trip(codec, Audio(x, 24000))
@@ -259,6 +271,8 @@ def forged(data: bytes, **changes) -> bytes:
     {"channel_coding": "mono"}, {"channel_coding": "surround"}, {"dc_offset": [0.0]}, {"dc_offset": [2.0, 0.0]},
     {"chunking": {"frames": 1000, "overlap": 600}}, {"chunking": {"frames": 1 << 30, "overlap": 0}},
     {"chunking": [240000, 4800]}, {"chunking": {"frames": 4800, "overlap": 0}}, {"frames": None},
+    {"silence": [5]}, {"silence": [0, 0]}, {"silence": [-1, 5]}, {"silence": [0, 1 << 40]}, {"silence": "0,5"},
+    {"silence": [0, 5.5]}, {"silence": [0, True]},
 ])
 def test_invalid_headers_are_refused_before_decoding(codec, changes):
     data = codec.encode(Audio(tone(0.5, 44100, channels=2), 44100), 50)
