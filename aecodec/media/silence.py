@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 MIN_RUN_SECONDS = 0.01  # shorter runs (zero crossings, clicks) are not worth a header entry
-MAX_RUNS = 65536  # bounds the header; the longest runs win when a file has more
+MAX_RUNS = 16384  # bounds the header (under 400 kB); the longest runs win when a file has more
 
 
 def min_run_frames(sample_rate: int) -> int:
