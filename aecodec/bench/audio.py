@@ -20,6 +20,7 @@ from aecodec.bench.report import Layout
 from aecodec.bench.sweep import run_benchmark
 from aecodec.codecs.baselines import resample
 from aecodec.errors import InputError
+from aecodec.media.audio import read_audio
 from aecodec.media.types import Audio
 from aecodec.metrics.audio import mel_distance, si_snr
 
@@ -55,15 +56,9 @@ def default_kbps(codec: str) -> tuple[int, ...]:
 
 
 def load_audio(path: Path) -> Audio:
-    """Read an audio file as float32 (frames, channels), clipped to [-1, 1] (Vorbis overshoots).
-
-    To be replaced by aecodec.media's audio reader when it exists.
-    """
-    try:
-        samples, sample_rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except soundfile.LibsndfileError as error:
-        raise InputError(f"cannot read audio '{path}': {error}; check the file") from None
-    return Audio(np.clip(samples, -1.0, 1.0), int(sample_rate))
+    """A file as float32 (frames, channels), clipped to [-1, 1] (Vorbis overshoots)."""
+    audio = read_audio(path)
+    return Audio(np.clip(audio.samples, -1.0, 1.0), audio.sample_rate)
 
 
 def measure_audio(item: Audio, decoded: Audio, n_bytes: int) -> dict[str, Any]:
