@@ -10,7 +10,6 @@ decoder sees the latent rounded (straight-through), the rate term sees additive 
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -24,13 +23,13 @@ from aecodec.media.silence import min_run_frames, silence_mask
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
 from aecodec.train.loop import (
-    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, resume_checkpoint, save_checkpoint, set_lr,
-    start_run,
+    MetricLog, RunConfig, autocast, end_of_step, float32, optimiser_step, progress_bar, read_recipe, resume_checkpoint,
+    save_checkpoint, set_lr, start_run,
 )
 
 
 @dataclass
-class AudioTrainConfig:
+class AudioTrainConfig(RunConfig):
     data: list[str] = field(default_factory=lambda: ["../shared/data/audio/speech", "../shared/data/audio/music"])
     val_data: str | None = None
     out: str = "runs/audio-codec"
@@ -39,23 +38,11 @@ class AudioTrainConfig:
     segment_seconds: tuple[float, float] = (1.0, 2.0)  # each batch draws its length in this range
     gain_db: tuple[float, float] = (-20.0, 6.0)
     lr: float = 3e-4
-    lr_final: float = 1e-5
     warmup: int = 500
-    decay_from: float = 0.75  # fraction of `steps` after which lr decays (cosine) to lr_final
     aux_lr: float = 1e-3
-    clip: float = 1.0
-    seed: int = 0
-    threads: int = 0  # 0: torch's default
-    device: str = "auto"
-    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
-    amp: str = "auto"  # bfloat16 transforms: auto (on CUDA only), on or off
-    log_every: int = 50
-    checkpoint_every: int = 500
-    val_every: int = 500
     val_files: int = 8
     val_seconds: float = 5.0
     max_file_seconds: float | None = None  # read at most this much of each training file
-    init: str | None = None  # start from these weights (a checkpoint .pt or a shipped .safetensors)
     weight_norm: bool = True  # training-time reparametrisation, folded away at export
     # A fresh encoder's latent is ~1e-3 (quiet audio through small default-initialised convs), so
     # every symbol rounds to zero and the decoder learns nothing; gains start this much higher
@@ -199,11 +186,8 @@ def make_batch(segments, cfg: AudioTrainConfig, gen: torch.Generator) -> tuple[t
 
 def load_recipe(path: str | None, **overrides) -> AudioTrainConfig:
     """A recipe JSON (keys of AudioTrainConfig, 'model' for ConvLstmConfig) plus CLI overrides."""
-    recipe = {}
-    if path:
-        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
+    recipe = read_recipe(path, overrides)
     model = ConvLstmConfig.from_dict(recipe.pop("model", {}))
-    recipe.update({k: v for k, v in overrides.items() if v is not None})
     return AudioTrainConfig(**recipe, model=model)
 
 

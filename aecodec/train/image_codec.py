@@ -7,7 +7,6 @@ straight-through estimator while the rate term uses additive noise (Minnen & Sin
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import partial
@@ -18,34 +17,19 @@ from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.train.loop import (
-    MetricLog, autocast, end_of_step, float32, optimiser_step, progress_bar, resume_checkpoint, save_checkpoint, set_lr,
-    start_run,
+    MetricLog, RunConfig, autocast, end_of_step, float32, optimiser_step, progress_bar, read_recipe, resume_checkpoint,
+    save_checkpoint, set_lr, start_run,
 )
 
 
 @dataclass
-class ImageTrainConfig:
+class ImageTrainConfig(RunConfig):
     data: str = "../shared/data/images/train"
     val_data: str | None = None
     out: str = "runs/image-codec"
-    steps: int = 20000
-    batch_size: int = 8
-    crop: int = 128
-    lr: float = 5e-4
     lr_final: float = 2e-5
-    warmup: int = 200
-    decay_from: float = 0.75  # fraction of `steps` after which lr decays (cosine) to lr_final
+    crop: int = 128
     aux_lr: float = 1e-3
-    clip: float = 1.0
-    seed: int = 0
-    threads: int = 0  # 0: torch's default
-    device: str = "auto"  # auto picks CUDA when present
-    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
-    amp: str = "auto"  # bfloat16 transforms: auto (on CUDA only), on or off
-    log_every: int = 50
-    val_every: int = 500
-    checkpoint_every: int = 500
-    init: str | None = None  # start from these weights (a checkpoint .pt or a shipped model name)
     model: HyperpriorConfig = field(default_factory=HyperpriorConfig)
 
 
@@ -125,11 +109,8 @@ def load_weights(model: TrainableHyperprior, source: str) -> int:
 
 def load_recipe(path: str | None, **overrides) -> ImageTrainConfig:
     """A recipe JSON (keys of ImageTrainConfig, 'model' for HyperpriorConfig) plus CLI overrides."""
-    recipe = {}
-    if path:
-        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
+    recipe = read_recipe(path, overrides)
     model = HyperpriorConfig(**recipe.pop("model", {}))
-    recipe.update({k: v for k, v in overrides.items() if v is not None})
     return ImageTrainConfig(**recipe, model=model)
 
 

@@ -7,13 +7,47 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
 AMP = ("auto", "on", "off")
+
+
+@dataclass
+class RunConfig:
+    """What every trainer's config holds: schedule, seed, hardware, logging and checkpoints.
+    Each trainer's config adds its data and model fields and may change these defaults."""
+
+    out: str = "runs/train"
+    steps: int = 20000
+    batch_size: int = 8
+    lr: float = 5e-4
+    lr_final: float = 1e-5
+    warmup: int = 200
+    decay_from: float = 0.75  # fraction of `steps` after which lr decays (cosine) to lr_final
+    clip: float = 1.0  # gradient norm clipping (0: off)
+    seed: int = 0
+    threads: int = 0  # 0: torch's default
+    device: str = "auto"  # auto picks CUDA when present
+    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
+    amp: str = "auto"  # bfloat16 transforms: auto (on CUDA only), on or off
+    log_every: int = 50
+    checkpoint_every: int = 500
+    val_every: int = 500
+    init: str | None = None  # start from these weights (a checkpoint .pt or a shipped .safetensors)
+
+
+def read_recipe(path: str | None, overrides: dict) -> dict:
+    """A recipe JSON's keys (those starting with '_' are comments) updated with the CLI's
+    overrides that were given (not None)."""
+    recipe = {}
+    if path:
+        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
+    recipe.update({k: v for k, v in overrides.items() if v is not None})
+    return recipe
 
 
 def start_run(cfg) -> tuple:

@@ -22,14 +22,15 @@ from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
 from aecodec.train.loop import (
-    MetricLog, autocast, end_of_step, progress_bar, resume_checkpoint, save_checkpoint, set_lr, start_run,
+    MetricLog, RunConfig, autocast, end_of_step, progress_bar, read_recipe, resume_checkpoint, save_checkpoint, set_lr,
+    start_run,
 )
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
 
 @dataclass
-class RestoreTrainConfig:
+class RestoreTrainConfig(RunConfig):
     task: str = "image-denoise"
     data: list[str] = field(default_factory=list)  # images, or clean audio folders (speech, music)
     noise_data: str | None = None  # audio-denoise: folder of noise recordings
@@ -40,19 +41,9 @@ class RestoreTrainConfig:
     crop: int = 96  # images: training crop side
     segment_seconds: float = 2.0  # audio: training segment length
     lr: float = 1e-3
-    lr_final: float = 1e-5
     warmup: int = 100
     decay_from: float = 0.5
-    clip: float = 1.0
-    seed: int = 0
-    threads: int = 0
-    device: str = "auto"
-    workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
-    amp: str = "auto"  # bfloat16 network: auto (on CUDA only), on or off
-    log_every: int = 50
     checkpoint_every: int = 250
-    val_every: int = 500
-    init: str | None = None
     degrade: dict = field(default_factory=dict)  # the task's degradation settings
     model: dict = field(default_factory=dict)  # the architecture's config
 
@@ -322,11 +313,7 @@ def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:
 
 
 def load_recipe(path: str | None, **overrides) -> RestoreTrainConfig:
-    recipe = {}
-    if path:
-        recipe = {k: v for k, v in json.loads(Path(path).read_text()).items() if not k.startswith("_")}
-    recipe.update({k: v for k, v in overrides.items() if v is not None})
-    return RestoreTrainConfig(**recipe)
+    return RestoreTrainConfig(**read_recipe(path, overrides))
 
 
 def load_weights(model: nn.Module, source: str) -> int:
