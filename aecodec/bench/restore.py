@@ -52,6 +52,7 @@ from tqdm import tqdm
 from aecodec.bench.report import RowLog, library_versions
 from aecodec.bench.sweep import list_files
 from aecodec.errors import InputError, ModelError
+from aecodec.media.audio import read_mono
 from aecodec.media.atomic import atomic_write
 from aecodec.media.image import EXTENSIONS
 from aecodec.metrics.image import PSNR_CAP_DB, psnr_rgb
@@ -367,16 +368,6 @@ def _list_audio(folder: Path, limit: int | None, option: str) -> list[Path]:
         raise InputError(f"no {', '.join(AUDIO_SUFFIXES)} files in '{folder}'; check {option}") from None
 
 
-def _load_mono(path: Path) -> np.ndarray:
-    """A file as float32 mono (channels averaged) at SAMPLE_RATE_HZ."""
-    from aecodec.media.audio import read_audio
-    from aecodec.media.resample import resample
-
-    audio = read_audio(path)
-    mono = audio.samples.mean(axis=1, keepdims=True)
-    return resample(mono, audio.sample_rate, SAMPLE_RATE_HZ)[:, 0]
-
-
 def _audio_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     seconds_audio = sum(r["seconds_audio"] for r in rows)
     return {"mean_si_snr_improvement": _mean([r["si_snr_improvement"] for r in rows]),
@@ -408,10 +399,10 @@ def bench_audio_denoise(speech_dir: Path, noise_dir: Path, out_dir: Path, snr_db
     noise_cache: dict[Path, np.ndarray] = {}
 
     def prepare(index: int, path: Path, key: str) -> Case:
-        clean = _load_mono(path)[: int(MAX_SECONDS * SAMPLE_RATE_HZ)]
+        clean = read_mono(path, SAMPLE_RATE_HZ)[: int(MAX_SECONDS * SAMPLE_RATE_HZ)]
         noise_path = noises[index % len(noises)]
         if noise_path not in noise_cache:
-            noise_cache[noise_path] = _load_mono(noise_path)
+            noise_cache[noise_path] = read_mono(noise_path, SAMPLE_RATE_HZ)
         try:
             noisy, _ = mix_at_snr(clean, noise_cache[noise_path], snr_db, file_rng(seed, key))
         except ValueError as error:

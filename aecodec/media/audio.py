@@ -137,6 +137,22 @@ def read_audio(source: Source) -> Audio:
         return reader.read()
 
 
+def read_mono(source: Source, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
+    """A whole file mixed to mono (channels averaged) and resampled to ``sample_rate``: float32
+    [frames], at most ``max_seconds`` of it when given.
+
+    Raises:
+        InputError: as ``AudioReader``.
+    """
+    from aecodec.media.resample import resample
+
+    audio = read_audio(source)
+    mono = audio.samples.mean(axis=1, keepdims=True)
+    if max_seconds:
+        mono = mono[: int(max_seconds * audio.sample_rate)]
+    return resample(mono, audio.sample_rate, sample_rate)[:, 0]
+
+
 def is_audio_file(path: str | os.PathLike[str]) -> bool:
     """Whether soundfile recognises ``path`` as audio (reads only the header; False on any error)."""
     try:

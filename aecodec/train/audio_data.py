@@ -28,20 +28,15 @@ def load_mono(files: list[Path], sample_rate: int, max_seconds: float | None = N
     """Decode every file once, mixed to mono and resampled to ``sample_rate``, as float16 tensors
     (an hour of audio is ~170 MB). Unreadable files are skipped with a log message."""
     from aecodec.errors import AecError
-    from aecodec.media.audio import read_audio
-    from aecodec.media.resample import resample
+    from aecodec.media.audio import read_mono
 
     clips = []
     for f in files:
         try:
-            audio = read_audio(f)
+            x = read_mono(f, sample_rate, max_seconds)
         except AecError as e:
             log.warning("skipping %s: %s", f, e)
             continue
-        mono = audio.samples.mean(axis=1, keepdims=True)
-        if max_seconds:
-            mono = mono[: int(max_seconds * audio.sample_rate)]
-        x = resample(mono, audio.sample_rate, sample_rate)[:, 0]
         clips.append(torch.from_numpy(np.clip(x, -1, 1)).to(torch.float16))
     if not clips:
         raise InputError("no training audio could be read; check --data")
