@@ -5,6 +5,7 @@ Thin: options are parsed here, the work happens in aecodec.bench.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import click
@@ -31,14 +32,23 @@ def parse_names(text: str, option: str) -> tuple[str, ...]:
 
 def parse_integers(text: str | None, option: str) -> tuple[int, ...] | None:
     """Comma-separated positive integers, sorted, or None when the option was not given."""
+    return _parse(text, option, int, "integers", "10,50,90")
+
+
+def parse_numbers(text: str | None, option: str) -> tuple[float, ...] | None:
+    """Comma-separated positive numbers (integers stay integers), sorted, or None when not given."""
+    return _parse(text, option, lambda v: int(v) if v.strip().isdigit() else float(v), "numbers", "1.5,3,6")
+
+
+def _parse(text: str | None, option: str, kind, noun: str, example: str):
     if text is None:
         return None
     try:
-        values = tuple(sorted({int(value) for value in text.split(",") if value.strip()}))
+        values = tuple(sorted({kind(value) for value in text.split(",") if value.strip()}))
     except ValueError:
-        raise InputError(f"{option} takes comma-separated integers, got '{text}'; e.g. {option} 10,50,90") from None
-    if not values or values[0] < 1:
-        raise InputError(f"{option} needs positive integers, got '{text}'; e.g. {option} 10,50,90")
+        raise InputError(f"{option} takes comma-separated {noun}, got '{text}'; e.g. {option} {example}") from None
+    if not values or not values[0] > 0 or not all(math.isfinite(v) for v in values):
+        raise InputError(f"{option} needs positive {noun}, got '{text}'; e.g. {option} {example}")
     return values
 
 
@@ -85,7 +95,7 @@ def bench_image(data_dir: Path, out_dir: Path, codecs: str, qualities: str | Non
 def bench_audio(data_dir: Path, out_dir: Path, codecs: str, kbps: str | None, limit: int | None, device: str) -> None:
     """Measure kbps, mel distance and SI-SNR of audio codecs over the audio files in --data."""
     names = parse_names(codecs, "--codecs")
-    values = parse_integers(kbps, "--kbps")
+    values = parse_numbers(kbps, "--kbps")
     from aecodec.bench.audio import bench_audio as run
 
     report(run(data_dir, out_dir, names, values, limit, device), out_dir)

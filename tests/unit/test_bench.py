@@ -135,7 +135,21 @@ def test_cli_bad_options_are_one_line_errors(images: Path, tmp_path: Path) -> No
     assert result.stderr == f"aecodec: error: {expected}\n"
     result = run_cli("bench", "audio", "--data", str(images), "--out", str(tmp_path / "o"), "--codecs", " , ")
     assert result.returncode == 1 and result.stderr.startswith("aecodec: error: --codecs is empty")
+    for kbps in ("1.5,-3", "nan", "six"):
+        result = run_cli("bench", "audio", "--data", str(images), "--out", str(tmp_path / "o"), "--kbps", kbps)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1 and "--kbps" in result.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_kbps_take_fractions_and_qualities_integers() -> None:
+    from aecodec.cli.bench_cmds import parse_integers, parse_numbers
+
+    assert parse_numbers("6, 1.5,3,6", "--kbps") == (1.5, 3, 6) and parse_numbers(None, "--kbps") is None
+    assert all(type(v) is int for v in parse_numbers("12,3", "--kbps"))
+    assert parse_integers("95,5", "--qualities") == (5, 95)
+    for bad in ("0", "2.5", "x", ","):
+        with pytest.raises(InputError):
+            parse_integers(bad, "--qualities")
 
 
 def test_cli_runs_a_bench_and_imports_no_numpy_until_then(images: Path, tmp_path: Path) -> None:
