@@ -11,6 +11,7 @@ import io
 import math
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -36,20 +37,22 @@ class LazyModel:
     media: str
     model_name: str
     device: str
-    _model = None
-    _card: dict | None = None
     _lock = threading.Lock()  # batch commands on a GPU code several files at once
-
 
     def model(self, name: str | None = None, sha_prefix: str | None = None):
         """The loaded model: the newest of ``model_name``, or the one a file names."""
+        return self.loaded(name, sha_prefix)[1]
+
+    def loaded(self, name: str | None = None, sha_prefix: str | None = None) -> tuple[dict, Any]:
+        """(card, model) of ``model``. Each stays loaded, so decoding an old file does not
+        change the model new files are encoded with."""
         from aecodec.device import resolve_device
         from aecodec.models.registry import load_model
 
         name = name or self.model_name
         with self._lock:
-            card = self._card
-            if card is None or card["name"] != name or (sha_prefix and not card["weights"]["sha256"].startswith(sha_prefix)):
+            loaded = self.__dict__.setdefault("_loaded", {})
+            if (name, sha_prefix) not in loaded:
                 card, model = load_model(name, sha_prefix)
                 if card.get("task", "compress") != "compress":
                     raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
@@ -57,8 +60,8 @@ class LazyModel:
                 if card.get("media", self.media) != self.media:
                     raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
                                      "pick another with --model (see 'aecodec models')")
-                self._card, self._model = card, model.to(resolve_device(self.device))
-            return self._model
+                loaded[name, sha_prefix] = card, model.to(resolve_device(self.device))
+            return loaded[name, sha_prefix]
 
 
 class LearnedImageCodec(LazyModel):
@@ -91,7 +94,7 @@ class LearnedImageCodec(LazyModel):
         """Runs the analysis transform once; the returned function codes it at any quality."""
         import torch
 
-        model = self.model()
+        card, model = self.loaded()
         rgb, alpha = split_channels(item)
         stride = model.stride
         padded = np.pad(rgb, ((0, -item.height % stride), (0, -item.width % stride), (0, 0)), mode="edge")
@@ -109,7 +112,7 @@ class LearnedImageCodec(LazyModel):
                 streams.append(encode(y_sym[:, c : c + group], y_idx[:, c : c + group], model.y_tables))
             header = {
                 "media": "image",
-                "model": {"name": self._card["name"], "sha256": self._card["weights"]["sha256"][:16]},
+                "model": {"name": card["name"], "sha256": card["weights"]["sha256"][:16]},
                 "quality": quality,
                 "geometry": {"height": item.height, "width": item.width, "channels": item.channels, "mode": item.mode},
                 "tiles": {"size": tile},

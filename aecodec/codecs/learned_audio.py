@@ -136,7 +136,7 @@ class LearnedAudioCodec(LazyModel):
 
         from aecodec.entropy.tables import encode
 
-        model = self.model()
+        card, model = self.loaded()
         source = item if isinstance(item, AudioReader) else _ArraySource(item)
         sample_rate, channels = source.info.sample_rate, source.info.channels
         _check_input(source.info)
@@ -164,7 +164,7 @@ class LearnedAudioCodec(LazyModel):
                 streams += [encode(symbols[c], indexes[c], model.tables) for c in range(coded)]
             header = {
                 "media": "audio",
-                "model": {"name": self._card["name"], "sha256": self._card["weights"]["sha256"][:16]},
+                "model": {"name": card["name"], "sha256": card["weights"]["sha256"][:16]},
                 "quality": quality,
                 "sample_rate": sample_rate,
                 "channels": channels,

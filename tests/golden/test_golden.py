@@ -1,9 +1,11 @@
-"""Committed .aec files must decode forever: exact latents, pixels within rounding of the reference.
+"""Committed .aec files must decode forever: exact latents, samples within rounding of the reference.
 
 Each case in cases.json names a .aec file, the sha256 of its entropy-decoded symbols (which must
-match exactly on any machine: the entropy path is integer-exact) and a reference PNG of its
-decoded pixels (float synthesis may differ by one grey level across CPU types, never more).
-`AECODEC_REGEN_GOLDEN=1` writes cases that do not exist yet; it never rewrites an old one.
+match exactly on any machine: the entropy path is integer-exact) and a reference of its decoded
+samples: a PNG for images (float synthesis may differ by one grey level across CPU types, never
+more), a 24-bit FLAC for audio (within 1e-3). Case names end in the version of the model that
+made them, and every shipped codec version keeps cases. `AECODEC_REGEN_GOLDEN=1` writes the
+cases of the newest models that do not exist yet; it never rewrites an old one.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pytest
 
 from aecodec import container
 from aecodec.media.image import read_image
-from aecodec.media.types import Image
+from aecodec.media.types import Audio, Image
 
 HERE = Path(__file__).parent
 CASES = HERE / "cases.json"
@@ -29,6 +31,33 @@ SOURCES = {  # name -> (sample, crop box, quality)
     "gray-q50-v1": ("lake_gray.png", (0, 0, 100, 70), 50),
     "rgba-q40-v1": ("osprey_alpha.png", (0, 0, 120, 90), 40),
 }
+
+
+AUDIO_SOURCES = {  # name (without the version) -> (sample, seconds, quality)
+    "speech-q20": ("librivox_speech.flac", (0.0, 1.5), 20),
+    "speech-q90": ("librivox_speech.flac", (2.0, 4.0), 90),
+}
+AUDIO_TOLERANCE = 1e-3
+
+
+def decoded_audio_symbols(codec, data: bytes) -> str:
+    """sha256 over every entropy-decoded symbol of an audio file, stream by stream."""
+    from aecodec.codecs.learned_audio import check_audio_header, chunking_for
+    from aecodec.entropy.tables import decode
+    from aecodec.media.chunks import chunk_spans
+    from aecodec.media.resample import output_frames
+
+    parsed = container.unpack(data)
+    h = check_audio_header(parsed.header)
+    model = codec.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
+    assert (h.chunk_frames, h.overlap) == chunking_for(model.sample_rate, model.hop)
+    spans = chunk_spans(output_frames(h.frames, h.sample_rate, model.sample_rate), h.chunk_frames, h.overlap)
+    digest = hashlib.sha256()
+    for k, (start, stop) in enumerate(spans):
+        indexes = model.indexes(h.qualities(), (h.coded_channels, model.config.latent, -(-(stop - start) // model.hop)))
+        for c in range(h.coded_channels):
+            digest.update(decode(parsed.streams[k * h.coded_channels + c], indexes[c], model.tables).tobytes())
+    return digest.hexdigest()
 
 
 def decoded_symbols(codec, data: bytes) -> str:
@@ -66,17 +95,58 @@ def regenerate(codec) -> None:
     CASES.write_text(json.dumps(cases, indent=2) + "\n")
 
 
+def regenerate_audio(codec) -> None:
+    from aecodec.media.audio import read_audio, write_audio
+
+    cases = load_cases()
+    version = codec.loaded()[0]["version"]
+    for stem, (sample, (start, stop), quality) in AUDIO_SOURCES.items():
+        name = f"audio-{stem}-v{version}"
+        if name in cases:
+            continue
+        clip = read_audio(HERE.parent / "data" / "audio" / sample)
+        rate = clip.sample_rate
+        data = codec.encode(Audio(clip.samples[int(start * rate) : int(stop * rate)], rate), quality)
+        (HERE / f"{name}.aec").write_bytes(data)
+        write_audio(codec.decode(data), HERE / f"{name}.flac", force=True, sample_format="24")
+        cases[name] = {"file": f"{name}.aec", "reference": f"{name}.flac", "symbols_sha256": decoded_audio_symbols(codec, data)}
+    CASES.write_text(json.dumps(cases, indent=2) + "\n")
+
+
 def load_cases() -> dict:
     return json.loads(CASES.read_text()) if CASES.exists() else {}
 
 
-def test_regeneration_switch(image_codec):
+@pytest.fixture(scope="module")
+def audio_codec():
+    from aecodec.codecs.learned_audio import LearnedAudioCodec
+
+    return LearnedAudioCodec(device="cpu")
+
+
+def test_regeneration_switch(image_codec, audio_codec):
     if os.environ.get("AECODEC_REGEN_GOLDEN") == "1":
         regenerate(image_codec)
-    assert load_cases(), "no golden cases: run with AECODEC_REGEN_GOLDEN=1 once"
+        regenerate_audio(audio_codec)
+    cases = load_cases()
+    assert any(n.startswith("audio-") for n in cases) and any(not n.startswith("audio-") for n in cases), \
+        "golden cases missing: run with AECODEC_REGEN_GOLDEN=1 once"
 
 
-@pytest.mark.parametrize("name", sorted(load_cases()))
+@pytest.mark.parametrize("name", sorted(n for n in load_cases() if n.startswith("audio-")))
+def test_golden_audio_decodes_as_recorded(name, audio_codec):
+    from aecodec.media.audio import read_audio
+
+    case = load_cases()[name]
+    data = (HERE / case["file"]).read_bytes()
+    assert decoded_audio_symbols(audio_codec, data) == case["symbols_sha256"]
+    decoded = audio_codec.decode(data)
+    reference = read_audio(HERE / case["reference"])
+    assert decoded.samples.shape == reference.samples.shape and decoded.sample_rate == reference.sample_rate
+    assert np.abs(decoded.samples - reference.samples).max() <= AUDIO_TOLERANCE
+
+
+@pytest.mark.parametrize("name", sorted(n for n in load_cases() if not n.startswith("audio-")))
 def test_golden_file_decodes_as_recorded(name, image_codec):
     case = load_cases()[name]
     data = (HERE / case["file"]).read_bytes()

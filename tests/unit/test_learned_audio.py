@@ -325,3 +325,22 @@ def test_impossible_stream_layouts_are_refused(codec):
     for streams in (parsed.streams[:1], parsed.streams + (b"\0" * 8,), (parsed.streams[0], b"\1\2")):
         with pytest.raises(FormatError, match="stream"):
             codec.decode(container.pack(header, streams))
+
+
+def test_decoding_an_old_file_does_not_change_the_model_new_files_use(model_dir, tmp_path, monkeypatch):
+    import shutil
+
+    from aecodec.train.export import export_audio_codec
+
+    old = LearnedAudioCodec().encode(Audio(tone(0.5, 24000), 24000), 50)  # the fixture's version only
+    both = tmp_path / "models"
+    shutil.copytree(model_dir, both)
+    state = torch.load(model_dir / "checkpoint.pt", weights_only=False)
+    state["model"] = {k: v * 1.01 if k.endswith("log_gain_enc") else v for k, v in state["model"].items()}
+    torch.save(state, both / "checkpoint.pt")
+    newer = json.loads(export_audio_codec(both / "checkpoint.pt", both, "audio-conv-lstm", FIXTURE_VERSION + 1, {}).read_text())
+    monkeypatch.setenv("AECODEC_MODELS", str(both))
+    codec = LearnedAudioCodec()
+    assert codec.decode(old).frames == 12000  # loads the old version by its sha
+    header = container.unpack(codec.encode(Audio(tone(0.5, 24000), 24000), 50)).header
+    assert header["model"]["sha256"] == newer["weights"]["sha256"][:16]
