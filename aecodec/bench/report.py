@@ -52,16 +52,20 @@ class Layout:
 
 
 class RowLog:
-    """The append-only ``points.jsonl`` of one output folder; ``done`` has the measured keys."""
+    """The append-only ``points.jsonl`` of one output folder; ``done`` has the measured keys.
 
-    def __init__(self, path: Path) -> None:
+    Each row records the identity of the codec that made it (for aecodec, the model's name,
+    version and weights hash). Rows made by another identity of a codec this run uses (a
+    retrained model) are stale: they are dropped from the file and measured again.
+    """
+
+    def __init__(self, path: Path, identities: dict[str, str] | None = None) -> None:
         self.path = path
+        self.identities = identities or {}
         self.rows: list[Row] = []
         if path.exists():
             text = path.read_text(encoding="utf-8")
             complete, _, torn = text.rpartition("\n")
-            if torn:  # a killed run can leave half a line; drop it so appends stay valid JSON lines
-                atomic_write(path, (complete + "\n" if complete else "").encode(), force=True)
             for number, line in enumerate(complete.splitlines(), 1):
                 try:
                     row = json.loads(line)
@@ -69,13 +73,24 @@ class RowLog:
                 except (json.JSONDecodeError, KeyError, TypeError):
                     raise InputError(f"{path}:{number} is not a benchmark row; delete the file to start over") from None
                 self.rows.append(row)
+            fresh = [row for row in self.rows if self._current(row)]
+            # A killed run can leave half a line; rewriting drops it (and stale rows), so appends stay valid.
+            if torn or len(fresh) < len(self.rows):
+                self.rows = fresh
+                atomic_write(path, "".join(json.dumps(row, allow_nan=False) + "\n" for row in fresh).encode(), force=True)
         self.done = {self._key(row) for row in self.rows}
+
+    def _current(self, row: Row) -> bool:
+        return row["codec"] not in self.identities or row.get("codec_id", "") == self.identities[row["codec"]]
 
     @staticmethod
     def _key(row: Row) -> tuple[str, str, int]:
         return row["file"], row["codec"], row["quality"]
 
     def append(self, row: Row) -> None:
+        identity = self.identities.get(row["codec"], "")
+        if identity:
+            row = {**row, "codec_id": identity}
         with open(self.path, "a", encoding="utf-8") as file:
             file.write(json.dumps(row, allow_nan=False) + "\n")
         self.rows.append(row)

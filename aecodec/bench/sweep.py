@@ -100,6 +100,13 @@ def run_sweep(
             progress.update()
 
 
+def codec_identity(codec: Codec) -> str:
+    """What makes a codec's measurements reusable: for aecodec, its model (name, version, hash);
+    "" for the classic codecs, whose library versions go into results.json."""
+    identity = getattr(codec, "identity", None)
+    return identity() if identity else ""
+
+
 def run_benchmark(
     layout: Layout,
     data_dir: Path,
@@ -132,14 +139,15 @@ def run_benchmark(
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot use '{out_dir}' as the output folder: {error.strerror}; check --out") from None
-    rows = RowLog(out_dir / "points.jsonl")
+    identities = {name: codec_identity(codec) for name, codec in codecs.items()}
+    rows = RowLog(out_dir / "points.jsonl", identities)
     run_sweep(data_dir, files, codecs, plan, rows, load, measure)
     points = mean_points(layout, rows.rows, {p.relative_to(data_dir).as_posix() for p in files}, plan)
     bd_rate, bd_quality = bd_tables(layout, points, reference)
     results = {
         "kind": layout.kind,
         "dataset": str(data_dir),
-        "versions": library_versions(*versions),
+        "versions": {**library_versions(*versions), **{f"{name} model": i for name, i in identities.items() if i}},
         "reference": reference,
         "codecs": {name: {"points": codec_points} for name, codec_points in points.items()},
         "bd_rate": bd_rate,

@@ -43,6 +43,11 @@ class LazyModel:
         """The loaded model: the newest of ``model_name``, or the one a file names."""
         return self.loaded(name, sha_prefix)[1]
 
+    def identity(self) -> str:
+        """The newest model's name, version and weights hash: what a benchmark row depends on."""
+        card = self.loaded()[0]
+        return f"{card['name']} v{card['version']} {card['weights']['sha256'][:16]}"
+
     def loaded(self, name: str | None = None, sha_prefix: str | None = None) -> tuple[dict, Any]:
         """(card, model) of ``model``. Each stays loaded, so decoding an old file does not
         change the model new files are encoded with."""

@@ -102,6 +102,19 @@ def test_bench_resumes_from_its_rows(images: Path, tmp_path: Path) -> None:
     assert len(results["codecs"]["jpeg"]["points"]) == len(QUALITIES) + 1
 
 
+def test_rows_of_another_model_are_measured_again(tmp_path: Path) -> None:
+    path = tmp_path / "points.jsonl"
+    old = {"file": "a.png", "codec": "aecodec", "quality": 50, "bytes": 10, "codec_id": "image-hyperprior v1 aaaa"}
+    jpeg = {"file": "a.png", "codec": "jpeg", "quality": 50, "bytes": 12}
+    path.write_text(json.dumps(old) + "\n" + json.dumps(jpeg) + "\n")
+    rows = RowLog(path, {"aecodec": "image-hyperprior v2 bbbb", "jpeg": ""})
+    assert rows.rows == [jpeg] and rows.done == {("a.png", "jpeg", 50)}
+    assert read_rows(tmp_path) == [jpeg]  # dropped from the file too
+    rows.append({**old, "codec_id": None, "bytes": 9})
+    assert read_rows(tmp_path)[-1]["codec_id"] == "image-hyperprior v2 bbbb"
+    assert RowLog(path, {"aecodec": "image-hyperprior v2 bbbb"}).done == {("a.png", "jpeg", 50), ("a.png", "aecodec", 50)}
+
+
 def test_rows_that_are_not_rows_are_refused(tmp_path: Path) -> None:
     (tmp_path / "points.jsonl").write_text('{"file": "a.png"}\n')
     with pytest.raises(InputError, match="points.jsonl:1 is not a benchmark row"):
