@@ -27,6 +27,7 @@ import numpy as np
 
 from aecodec import container
 from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
+from aecodec.codecs import envelope
 from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality, highest_quality_within
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import AudioInfo, AudioReader
@@ -44,6 +45,7 @@ DEFAULT_MODEL = "audio-conv-lstm"
 CHUNK_SECONDS = 10.0  # bounds memory; long enough that the overlaps cost ~2 % of the rate
 OVERLAP_SECONDS = 0.2  # crossfaded at decode
 SIDE_QUALITY_DROP = 25.0  # the side channel of mid-side stereo is coded this much lower
+BASE_QUALITY = 50.0  # the waveform layer's quality; the quality knob drives the envelope layer
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
 MAX_CHANNELS = 8
 MAX_CHUNK_FRAMES = 1 << 20  # at the model rate: bounds a decoder's memory whatever a header says
@@ -68,6 +70,7 @@ class AudioHeader:
     chunk_frames: int
     overlap: int
     silence: tuple[tuple[int, int], ...] = ()  # [start, stop) frames decoded as exact zeros
+    envelope: envelope.EnvelopeConfig | None = None  # the envelope refinement layer's settings
 
     @property
     def coded_channels(self) -> int:
@@ -148,33 +151,37 @@ class LearnedAudioCodec(LazyModel):
         if chunk_count(model_frames, chunk, overlap) * coded > container.MAX_STREAMS:
             raise InputError(f"the input is too long ({frames / sample_rate / 3600:.1f} h) for one .aec file; split it")
         spans = chunk_spans(model_frames, chunk, overlap)
-        latents = []
+        # The waveform layer is coded once at BASE_QUALITY; the quality knob sets the envelope
+        # refinement, whose log ratios at every rung of the ladder are measured here, once.
+        base = AudioHeader(BASE_QUALITY, max(1.0, BASE_QUALITY - SIDE_QUALITY_DROP) if coding == "mid-side" else None,
+                           sample_rate, channels, frames, coding, dc, chunk, overlap)
+        latent_streams, ratios = [], []
         for piece in _model_rate_chunks(source, dc, coding, model.sample_rate, spans):
-            latents.append(model.analyse(torch.from_numpy(np.ascontiguousarray(piece.T))))
-        if len(latents) != len(spans):
+            symbols, indexes = model.quantise(model.analyse(torch.from_numpy(np.ascontiguousarray(piece.T))),
+                                              base.qualities())
+            latent_streams += [encode(symbols[c], indexes[c], model.tables) for c in range(coded)]
+            decoded = model.synthesise(symbols, base.qualities())[:, : piece.shape[0]].numpy()
+            ratios += [envelope.rung_ratios(piece[:, c], decoded[c], model.sample_rate) for c in range(coded)]
+        if len(ratios) != len(spans) * coded:
             raise InputError("the input changed while it was read; read it again")
 
         def at(quality: float) -> bytes:
-            h = AudioHeader(quality, max(1.0, quality - SIDE_QUALITY_DROP) if coding == "mid-side" else None,
-                            sample_rate, channels, frames, coding, dc, chunk, overlap)
-            qualities = h.qualities()
-            streams = []
-            for y in latents:
-                symbols, indexes = model.quantise(y, qualities)
-                streams += [encode(symbols[c], indexes[c], model.tables) for c in range(coded)]
+            rung, env = envelope.config_for(quality)
+            streams = latent_streams + [envelope.encode_symbols(envelope.quantise(r[rung], env.step)) for r in ratios]
             header = {
                 "media": "audio",
                 "model": {"name": card["name"], "sha256": card["weights"]["sha256"][:16]},
-                "quality": quality,
+                "quality": base.quality,
                 "sample_rate": sample_rate,
                 "channels": channels,
                 "frames": frames,
                 "channel_coding": coding,
                 "dc_offset": list(dc),
                 "chunking": {"frames": chunk, "overlap": overlap},
+                "envelope": env.to_dict(),
             }
             if coding == "mid-side":
-                header["side_quality"] = h.side_quality
+                header["side_quality"] = base.side_quality
             if silence:
                 header["silence"] = pack_runs(silence)
             return container.pack(header, streams)
@@ -215,7 +222,7 @@ class LearnedAudioCodec(LazyModel):
         if type(model_rate) is not int or model_rate < 1:
             raise ModelError(f"the card of model '{name}' has no sample rate; restore pretrained/ from the repository")
         model_frames = output_frames(h.frames, h.sample_rate, model_rate)
-        expected = chunk_count(model_frames, h.chunk_frames, h.overlap) * h.coded_channels
+        expected = chunk_count(model_frames, h.chunk_frames, h.overlap) * h.coded_channels * (1 if h.envelope is None else 2)
         if len(parsed.streams) != expected:
             raise FormatError(f"audio of this length needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
         if any(len(s) < RANS_MIN_BYTES for s in parsed.streams):
@@ -247,6 +254,11 @@ class LearnedAudioCodec(LazyModel):
             indexes = model.indexes(qualities, (coded, model.config.latent, latent_frames))
             symbols = np.stack([decode(streams[k * coded + c], indexes[c], model.tables) for c in range(coded)])
             x = model.synthesise(symbols, qualities)[:, : stop - start].numpy().T
+            if h.envelope is not None:
+                shape = (h.envelope.bands, h.envelope.frames(stop - start))
+                first = len(spans) * coded + k * coded
+                x = np.stack([envelope.apply(x[:, c], envelope.decode_symbols(streams[first + c], shape), h.envelope,
+                                             model.sample_rate) for c in range(coded)], axis=1)
             block = resampler.push(from_coded(fader.push(x, last=k == len(spans) - 1), h.coding))
             if block.shape[0]:
                 yield finish(block)
@@ -373,8 +385,16 @@ def check_audio_header(h: dict) -> AudioHeader:
         overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
         frames = integer(h["frames"], 1, 1 << 48)
         silence = tuple(unpack_runs(h.get("silence", []), frames))
+        env = None
+        if "envelope" in h:
+            e = h["envelope"]
+            n_fft = integer(e["n_fft"], 16, 8192)
+            step = e["step"]
+            if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0.01 <= step <= 10:
+                raise ValueError
+            env = envelope.EnvelopeConfig(n_fft, integer(e["hop"], 1, n_fft), integer(e["bands"], 1, 128), float(step))
         return AudioHeader(quality(h["quality"]), side, integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-                           channels, frames, coding, tuple(float(v) for v in dc), chunk, overlap, silence)
+                           channels, frames, coding, tuple(float(v) for v in dc), chunk, overlap, silence, env)
     except (KeyError, TypeError, ValueError):
-        raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking or silence); "
+        raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking, silence or envelope); "
                           "the file is damaged") from None
