@@ -30,7 +30,7 @@ DEFAULT_CODECS = ("aecodec", "mp3", "opus")
 DEFAULT_KBPS = {
     "mp3": (16, 24, 32, 48, 64, 96, 128),
     "opus": (6, 8, 12, 16, 24, 32, 48, 64),
-    "aecodec": (6, 12, 24, 48),
+    "aecodec": (1.5, 3, 6, 12),
 }
 REFERENCE = "mp3"
 SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
@@ -51,7 +51,7 @@ LAYOUT = Layout(
 )
 
 
-def default_kbps(codec: str) -> tuple[int, ...]:
+def default_kbps(codec: str) -> tuple[float, ...]:
     return DEFAULT_KBPS[codec]
 
 
@@ -79,7 +79,7 @@ def bench_audio(
     data_dir: Path,
     out_dir: Path,
     codecs: Sequence[str] = DEFAULT_CODECS,
-    kbps: Sequence[int] | None = None,
+    kbps: Sequence[float] | None = None,
     limit: int | None = None,
     device: str = "auto",
 ) -> dict[str, Any]:

@@ -35,8 +35,8 @@ def list_files(data_dir: Path, suffixes: Sequence[str], limit: int | None) -> li
 
 
 def plan_qualities(
-    codec_names: Sequence[str], qualities: Sequence[int] | None, defaults: Callable[[str], tuple[int, ...]]
-) -> dict[str, tuple[int, ...]]:
+    codec_names: Sequence[str], qualities: Sequence[float] | None, defaults: Callable[[str], tuple[float, ...]]
+) -> dict[str, tuple[float, ...]]:
     """Per codec, the sorted qualities to run: ``qualities`` for all, or each codec's defaults.
 
     Raises:
@@ -54,7 +54,7 @@ def run_sweep(
     data_dir: Path,
     files: Sequence[Path],
     codecs: dict[str, Codec],
-    qualities: dict[str, tuple[int, ...]],
+    qualities: dict[str, tuple[float, ...]],
     rows: RowLog,
     load: Callable[[Path], Media],
     measure: Measure,
@@ -113,8 +113,8 @@ def run_benchmark(
     out_dir: Path,
     suffixes: Sequence[str],
     codec_names: Sequence[str],
-    qualities: Sequence[int] | None,
-    defaults: Callable[[str], tuple[int, ...]],
+    qualities: Sequence[float] | None,
+    defaults: Callable[[str], tuple[float, ...]],
     limit: int | None,
     load: Callable[[Path], Media],
     measure: Measure,
