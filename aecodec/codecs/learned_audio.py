@@ -178,7 +178,7 @@ class LearnedAudioCodec(LazyModel):
                 "channel_coding": coding,
                 "dc_offset": list(dc),
                 "chunking": {"frames": chunk, "overlap": overlap},
-                "envelope": env.to_dict(),
+                "envelope": {**env.to_dict(), "quality": quality},
             }
             if coding == "mid-side":
                 header["side_quality"] = base.side_quality
