@@ -81,14 +81,15 @@ class RowLog:
         self.done = {self._key(row) for row in self.rows}
 
     def _current(self, row: Row) -> bool:
-        return row["codec"] not in self.identities or row.get("codec_id", "") == self.identities[row["codec"]]
+        codec = row.get("codec")
+        return codec not in self.identities or row.get("codec_id", "") == self.identities[codec]
 
     @staticmethod
     def _key(row: Row) -> tuple[str, str, int]:
         return row["file"], row["codec"], row["quality"]
 
     def append(self, row: Row) -> None:
-        identity = self.identities.get(row["codec"], "")
+        identity = self.identities.get(row.get("codec"), "")
         if identity:
             row = {**row, "codec_id": identity}
         with open(self.path, "a", encoding="utf-8") as file:
