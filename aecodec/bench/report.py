@@ -143,12 +143,14 @@ def bd_tables(layout: Layout, points: dict[str, list[Row]], reference: str) -> t
     for codec in points:
         if codec == reference:
             continue
-        try:
-            rates[codec] = bd_rate(*reference_curve, *curve(codec))
-            qualities[codec] = layout.quality_sign * bd_psnr(*reference_curve, *curve(codec))
-        except ValueError as error:
-            log.warning("no BD values for %s against %s: %s", codec, reference, error)
-            rates[codec] = qualities[codec] = None
+        # Each needs its own overlap (of qualities for BD-rate, of rates for BD-quality): a codec
+        # far cheaper than the reference at equal quality has a BD-rate but no BD-quality.
+        for table, measure, sign in ((rates, bd_rate, 1), (qualities, bd_psnr, layout.quality_sign)):
+            try:
+                table[codec] = sign * measure(*reference_curve, *curve(codec))
+            except ValueError as error:
+                log.warning("no %s for %s against %s: %s", measure.__name__, codec, reference, error)
+                table[codec] = None
     return rates, qualities
 
 

@@ -24,12 +24,12 @@ from aecodec.media.types import Audio, Image
 
 HERE = Path(__file__).parent
 CASES = HERE / "cases.json"
-SOURCES = {  # name -> (sample, crop box, quality)
-    "rgb-q10-v1": ("canyon_wren.png", (0, 0, 128, 96), 10),
-    "rgb-q60-v1": ("canyon_wren.png", (100, 50, 228, 146), 60),
-    "rgb-q95-v1": ("canyon_wren.png", (200, 100, 328, 196), 95),
-    "gray-q50-v1": ("lake_gray.png", (0, 0, 100, 70), 50),
-    "rgba-q40-v1": ("osprey_alpha.png", (0, 0, 120, 90), 40),
+SOURCES = {  # name (without the version) -> (sample, crop box, quality)
+    "rgb-q10": ("canyon_wren.png", (0, 0, 128, 96), 10),
+    "rgb-q60": ("canyon_wren.png", (100, 50, 228, 146), 60),
+    "rgb-q95": ("canyon_wren.png", (200, 100, 328, 196), 95),
+    "gray-q50": ("lake_gray.png", (0, 0, 100, 70), 50),
+    "rgba-q40": ("osprey_alpha.png", (0, 0, 120, 90), 40),
 }
 
 
@@ -83,7 +83,9 @@ def regenerate(codec) -> None:
     from aecodec.media.image import write_image
 
     cases = json.loads(CASES.read_text()) if CASES.exists() else {}
-    for name, (sample, box, quality) in SOURCES.items():
+    version = codec.loaded()[0]["version"]
+    for stem, (sample, box, quality) in SOURCES.items():
+        name = f"{stem}-v{version}"
         if name in cases:
             continue  # old golden files are never rewritten
         px = read_image(HERE.parent / "data" / "images" / sample).pixels

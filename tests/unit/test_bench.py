@@ -174,3 +174,16 @@ def test_cli_runs_a_bench_and_imports_no_numpy_until_then(images: Path, tmp_path
     assert result.returncode == 0, result.stderr
     assert "results in" in result.stdout
     assert len(read_rows(out)) == 4
+
+
+def test_a_much_cheaper_codec_gets_a_bd_rate_without_a_shared_rate_range() -> None:
+    from aecodec.bench.audio import LAYOUT
+    from aecodec.bench.report import bd_tables
+
+    def points(kbps, mel):
+        return [{"kbps": k, "mel_distance": m} for k, m in zip(kbps, mel)]
+
+    reference = points((16, 24, 32, 48, 64), (3.0, 2.1, 1.3, 0.5, 0.3))
+    cheap = points((2, 3, 5, 10), (1.0, 0.85, 0.6, 0.45))  # 2-10 kbps: no rate the two share
+    rates, qualities = bd_tables(LAYOUT, {"mp3": reference, "aecodec": cheap}, "mp3")
+    assert rates["aecodec"] < -70 and qualities["aecodec"] is None

@@ -101,7 +101,7 @@ def test_stereo_44k_is_mid_side_with_a_lower_side_quality(codec):
     data, out = round_trip(codec, audio, 70)
     header = container.unpack(data).header
     base = learned_audio.BASE_QUALITY
-    assert header["channel_coding"] == "mid-side" and header["quality"] == base and header["side_quality"] == base - 25
+    assert header["channel_coding"] == "mid-side" and header["quality"] == base and header["side_quality"] == max(1.0, base - 25)
     assert header["streams"] == 4 and header["frames"] == audio.frames  # mid and side: waveform and envelope
     assert (out.sample_rate, out.channels, out.frames) == (44100, 2, audio.frames)
 
