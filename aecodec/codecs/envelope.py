@@ -9,7 +9,7 @@ interpolated gains. The idea is old (spectral band replication in HE-AAC codes e
 same way); here it corrects a learned decoder instead of replicating bands.
 
 Symbols are the per-band differences of the quantised log ratio along time (first frame against
-zero), rANS-coded with one of ``TABLES`` two-sided geometric tables, the one that codes the
+zero), rANS-coded with one of the eight two-sided geometric tables (``RATIOS``), the one that codes the
 stream shortest; the stream's first byte names it. The tables are built with integer arithmetic
 only, so every machine builds the same ones.
 """
