@@ -46,6 +46,7 @@ CHUNK_SECONDS = 10.0  # bounds memory; long enough that the overlaps cost ~2 % o
 OVERLAP_SECONDS = 0.2  # crossfaded at decode
 SIDE_QUALITY_DROP = 25.0  # the side channel of mid-side stereo is coded this much lower
 BASE_QUALITY = 1.0  # the waveform layer's quality (its rate buys little mel; the envelope layer does)
+ENVELOPE_FROM = 2.0  # below this quality the waveform layer goes alone: the lowest rates (~1 kbit/s)
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
 MAX_CHANNELS = 8
 MAX_CHUNK_FRAMES = 1 << 20  # at the model rate: bounds a decoder's memory whatever a header says
@@ -166,8 +167,10 @@ class LearnedAudioCodec(LazyModel):
             raise InputError("the input changed while it was read; read it again")
 
         def at(quality: float) -> bytes:
-            rung, env = envelope.config_for(quality)
-            streams = latent_streams + [envelope.encode_symbols(envelope.quantise(r[rung], env.step)) for r in ratios]
+            streams = list(latent_streams)
+            if quality >= ENVELOPE_FROM:
+                rung, env = envelope.config_for(quality)
+                streams += [envelope.encode_symbols(envelope.quantise(r[rung], env.step)) for r in ratios]
             header = {
                 "media": "audio",
                 "model": {"name": card["name"], "sha256": card["weights"]["sha256"][:16]},
@@ -178,8 +181,9 @@ class LearnedAudioCodec(LazyModel):
                 "channel_coding": coding,
                 "dc_offset": list(dc),
                 "chunking": {"frames": chunk, "overlap": overlap},
-                "envelope": {**env.to_dict(), "quality": quality},
             }
+            if quality >= ENVELOPE_FROM:
+                header["envelope"] = {**env.to_dict(), "quality": quality}
             if coding == "mid-side":
                 header["side_quality"] = base.side_quality
             if silence:
