@@ -168,9 +168,6 @@ class LearnedAudioCodec(LazyModel):
 
         def at(quality: float) -> bytes:
             streams = list(latent_streams)
-            if quality >= ENVELOPE_FROM:
-                rung, env = envelope.config_for(quality)
-                streams += [envelope.encode_symbols(envelope.quantise(r[rung], env.step)) for r in ratios]
             header = {
                 "media": "audio",
                 "model": {"name": card["name"], "sha256": card["weights"]["sha256"][:16]},
@@ -183,6 +180,8 @@ class LearnedAudioCodec(LazyModel):
                 "chunking": {"frames": chunk, "overlap": overlap},
             }
             if quality >= ENVELOPE_FROM:
+                rung, env = envelope.config_for(quality)
+                streams += [envelope.encode_symbols(envelope.quantise(r[rung], env.step)) for r in ratios]
                 header["envelope"] = {**env.to_dict(), "quality": quality}
             if coding == "mid-side":
                 header["side_quality"] = base.side_quality
@@ -368,10 +367,13 @@ def check_audio_header(h: dict) -> AudioHeader:
             raise ValueError
         return v
 
-    def quality(v) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v <= 100:
+    def number(v, lo: float, hi: float) -> float:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
             raise ValueError
         return float(v)
+
+    def quality(v) -> float:
+        return number(v, 1, 100)
 
     try:
         channels = integer(h["channels"], 1, MAX_CHANNELS)
@@ -382,9 +384,7 @@ def check_audio_header(h: dict) -> AudioHeader:
         dc = h["dc_offset"]
         if not isinstance(dc, list) or len(dc) != channels:
             raise ValueError
-        for v in dc:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not abs(v) <= 1:
-                raise ValueError
+        dc = tuple(number(v, -1, 1) for v in dc)
         chunk = integer(h["chunking"]["frames"], 1, MAX_CHUNK_FRAMES)
         overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
         frames = integer(h["frames"], 1, 1 << 48)
@@ -393,12 +393,10 @@ def check_audio_header(h: dict) -> AudioHeader:
         if "envelope" in h:
             e = h["envelope"]
             n_fft = integer(e["n_fft"], 16, 8192)
-            step = e["step"]
-            if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0.01 <= step <= 10:
-                raise ValueError
-            env = envelope.EnvelopeConfig(n_fft, integer(e["hop"], 1, n_fft), integer(e["bands"], 1, 128), float(step))
+            env = envelope.EnvelopeConfig(n_fft, integer(e["hop"], 1, n_fft), integer(e["bands"], 1, 128),
+                                          number(e["step"], 0.01, 10))
         return AudioHeader(quality(h["quality"]), side, integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-                           channels, frames, coding, tuple(float(v) for v in dc), chunk, overlap, silence, env)
+                           channels, frames, coding, dc, chunk, overlap, silence, env)
     except (KeyError, TypeError, ValueError):
         raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking, silence or envelope); "
                           "the file is damaged") from None
