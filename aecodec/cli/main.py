@@ -33,6 +33,9 @@ def fail(message: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from aecodec.runtime import keep_freed_memory
+
+    keep_freed_memory()  # before torch allocates anything
     _register()
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args

@@ -36,13 +36,15 @@ DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
 @click.option("--val-data", default=None,
               help="Held-out data for periodic validation (audio-denoise: a folder with speech/ and noise/).")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
+@click.option("--seed", type=int, default=None,
+              help="Seed of the run's batches and noise (default: the recipe's); a continuation wants a new one.")
 @click.option("--workers", type=click.IntRange(min=-1), default=None,
               help="Processes making batches (default: the recipe's, -1 = 0 on CPU, 4 on CUDA).")
 @click.option("--amp", default=None, type=click.Choice(["auto", "on", "off"]),
-              help="bfloat16 mixed precision for the transforms (default: the recipe's, auto = on CUDA only).")
+              help="bfloat16 mixed precision for the transforms (default: the recipe's; auto = where bfloat16 is native: CUDA, CPUs with AVX512-BF16 or AMX).")
 @click.option("--device", default=None, type=click.Choice(["auto", "cpu", "cuda"]),
               help="Where to train (default: the recipe's, auto = CUDA when present).")
-def train(task, data, out, config, steps, resume, init, noise_data, val_data, threads, workers, amp, device):
+def train(task, data, out, config, steps, resume, init, noise_data, val_data, threads, seed, workers, amp, device):
     """Train a model on your own data."""
     extra = {}
     if task in RESTORE_TASKS:
@@ -69,7 +71,7 @@ def train(task, data, out, config, steps, resume, init, noise_data, val_data, th
     if noise_data and task != "audio-denoise":
         raise InputError("--noise-data is only for audio-denoise")
     cfg = load_recipe(config, data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads,
-                      workers=workers, amp=amp, device=device, **extra)
+                      seed=seed, workers=workers, amp=amp, device=device, **extra)
     ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for the whole job
         click.echo(f"checkpoint: {ckpt}")

@@ -37,6 +37,9 @@ EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".
 _FORMAT_NAMES = {suffix[1:]: name for suffix, name in EXTENSIONS.items()}
 _SAVE_OPTIONS: dict[str, dict[str, object]] = {
     "JPEG": {"quality": JPEG_QUALITY},
+    # zlib level 1: 5x faster than Pillow's default 6 (0.03 s vs 0.15 s for a 768x512 photo,
+    # a quarter of a whole decode) for files ~7 % larger; re-save with optimize=True to squeeze.
+    "PNG": {"compress_level": 1},
     # Lossless, and `exact` keeps colours under transparent pixels: what we decoded is written.
     "WEBP": {"lossless": True, "exact": True},
 }

@@ -49,7 +49,7 @@ class TrainableHyperprior(nn.Module):
         at inference h_s is an exact integer network) and the likelihoods stay float32."""
         t = self.transforms
         g_enc, g_dec = t.gains(position)
-        y = t.g_a(x)
+        y = t.g_a(x.contiguous(memory_format=torch.channels_last))
         with float32(x.device):
             y = y.float() * g_enc
             z = t.h_a(y)
@@ -149,7 +149,9 @@ def train(cfg: ImageTrainConfig, resume: bool = False, log=print) -> Path:
     from aecodec.train.data import RandomCrops, list_images, load_rgb
 
     dist, ckpt = start_run(cfg)
-    model = TrainableHyperprior(cfg.model).to(dist.device)  # before the optimisers: their state follows
+    # channels_last: oneDNN's and cuDNN's fast layout (1.15x a step here); before the optimisers,
+    # whose state follows the parameters' layout
+    model = TrainableHyperprior(cfg.model).to(dist.device, memory_format=torch.channels_last)
     opt, aux_opt = make_optimizers(model, cfg)
     step, prior_steps = 0, 0
     if resume and ckpt.exists():

@@ -33,7 +33,7 @@ class RunConfig:
     threads: int = 0  # 0: torch's default
     device: str = "auto"  # auto picks CUDA when present
     workers: int = -1  # batch-making processes; -1: 0 on CPU, 4 on CUDA
-    amp: str = "auto"  # bfloat16 transforms: auto (on CUDA only), on or off
+    amp: str = "auto"  # bfloat16 transforms: auto (where native: CUDA, AVX512-BF16), on or off
     log_every: int = 50
     checkpoint_every: int = 500
     val_every: int = 500
@@ -70,9 +70,11 @@ def start_run(cfg) -> tuple:
 
 
 def autocast(cfg, device: torch.device):
-    """bfloat16 autocast for the heavy transforms when ``cfg.amp`` is on (auto: on CUDA only).
-    bfloat16 has float32's range, so gradients need no scaling."""
-    on = cfg.amp == "on" or (cfg.amp == "auto" and device.type == "cuda")
+    """bfloat16 autocast for the heavy transforms when ``cfg.amp`` is on (auto: where bfloat16 is
+    native, see ``device.native_bf16``). bfloat16 has float32's range: no gradient scaling."""
+    from aecodec.device import native_bf16
+
+    on = cfg.amp == "on" or (cfg.amp == "auto" and native_bf16(device))
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 

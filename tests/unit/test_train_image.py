@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from aecodec.models.image.hyperprior import HyperpriorConfig
@@ -64,13 +65,21 @@ def test_batches_do_not_depend_on_the_workers_or_where_the_run_starts(tmp_path, 
         assert len(part) == len(whole[2 * first:]) and all(map(torch.equal, part, whole[2 * first:])), (workers, first)
 
 
+@pytest.mark.parametrize("native", [False, True])
+def test_amp_auto_follows_native_bfloat16_on_the_cpu(tmp_path, monkeypatch, native):
+    from aecodec import device
+    from aecodec.train.loop import autocast
+
+    monkeypatch.setattr(device, "_cpu_has_bf16", lambda: native)
+    with autocast(tiny(tmp_path, 1), torch.device("cpu")):  # the recipe's amp is "auto"
+        assert torch.is_autocast_enabled("cpu") == native
+
+
 def test_amp_runs_the_transforms_in_bfloat16_and_the_rate_in_float32(tmp_path):
     from aecodec.train.image_codec import TrainableHyperprior
     from aecodec.train.loop import autocast
 
     cpu = torch.device("cpu")
-    with autocast(tiny(tmp_path, 1), cpu):  # amp "auto" is off on the CPU
-        assert not torch.is_autocast_enabled("cpu")
     torch.manual_seed(0)
     model = TrainableHyperprior(HyperpriorConfig(N=8, M=12))
     x, position = torch.rand(2, 3, 64, 64), torch.tensor([0.0, 3.0])
