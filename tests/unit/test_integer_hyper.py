@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
@@ -55,3 +56,14 @@ def test_hostile_hyper_latents_stay_bounded():
     z = torch.full((1, 16, 2, 2), 1e30, dtype=torch.float64)
     means, scales = h_s(z)
     assert torch.isfinite(means).all() and torch.isfinite(scales).all()
+
+
+def test_weights_whose_sums_could_leave_exact_float64_are_refused():
+    t = _network()
+    with torch.no_grad():
+        t.h_s[4].weight.fill_(4.5)  # beyond the old per-weight limit of 4, yet its sums stay far below 2^53
+    IntegerHyperSynthesis.from_float(t.h_s)
+    with torch.no_grad():
+        t.h_s[4].weight[0].fill_(2.0**20)  # 2^36 units times 2^20 times 216 inputs > 2^53
+    with pytest.raises(ValueError, match="h_s layer 2 could sum"):
+        IntegerHyperSynthesis.from_float(t.h_s)

@@ -16,8 +16,8 @@ from torch import nn
 
 W_BITS = 16  # weights in units of 2^-16
 A_BITS = 8  # activations, means and scales in units of 2^-8
-ACT_LIMIT = 2.0**20  # activations are clamped to +-4096.0 so sums stay far below 2^53
-MAX_WEIGHT = 2.0 ** (W_BITS + 2)  # |w| < 4 keeps |w * a| * fan_in below 2^50
+ACT_LIMIT = 2.0**20  # activations are clamped to +-4096.0, which bounds every sum (below)
+EXACT_LIMIT = 2.0**53  # float64 holds every integer below this exactly
 
 
 def _round_half_up(x: torch.Tensor) -> torch.Tensor:
@@ -36,10 +36,9 @@ class IntegerHyperSynthesis:
         layers = []
         for i, m in enumerate(mods):
             w = _round_half_up(m.weight.detach().double() * 2.0**W_BITS)
-            if w.abs().max() >= MAX_WEIGHT:
-                raise ValueError(f"h_s layer {i} has a weight beyond +-4: cannot make it exact")
             b = _round_half_up(m.bias.detach().double() * 2.0 ** (W_BITS + A_BITS))
             layers.append(_layer_dict(m, w, b, relu=i < len(mods) - 1))
+            _check_exact(i, layers[-1])
         return cls(layers)
 
     def tensors(self, prefix: str) -> dict[str, torch.Tensor]:
@@ -60,6 +59,7 @@ class IntegerHyperSynthesis:
             if w.shape != m.weight.shape or b.shape != m.bias.shape:
                 raise ValueError(f"integer h_s layer {i} has shape {tuple(w.shape)}, expected {tuple(m.weight.shape)}")
             layers.append(_layer_dict(m, w, b, relu=i < len(mods) - 1))
+            _check_exact(i, layers[-1])
         return cls(layers)
 
     def __call__(self, z_fixed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,6 +80,21 @@ class IntegerHyperSynthesis:
                 x = x.clamp(-ACT_LIMIT, ACT_LIMIT)
         means, scales = (x * 2.0**-A_BITS).chunk(2, dim=1)
         return means, scales
+
+
+def _check_exact(index: int, layer: dict) -> None:
+    """Refuse a layer whose sums could leave float64's exact integers.
+
+    An output sums |w| * |a| over its inputs, with |a| <= ACT_LIMIT, then adds the bias; every
+    partial sum is bounded by ACT_LIMIT times the output channel's L1 weight norm (over all taps,
+    more than a transposed convolution's output ever uses) plus |bias|. Below 2^53 every product
+    and partial sum is an exactly represented integer, so any summation order gives the same bits.
+    """
+    w = layer["weight"].abs()
+    l1 = w.sum(dim=(0, 2, 3)) if layer["transposed"] else w.sum(dim=(1, 2, 3))  # per output channel
+    bound = float((l1 * ACT_LIMIT + layer["bias"].abs()).max())
+    if bound >= EXACT_LIMIT:
+        raise ValueError(f"h_s layer {index} could sum to {bound:.3g} >= 2^53: it cannot be evaluated exactly")
 
 
 def _layer_dict(m: nn.Module, w: torch.Tensor, b: torch.Tensor, relu: bool) -> dict:
