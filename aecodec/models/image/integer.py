@@ -37,8 +37,7 @@ class IntegerHyperSynthesis:
         for i, m in enumerate(mods):
             w = _round_half_up(m.weight.detach().double() * 2.0**W_BITS)
             b = _round_half_up(m.bias.detach().double() * 2.0 ** (W_BITS + A_BITS))
-            layers.append(_layer_dict(m, w, b, relu=i < len(mods) - 1))
-            _check_exact(i, layers[-1])
+            layers.append(_layer_dict(i, m, w, b, relu=i < len(mods) - 1))
         return cls(layers)
 
     def tensors(self, prefix: str) -> dict[str, torch.Tensor]:
@@ -58,8 +57,7 @@ class IntegerHyperSynthesis:
             b = tensors[f"{prefix}{i}.bias"].double()
             if w.shape != m.weight.shape or b.shape != m.bias.shape:
                 raise ValueError(f"integer h_s layer {i} has shape {tuple(w.shape)}, expected {tuple(m.weight.shape)}")
-            layers.append(_layer_dict(m, w, b, relu=i < len(mods) - 1))
-            _check_exact(i, layers[-1])
+            layers.append(_layer_dict(i, m, w, b, relu=i < len(mods) - 1))
         return cls(layers)
 
     def __call__(self, z_fixed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -97,9 +95,10 @@ def _check_exact(index: int, layer: dict) -> None:
         raise ValueError(f"h_s layer {index} could sum to {bound:.3g} >= 2^53: it cannot be evaluated exactly")
 
 
-def _layer_dict(m: nn.Module, w: torch.Tensor, b: torch.Tensor, relu: bool) -> dict:
+def _layer_dict(index: int, m: nn.Module, w: torch.Tensor, b: torch.Tensor, relu: bool) -> dict:
+    """Layer ``index`` of h_s with integer weights ``w`` and bias ``b``, checked to be exact."""
     transposed = isinstance(m, nn.ConvTranspose2d)
-    return {
+    layer = {
         "weight": w,
         "bias": b,
         "transposed": transposed,
@@ -108,3 +107,5 @@ def _layer_dict(m: nn.Module, w: torch.Tensor, b: torch.Tensor, relu: bool) -> d
         "output_padding": m.output_padding if transposed else 0,
         "relu": relu,
     }
+    _check_exact(index, layer)
+    return layer
