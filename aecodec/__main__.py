@@ -1,4 +1,4 @@
-from aecodec.cli.main import main
+from aecodec.cli.main import run
 
 if __name__ == "__main__":
-    main()
+    run()

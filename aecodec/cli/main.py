@@ -32,10 +32,25 @@ def fail(message: str) -> None:
     click.echo(f"aecodec: error: {message}", err=True)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from aecodec.runtime import keep_freed_memory
+def run() -> None:
+    """The program (console script and ``python -m aecodec``): ``main`` plus the process-wide
+    settings of aecodec.runtime, which a library user's or a test's process never gets."""
+    from aecodec.runtime import INFERENCE_COMMANDS, defer_meta_registrations, exit_now, keep_freed_memory
 
+    args = sys.argv[1:]
+    command = next((a for a in args if not a.startswith("-")), None)  # the group takes flags only
     keep_freed_memory()  # before torch allocates anything
+    if command not in INFERENCE_COMMANDS:
+        main(args)  # ends in SystemExit, and Python's usual exit
+        return
+    defer_meta_registrations()
+    try:
+        main(args)
+    except SystemExit as e:  # every output is closed and in place by now
+        exit_now(e.code)
+
+
+def main(argv: list[str] | None = None) -> None:
     _register()
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+GDN_BLOCK_ROWS = 8192  # pixels per block of SimplifiedGDN at inference: 3 MiB at 96 channels
+
 
 class SimplifiedGDN(nn.Module):
     """Simplified GDN (Johnston et al. 2019): y_i = x_i / (beta_i + sum_j gamma_ij |x_j|).
@@ -32,11 +34,19 @@ class SimplifiedGDN(nn.Module):
         # Pixels as rows: a view, no copy, for the channels_last tensors the models run on.
         b, c, h, w = x.shape
         pixels = x.permute(0, 2, 3, 1).reshape(-1, c)
-        norm = torch.addmm(beta.to(pixels.dtype), pixels.abs(), gamma.T.to(pixels.dtype))
-        norm = norm.view(b, h, w, c).permute(0, 3, 1, 2)
-        if not torch.is_grad_enabled():  # inference: write into norm, one large tensor fewer
-            return norm.mul_(x) if self.inverse else torch.div(x, norm, out=norm)
-        return x * norm if self.inverse else x / norm
+        beta, gamma_t = beta.to(pixels.dtype), gamma.T.to(pixels.dtype)
+        if torch.is_grad_enabled():
+            norm = torch.addmm(beta, pixels.abs(), gamma_t).view(b, h, w, c).permute(0, 3, 1, 2)
+            return x * norm if self.inverse else x / norm
+        # Inference: blocks of rows that stay in cache through |x|, the product and the
+        # multiply (a third faster than whole-tensor passes at 768x512), written into one output.
+        out = torch.empty_like(pixels)
+        scratch = pixels.new_empty(min(GDN_BLOCK_ROWS, len(pixels)), c)
+        for start in range(0, len(pixels), GDN_BLOCK_ROWS):
+            rows, dst = pixels[start : start + GDN_BLOCK_ROWS], out[start : start + GDN_BLOCK_ROWS]
+            torch.addmm(beta, torch.abs(rows, out=scratch[: len(rows)]), gamma_t, out=dst)
+            dst.mul_(rows) if self.inverse else torch.div(rows, dst, out=dst)
+        return out.view(b, h, w, c).permute(0, 3, 1, 2)
 
 
 def conv(cin: int, cout: int, kernel: int = 5, stride: int = 2) -> nn.Conv2d:

@@ -44,6 +44,21 @@ def test_help_and_info_do_not_import_torch(tmp_path):
         assert r.returncode == 0, (args, r.stderr.decode())
 
 
+def test_cli_inference_matches_the_library_exactly(tmp_path):
+    """The CLI defers torch's meta-kernel registrations (aecodec.runtime); files and pixels
+    must be exactly what the library makes in this process, where torch is imported in full."""
+    from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.media.image import read_image
+
+    aec, png = tmp_path / "a.aec", tmp_path / "a.png"
+    assert aecodec("encode", SAMPLE, "-o", aec, "-q", "60").returncode == 0
+    assert aecodec("decode", aec, "-o", png).returncode == 0
+    codec = LearnedImageCodec()
+    data = codec.encode(read_image(SAMPLE), 60)
+    assert aec.read_bytes() == data
+    assert (read_image(png).pixels == codec.decode(data).pixels).all()
+
+
 def test_encode_decode_round_trip_with_json_stats(tmp_path):
     aec, png = tmp_path / "a.aec", tmp_path / "a.png"
     r = aecodec("encode", SAMPLE, "-o", aec, "--quality", "80", "--json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from aecodec.models import layers
 from aecodec.models.layers import SimplifiedGDN, SubpixelConv
 
 
@@ -26,8 +27,10 @@ def test_subpixel_conv_refuses_other_geometries():
         SubpixelConv(torch.nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1))
 
 
+@pytest.mark.parametrize("block_rows", [8192, 7])  # one block; many, the last one partial
 @pytest.mark.parametrize("inverse", [False, True])
-def test_gdn_inference_path_matches_training_path_in_both_layouts(inverse):
+def test_gdn_inference_path_matches_training_path_in_both_layouts(inverse, block_rows, monkeypatch):
+    monkeypatch.setattr(layers, "GDN_BLOCK_ROWS", block_rows)
     torch.manual_seed(0)
     gdn = SimplifiedGDN(8, inverse=inverse)
     with torch.no_grad():
