@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("data")
     ap.add_argument("--count", type=int, default=8)
     ap.add_argument("--quality", type=float, default=75)
-    ap.add_argument("--repeats", type=int, default=3, help="runs of each side; the medians are compared")
+    ap.add_argument("--repeats", type=int, default=5, help="runs of each side; the medians are compared")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     images = sorted(p for p in Path(args.data).glob("*.png"))[: args.count]
