@@ -1,10 +1,11 @@
-"""The `.aec` container: a versioned, checksummed JSON header plus payload streams.
+"""The `.aec` container: a versioned, checksummed JSON header (deflated) plus payload streams.
 
 The format is specified in docs/FORMAT.md; this package implements exactly that. It never sees
 a tensor, only bytes and plain dicts, and imports nothing beyond the standard library.
 """
 
 from aecodec.container.format import (
+    HEADER_DICTIONARY,
     MAGIC,
     MAJOR,
     MAX_HEADER_BYTES,
@@ -18,6 +19,7 @@ from aecodec.container.format import (
 )
 
 __all__ = [
+    "HEADER_DICTIONARY",
     "MAGIC",
     "MAJOR",
     "MAX_HEADER_BYTES",

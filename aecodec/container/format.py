@@ -1,9 +1,13 @@
-"""Reading and writing the `.aec` container, format 1 (specified in docs/FORMAT.md).
+"""Reading and writing the `.aec` container, format 2 (and reading format 1), specified in
+docs/FORMAT.md.
 
 Layout, all integers little-endian::
 
-    magic "AEC\\x1a" | u8 major | u8 minor | u32 header length | JSON header
+    magic "AEC\\x1a" | u8 major | u8 minor | u32 header length | header
     | u32 stream count | (u64 length, bytes) per stream | u32 CRC32 of everything before it
+
+The header is a JSON object: in format 2 deflated with a preset dictionary of the usual keys
+(214 bytes of JSON become about 28), in format 1 as plain text.
 
 Pure stdlib on purpose: `aecodec info` reads headers without importing numpy or torch.
 """
@@ -22,9 +26,20 @@ from typing import Any, NoReturn, Sequence, Union
 from aecodec.errors import FormatError, InputError
 
 MAGIC = b"AEC\x1a"
-MAJOR = 1
+MAJOR = 2
 MINOR = 0
-MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_BYTES = 1 << 20  # of JSON text, and of the stored (deflated) header
+# Format 2's preset DEFLATE dictionary: typical audio then image headers (the most frequent
+# strings last, nearest to the data). Part of the format: it never changes within major 2.
+HEADER_DICTIONARY = (
+    b'{"channel_coding":"mono","channels":1,"chunking":{"frames":240000,"overlap":4800},'
+    b'"dc_offset":[0.0],"envelope":{"bands":32,"hop":480,"n_fft":1024,"quality":50.0,"step":0.4},'
+    b'"frames":192000,"media":"audio","model":{"name":"audio-conv-lstm","sha256":"0123456789abcdef"},'
+    b'"quality":50.0,"sample_rate":24000,"side_quality":50.0,"silence":[],"streams":2}'
+    b'{"geometry":{"channels":3,"height":512,"mode":"RGB","width":768},"media":"image",'
+    b'"model":{"name":"image-hyperprior","sha256":"0123456789abcdef"},"quality":50.0,"streams":2,'
+    b'"tiles":{"size":0},"y_group_channels":128}'
+)
 MAX_STREAMS = 65536
 MEDIA_KINDS = ("image", "audio")
 
@@ -75,11 +90,14 @@ def pack(header: dict[str, Any], streams: Sequence[BytesLike]) -> bytes:
     if problem:
         raise ValueError(f"invalid .aec header: {problem}")
     # ASCII keeps any str (even lone surrogates) encodable; sorted keys make output stable.
-    header_bytes = json.dumps(
+    text = json.dumps(
         header, ensure_ascii=True, allow_nan=False, sort_keys=True, separators=(",", ":")
     ).encode("ascii")
-    if len(header_bytes) > MAX_HEADER_BYTES:
-        raise ValueError(f"header is {len(header_bytes)} bytes, the limit is {MAX_HEADER_BYTES}")
+    if len(text) > MAX_HEADER_BYTES:
+        raise ValueError(f"header is {len(text)} bytes, the limit is {MAX_HEADER_BYTES}")
+    header_bytes = deflate_header(text)
+    if len(header_bytes) > MAX_HEADER_BYTES:  # deflate can grow incompressible text a little
+        raise ValueError(f"header is {len(header_bytes)} bytes deflated, the limit is {MAX_HEADER_BYTES}")
     parts = [_PREFIX.pack(MAGIC, MAJOR, MINOR, len(header_bytes)), header_bytes]
     parts.append(_COUNT.pack(len(streams)))
     for stream in streams:
@@ -91,7 +109,7 @@ def pack(header: dict[str, Any], streams: Sequence[BytesLike]) -> bytes:
 def unpack(data: BytesLike) -> Container:
     """Parse and validate `.aec` bytes.
 
-    Accepts any minor version of major version 1 and ignores header keys it does not know.
+    Accepts any minor version of major versions 1 and 2 and ignores header keys it does not know.
 
     Raises:
         FormatError: the bytes are not a complete, undamaged `.aec` file this aecodec can
@@ -110,7 +128,7 @@ def unpack(data: BytesLike) -> Container:
     if layout.end != body_end:
         extra = _nbytes(body_end - layout.end)
         raise FormatError(f"the file has {extra} of unexpected data after the streams; " + _FOREIGN)
-    header = _decode_header(layout.header)
+    header = _decode_header(layout.header, major=view[4])
     if header["streams"] != len(layout.streams):
         raise FormatError(
             f"the header lists {header['streams']} streams but the file holds "
@@ -196,7 +214,7 @@ def _check_start(view: memoryview) -> None:
             f"the file was made by a newer aecodec (format {major}.{minor}, this aecodec "
             f"reads format {MAJOR}); upgrade aecodec to read it"
         )
-    if major < MAJOR:
+    if major < 1:
         raise FormatError(f"unknown .aec format {major}.{minor}; " + _DAMAGED)
 
 
@@ -228,7 +246,27 @@ def _explain_damage(view: memoryview) -> NoReturn:
     raise FormatError("the file is damaged: checksum mismatch; " + _DAMAGED)
 
 
-def _decode_header(raw: memoryview) -> dict[str, Any]:
+def deflate_header(text: bytes) -> bytes:
+    """Format 2's stored header: raw DEFLATE (RFC 1951) of the JSON text, HEADER_DICTIONARY preset."""
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, HEADER_DICTIONARY)
+    return deflater.compress(text) + deflater.flush()
+
+
+def _inflate_header(raw: memoryview) -> bytes:
+    inflater = zlib.decompressobj(-15, zdict=HEADER_DICTIONARY)
+    try:
+        text = inflater.decompress(raw, MAX_HEADER_BYTES + 1)  # bounded: no header bombs
+    except zlib.error:
+        raise FormatError("the header is not valid DEFLATE data; " + _FOREIGN) from None
+    if len(text) > MAX_HEADER_BYTES:
+        raise FormatError(f"the header inflates to over {MAX_HEADER_BYTES} bytes; " + _FOREIGN)
+    if not inflater.eof or inflater.unused_data:
+        raise FormatError("the header's DEFLATE data is cut short or followed by other bytes; " + _FOREIGN)
+    return text
+
+
+def _decode_header(raw: memoryview, major: int) -> dict[str, Any]:
+    raw = _inflate_header(raw) if major >= 2 else raw
     try:
         text = bytes(raw).decode("utf-8")
         header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant)

@@ -11,6 +11,7 @@ import zlib
 import pytest
 
 from aecodec.container import (
+    HEADER_DICTIONARY,
     MAGIC,
     MAJOR,
     MAX_HEADER_BYTES,
@@ -22,6 +23,7 @@ from aecodec.container import (
     read_header,
     unpack,
 )
+from aecodec.container.format import deflate_header
 from aecodec.errors import FormatError, InputError
 
 HEADER = {"media": "image", "model": {"name": "image-hyperprior", "sha256": "0123456789abcdef"}}
@@ -29,9 +31,13 @@ STREAMS = [b"z-stream", b"", b"y" * 300]
 
 
 def build(header: object, streams: list[bytes], *, major: int = MAJOR, minor: int = MINOR,
-          count: int | None = None, raw_header: bytes | None = None, tail: bytes = b"") -> bytes:
-    """Write a file by hand, bypassing pack's checks, with a correct checksum."""
+          count: int | None = None, raw_header: bytes | None = None, tail: bytes = b"",
+          deflated: bool = True) -> bytes:
+    """Write a file by hand, bypassing pack's checks, with a correct checksum. The header (JSON
+    text, or ``raw_header``) is deflated as format 2 stores it; ``deflated=False`` stores it as is."""
     header_bytes = raw_header if raw_header is not None else json.dumps(header).encode()
+    if major >= 2 and deflated:
+        header_bytes = deflate_header(header_bytes)
     body = MAGIC + struct.pack("<BBI", major, minor, len(header_bytes)) + header_bytes
     body += struct.pack("<I", len(streams) if count is None else count)
     for stream in streams:
@@ -74,7 +80,7 @@ def test_pack_sets_streams_in_a_copy() -> None:
 def test_pack_writes_the_documented_prefix() -> None:
     data = pack(HEADER, STREAMS)
     assert data[:4] == MAGIC == b"AEC\x1a"
-    assert (data[4], data[5]) == (MAJOR, MINOR) == (1, 0)
+    assert (data[4], data[5]) == (MAJOR, MINOR) == (2, 0)
     assert struct.unpack("<I", data[-4:])[0] == zlib.crc32(data[:-4])
 
 
@@ -114,9 +120,35 @@ def test_pack_refuses_an_oversized_header_and_non_bytes_streams() -> None:
 # Versions and unknown keys.
 
 
-def test_any_minor_version_of_major_1_is_read() -> None:
-    data = build(header_with(), STREAMS, minor=7)
-    assert unpack(data).streams == tuple(STREAMS)
+def test_any_minor_version_of_majors_1_and_2_is_read() -> None:
+    for major in (1, 2):
+        data = build(header_with(), STREAMS, major=major, minor=7)
+        assert unpack(data) == Container(header_with(), tuple(STREAMS))
+
+
+def test_format_2_deflates_the_header_with_the_preset_dictionary() -> None:
+    header = {"geometry": {"channels": 3, "height": 512, "mode": "RGB", "width": 768}, "media": "image",
+              "model": {"name": "image-hyperprior", "sha256": "e21b0abdd99bd0ed"}, "quality": 75.0,
+              "tiles": {"size": 0}, "y_group_channels": 128}
+    data = pack(header, [b"z", b"y"])
+    text = json.dumps({**header, "streams": 2}, sort_keys=True, separators=(",", ":")).encode()
+    stored = struct.unpack_from("<I", data, 6)[0]
+    assert stored <= 40 < len(text) == 214  # the usual image header: 214 bytes of JSON
+    assert zlib.decompressobj(-15, zdict=HEADER_DICTIONARY).decompress(data[10 : 10 + stored]) == text
+
+
+@pytest.mark.parametrize(
+    "header_bytes, words",
+    [
+        (b"\xff\xff\xff", "not valid DEFLATE"),
+        (json.dumps(header_with()).encode(), "not valid DEFLATE"),  # a format-1 header in a format-2 file
+        (deflate_header(json.dumps(header_with()).encode())[:-3], "cut short"),
+        (deflate_header(json.dumps(header_with()).encode()) + b"x", "followed by other bytes"),
+        (deflate_header(b" " * (MAX_HEADER_BYTES + 1)), "inflates to over"),
+    ],
+)
+def test_bad_deflated_headers_are_refused(header_bytes: bytes, words: str) -> None:
+    assert words in error_of(build(None, STREAMS, raw_header=header_bytes, deflated=False))
 
 
 def test_unknown_header_keys_are_kept_and_ignored() -> None:
@@ -126,10 +158,10 @@ def test_unknown_header_keys_are_kept_and_ignored() -> None:
 
 def test_newer_major_is_refused_with_an_upgrade_hint() -> None:
     # Checked before the checksum: a future format may checksum differently.
-    data = bytearray(build(header_with(), STREAMS, major=2, minor=3))
+    data = bytearray(build(header_with(), STREAMS, major=3, minor=1))
     data[-1] ^= 0xFF
     message = error_of(bytes(data))
-    assert "newer aecodec (format 2.3" in message and "upgrade aecodec" in message
+    assert "newer aecodec (format 3.1" in message and "upgrade aecodec" in message
 
 
 def test_major_0_is_unknown() -> None:
@@ -177,7 +209,7 @@ def test_bytes_appended_to_a_good_file_are_named() -> None:
 
 
 def test_header_length_over_the_cap() -> None:
-    data = build(header_with(), [], raw_header=b" " * (MAX_HEADER_BYTES + 1), count=0)
+    data = build(header_with(), [], raw_header=b" " * (MAX_HEADER_BYTES + 1), count=0, deflated=False)
     assert f"over the {MAX_HEADER_BYTES}-byte limit" in error_of(data)
 
 

@@ -55,6 +55,12 @@ def test_the_fixed_fields_sit_where_the_layout_table_says() -> None:
     assert rows["checksum"] == ("end-4", "4")
 
 
+def test_the_documented_header_dictionary_is_the_one_in_use() -> None:
+    (block,) = re.findall(r"## Header storage.*?```text\n(.*?)\n```", DOC, re.DOTALL)
+    assert block.encode("ascii") == container.HEADER_DICTIONARY
+    assert f"{len(container.HEADER_DICTIONARY)} ASCII bytes" in DOC
+
+
 def example_header(media: str = "image") -> dict:
     examples = [json.loads(block) for block in re.findall(r"```json\n(.*?)```", DOC, re.DOTALL)]
     (header,) = [h for h in examples if h["media"] == media]
