@@ -80,7 +80,7 @@ def restore_models(tmp_path_factory) -> Path:
 
     for name, cfg in runs.items():
         ckpt = train(cfg, log=lambda _: None)
-        state = torch.load(ckpt, weights_only=False)
+        state = torch.load(ckpt, weights_only=True)
         if "tail.weight" in state["model"]:  # one step leaves the zero-initialised output layer ~0:
             gen = torch.Generator().manual_seed(0)  # make the stand-in visibly change its input
             state["model"]["tail.weight"] = 0.05 * torch.randn(state["model"]["tail.weight"].shape, generator=gen)

@@ -23,6 +23,7 @@ from aecodec.media.silence import min_run_frames, silence_mask
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
 from aecodec.train.image_codec import make_optimizers, ste_round
 from aecodec.train.loop import (
+    checkpoint_steps, load_checkpoint,
     MetricLog, RunConfig, autocast, end_of_step, float32, optimiser_step, progress_bar, read_recipe, resume_checkpoint,
     save_checkpoint, set_lr, start_run,
 )
@@ -198,9 +199,9 @@ def load_weights(model: TrainableConvLstm, source: str) -> int:
         from aecodec.train.export import load_for_training
 
         return load_for_training(model, source)
-    state = torch.load(source, map_location="cpu", weights_only=False)
+    state = load_checkpoint(source)
     model.load_state_dict(load_checkpoint_model(state).state_dict())
-    return int(state.get("total_steps", state["step"]))
+    return checkpoint_steps(state)
 
 
 @torch.no_grad()

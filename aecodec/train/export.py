@@ -10,6 +10,7 @@ import torch
 
 from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
 from aecodec.models.registry import sha256_file
+from aecodec.train.loop import load_checkpoint
 
 # CompressAI's default scale table (0.11 .. 256, 64 log-spaced levels)
 SCALES_MIN, SCALES_MAX, SCALES_LEVELS = 0.11, 256.0, 64
@@ -39,7 +40,7 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     from aecodec.train.image_codec import TrainableHyperprior
     from aecodec.models.image.hyperprior import HyperpriorConfig
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = load_checkpoint(checkpoint)
     config = HyperpriorConfig(**state["config"]["model"])
     model = TrainableHyperprior(config)
     model.load_state_dict(state["model"])
@@ -78,7 +79,7 @@ def export_audio_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     channel and gain anchor (row level * latent + channel), float32 medians [levels, latent]."""
     from aecodec.train.audio_codec import TrainableConvLstm, load_checkpoint_model
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = load_checkpoint(checkpoint)
     model: TrainableConvLstm = load_checkpoint_model(state)
     model.eval()
     cdfs, lengths, offsets, medians = [], [], [], []
@@ -129,7 +130,7 @@ def export_restore(checkpoint: str | Path, out_dir: str | Path, name: str, versi
     weights (small models; no entropy path to keep exact) + card."""
     from aecodec.train.restore import TASK_CLASSES
 
-    state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    state = load_checkpoint(checkpoint)
     cfg = state["config"]
     task = cfg["task"]
     model_cls = TASK_CLASSES[task]

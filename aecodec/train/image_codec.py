@@ -17,6 +17,7 @@ from torch import nn
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.train.loop import (
+    checkpoint_steps, load_checkpoint,
     MetricLog, RunConfig, autocast, end_of_step, float32, optimiser_step, progress_bar, read_recipe, resume_checkpoint,
     save_checkpoint, set_lr, start_run,
 )
@@ -102,9 +103,9 @@ def load_weights(model: TrainableHyperprior, source: str) -> int:
         from aecodec.train.export import load_for_training
 
         return load_for_training(model, source)
-    state = torch.load(source, map_location="cpu", weights_only=False)
+    state = load_checkpoint(source)
     model.load_state_dict(state["model"])
-    return int(state.get("total_steps", state["step"]))
+    return checkpoint_steps(state)
 
 
 def load_recipe(path: str | None, **overrides) -> ImageTrainConfig:

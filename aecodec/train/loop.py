@@ -91,12 +91,38 @@ def progress_bar(cfg, step: int, main: bool):
                 dynamic_ncols=True, leave=False)
 
 
+def load_checkpoint(path: str | Path) -> dict:
+    """A training checkpoint's state, read without unpickling code: ``weights_only=True`` only
+    rebuilds tensors and plain containers, so a crafted ``.pt`` cannot run anything. Anything
+    that is not such a checkpoint is one ``InputError``."""
+    from aecodec.errors import InputError
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"checkpoint '{path}' does not exist or is not a file; check the path")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # UnpicklingError (forbidden global), zip or EOF errors, ...
+        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
+        raise InputError(f"'{path}' is not an aecodec checkpoint ({reason}); "
+                         "use a checkpoint.pt written by 'aecodec train'") from None
+    if not (isinstance(state, dict) and isinstance(state.get("model"), dict) and "step" in state):
+        raise InputError(f"'{path}' is not an aecodec checkpoint (no model weights and step); "
+                         "use a checkpoint.pt written by 'aecodec train'")
+    return state
+
+
+def checkpoint_steps(state: dict) -> int:
+    """Steps trained into a checkpoint's weights, counting the weights it started from."""
+    return int(state.get("total_steps", state["step"]))
+
+
 def resume_checkpoint(path: Path, model, opt, aux_opt, log) -> tuple[int, int]:
     """The inverse of ``save_checkpoint``: weights, optimisers (``aux_opt`` may be None) and the
     global torch RNG (the entropy models' training noise) come back; returns (step, prior_steps).
     Batches need no state: they are seeded per step. Older checkpoints' data RNGs (``rng``,
     ``np_rng``) are ignored."""
-    state = torch.load(path, map_location="cpu", weights_only=False)  # load_state_dict moves it to the model
+    state = load_checkpoint(path)  # load_state_dict moves it to the model
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["opt"])
     if aux_opt is not None:

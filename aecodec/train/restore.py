@@ -22,6 +22,7 @@ from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
 from aecodec.train.loop import (
+    checkpoint_steps, load_checkpoint,
     MetricLog, RunConfig, autocast, end_of_step, progress_bar, read_recipe, resume_checkpoint, save_checkpoint, set_lr,
     start_run,
 )
@@ -325,9 +326,9 @@ def load_weights(model: nn.Module, source: str) -> int:
         model.load_state_dict({k: v.float() for k, v in load_file(source).items()})
         card = json.loads(Path(source).with_suffix(".json").read_text())
         return int(card["trained"]["steps"])
-    state = torch.load(source, map_location="cpu", weights_only=False)
+    state = load_checkpoint(source)
     model.load_state_dict(state["model"])
-    return int(state.get("total_steps", state["step"]))
+    return checkpoint_steps(state)
 
 
 def validate(model: nn.Module, task) -> dict:

@@ -36,7 +36,7 @@ def test_torchrun_two_processes_write_a_checkpoint(tmp_path, task, tone_folder):
                         *data, "--out", str(tmp_path / "run"), "--steps", "4", "--config", str(recipe),
                         "--threads", "1", "--workers", "1"], capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr.decode()[-2000:]
-    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=False)
+    state = torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)
     assert state["step"] == 4 and "rng" not in state  # batches are seeded per (rank, step): no data RNG to save
     assert r.stdout.decode().count("checkpoint:") == 1
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]

@@ -349,7 +349,7 @@ def test_decoding_an_old_file_does_not_change_the_model_new_files_use(model_dir,
     old = LearnedAudioCodec().encode(Audio(tone(0.5, 24000), 24000), 50)  # the fixture's version only
     both = tmp_path / "models"
     shutil.copytree(model_dir, both)
-    state = torch.load(model_dir / "checkpoint.pt", weights_only=False)
+    state = torch.load(model_dir / "checkpoint.pt", weights_only=True)
     state["model"] = {k: v * 1.01 if k.endswith("log_gain_enc") else v for k, v in state["model"].items()}
     torch.save(state, both / "checkpoint.pt")
     newer = json.loads(export_audio_codec(both / "checkpoint.pt", both, "audio-conv-lstm", FIXTURE_VERSION + 1, {}).read_text())

@@ -152,9 +152,9 @@ def test_restore_training_resumes_exactly(tmp_path, task):
     from aecodec.train.restore import train
 
     quiet = lambda _: None  # noqa: E731
-    whole = torch.load(train(tiny_run(tmp_path, task, 4, "a"), log=quiet), weights_only=False)
+    whole = torch.load(train(tiny_run(tmp_path, task, 4, "a"), log=quiet), weights_only=True)
     train(tiny_run(tmp_path, task, 2, "b"), log=quiet)
-    resumed = torch.load(train(tiny_run(tmp_path, task, 4, "b"), resume=True, log=quiet), weights_only=False)
+    resumed = torch.load(train(tiny_run(tmp_path, task, 4, "b"), resume=True, log=quiet), weights_only=True)
     assert resumed["step"] == whole["step"] == 4
     for key, value in whole["model"].items():
         assert torch.equal(value, resumed["model"][key]), key

@@ -35,9 +35,9 @@ def tiny(data, out, steps: int) -> AudioTrainConfig:
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(data, tmp_path):
-    whole = torch.load(train(tiny(data, tmp_path / "a", 4), log=lambda _: None), weights_only=False)
+    whole = torch.load(train(tiny(data, tmp_path / "a", 4), log=lambda _: None), weights_only=True)
     train(tiny(data, tmp_path / "b", 2), log=lambda _: None)
-    resumed = torch.load(train(tiny(data, tmp_path / "b", 4), resume=True, log=lambda _: None), weights_only=False)
+    resumed = torch.load(train(tiny(data, tmp_path / "b", 4), resume=True, log=lambda _: None), weights_only=True)
     assert resumed["step"] == whole["step"] == 4
     for key, value in whole["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
@@ -64,7 +64,7 @@ def test_export_gives_a_model_that_codes_audio_and_continues_training(data, tmp_
     assert out.samples.shape == audio.samples.shape and out.sample_rate == audio.sample_rate
     model = TrainableConvLstm(ConvLstmConfig(channels=(4, 4, 8, 8, 16), latent=8, levels=3))
     assert load_weights(model, str(card_path.with_suffix(".safetensors"))) == 2
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=True)
     trained = state["model"]["entropy_bottlenecks.1.matrices.0"]
     assert torch.equal(model.entropy_bottlenecks[1].matrices[0].detach(), trained)
 

@@ -22,9 +22,9 @@ def tiny(out: Path, steps: int) -> ImageTrainConfig:
 
 
 def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
-    whole = torch.load(train(tiny(tmp_path / "a", 4), log=lambda _: None), weights_only=False)
+    whole = torch.load(train(tiny(tmp_path / "a", 4), log=lambda _: None), weights_only=True)
     train(tiny(tmp_path / "b", 2), log=lambda _: None)
-    resumed = torch.load(train(tiny(tmp_path / "b", 4), resume=True, log=lambda _: None), weights_only=False)
+    resumed = torch.load(train(tiny(tmp_path / "b", 4), resume=True, log=lambda _: None), weights_only=True)
     assert resumed["step"] == whole["step"] == 4
     for key, value in whole["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
