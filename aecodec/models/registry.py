@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from aecodec.errors import ModelError
 
+PACKAGED_MODELS = Path(__file__).resolve().parents[1] / "pretrained"
 _ARCHITECTURES: dict[str, Callable[..., Any]] = {}
 _BUILTIN_MODULES = ("aecodec.models.image.model", "aecodec.models.audio.model", "aecodec.models.restore.unet",
                     "aecodec.models.restore.audio_mask")
@@ -30,11 +31,12 @@ def register_architecture(name: str):
 
 
 def model_dirs() -> list[Path]:
-    """Where shipped weights live: $AECODEC_MODELS (if set), then the repository's pretrained/."""
+    """Where shipped weights live: $AECODEC_MODELS (if set), then the package's own pretrained/
+    (package data: a wheel carries every shipped version, so installed copies work offline)."""
     dirs = []
     if os.environ.get("AECODEC_MODELS"):
         dirs.append(Path(os.environ["AECODEC_MODELS"]))
-    dirs.append(Path(__file__).resolve().parents[2] / "pretrained")
+    dirs.append(PACKAGED_MODELS)
     return dirs
 
 
