@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import importlib
 import os
+import signal
 import sys
 import types
 
@@ -61,6 +62,35 @@ def defer_meta_registrations() -> None:
 
     placeholder.__getattr__ = load_real
     sys.modules[_META] = placeholder
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP arrived. A BaseException, like KeyboardInterrupt, so that no
+    ``except Exception`` (nor a batch's per-file ``except AecError``) swallows it: the stack
+    unwinds through every ``finally``, which removes partial outputs, up to the CLI's edge."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def end_cleanly_on_signals() -> None:
+    """Let SIGTERM (kill, systemd, a job scheduler's timeout) and SIGHUP (a closed terminal)
+    clean up as Ctrl-C does, instead of dying with temporary files in place.
+
+    Python runs the handler between bytecodes, so a long torch call finishes first. A second
+    signal while the first one unwinds is ignored, so that cleanup itself is not cut short.
+    """
+    raised = []
+
+    def handler(signum, frame):
+        if not raised:
+            raised.append(signum)
+            raise Terminated(signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), handler)
 
 
 def exit_now(code: int | str | None) -> None:

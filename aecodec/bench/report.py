@@ -7,7 +7,8 @@ and the RD plots are recomputed from the rows at the end of every run::
 
     {"kind": "image" | "audio", "dataset": str, "versions": {library: version},
      "reference": codec name, "codecs": {name: {"points": [{"quality": q, <rate>, <metrics>,
-     "encode_s", "decode_s"}, ...]}}, "bd_rate": {name: percent}, <bd quality>: {name: value}}
+     "encode_s", "decode_s"}, ...]}}, "bd_rate": {name: percent}, <bd quality>: {name: value},
+     <each extra BD-rate, e.g. "bd_rate_ms_ssim">: {name: percent}}
 
 Points are means over the files; BD values compare each codec with the reference codec.
 """
@@ -17,10 +18,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import math
+import os
 import platform
+import re
+import stat
 import subprocess
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -49,6 +54,18 @@ class Layout:
     bd_quality_key: str  # results key of the BD quality delta, in the metric's own unit
     bd_quality_label: str
     plots: tuple[tuple[str, str, str], ...]  # (file name, metric, axis label)
+    # More BD-rates, each fitted on its own metric, in results.json and a results.md column beside
+    # "bd_rate" (image: MS-SSIM beside PSNR); scales are applied to a metric's mean for those fits
+    # and the plots (MS-SSIM in dB), they must rise with quality; note is a line in results.md.
+    extra_bd_rates: tuple[tuple[str, str, str], ...] = ()  # (results key, metric, results.md column)
+    scales: tuple[tuple[str, Callable[[float], float]], ...] = ()  # (metric, function)
+    note: str = ""
+
+
+RESULT_FILES = ("results.json", "results.md")
+# What the first line of a results.md written by a benchmark looks like (image, audio, restoration).
+_OUR_MARKDOWN = re.compile(r"# (Image benchmark|Audio benchmark|image-denoise|image-inpaint|audio-denoise): ")
+_MAX_OURS_BYTES = 64 << 20  # none of our results files is anywhere near this
 
 
 class RowLog:
@@ -56,26 +73,38 @@ class RowLog:
 
     Each row records the identity of the codec that made it (for aecodec, the model's name,
     version and weights hash). Rows made by another identity of a codec this run uses (a
-    retrained model) are stale: they are dropped from the file and measured again.
+    retrained model) are stale: they are dropped from the file and measured again. So are rows
+    that lack one of ``fields`` or hold a non-number there (name -> whether None is allowed):
+    a hand-edited or foreign row is measured again rather than failing the summary at the end.
+
+    Opening it also checks the folder (``check_outputs``): a benchmark writes only files it
+    wrote before, never through a symlink, so ``--out`` cannot overwrite or append to
+    anything else, there or elsewhere.
     """
 
-    def __init__(self, path: Path, identities: dict[str, str] | None = None) -> None:
+    def __init__(self, path: Path, identities: dict[str, str] | None = None,
+                 fields: Mapping[str, bool] | None = None, outputs: Sequence[str] = ()) -> None:
         self.path = path
         self.identities = identities or {}
+        self.fields = dict(fields or {})
         self.rows: list[Row] = []
-        if path.exists():
+        check_outputs(path.parent, outputs)
+        if _lexists(path):
+            _check_regular(path)
             text = path.read_text(encoding="utf-8")
             complete, _, torn = text.rpartition("\n")
             for number, line in enumerate(complete.splitlines(), 1):
                 try:
                     row = json.loads(line)
-                    self._key(row)
-                except (json.JSONDecodeError, KeyError, TypeError):
+                    hash(self._key(row))
+                except (json.JSONDecodeError, KeyError, TypeError, IndexError):
                     raise InputError(f"{path}:{number} is not a benchmark row; delete the file to start over") from None
                 self.rows.append(row)
-            fresh = [row for row in self.rows if self._current(row)]
+            fresh = [row for row in self.rows if self._current(row) and self._complete(row)]
             # A killed run can leave half a line; rewriting drops it (and stale rows), so appends stay valid.
             if torn or len(fresh) < len(self.rows):
+                if len(fresh) < len(self.rows):
+                    log.warning("%s: %d stale or incomplete rows are measured again", path, len(self.rows) - len(fresh))
                 self.rows = fresh
                 atomic_write(path, "".join(json.dumps(row, allow_nan=False) + "\n" for row in fresh).encode(), force=True)
         self.done = {self._key(row) for row in self.rows}
@@ -83,6 +112,19 @@ class RowLog:
     def _current(self, row: Row) -> bool:
         codec = row.get("codec")
         return codec not in self.identities or row.get("codec_id", "") == self.identities[codec]
+
+    def _complete(self, row: Row) -> bool:
+        """Whether ``row`` has every field the summary reads, each a finite number (or None where allowed)."""
+        if not isinstance(row, dict):
+            return False
+        for name, nullable in self.fields.items():
+            value = row.get(name)
+            if value is None:
+                if not nullable or name not in row:
+                    return False
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                return False
+        return True
 
     @staticmethod
     def _key(row: Row) -> tuple[str, str, int]:
@@ -92,10 +134,66 @@ class RowLog:
         identity = self.identities.get(row.get("codec"), "")
         if identity:
             row = {**row, "codec_id": identity}
-        with open(self.path, "a", encoding="utf-8") as file:
+        # O_NOFOLLOW: a symlink put there since opening is refused (ELOOP), never appended through.
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(self.path, flags, 0o666)
+        except OSError as error:
+            raise InputError(f"cannot append to '{self.path}': {(error.strerror or 'failed').lower()}; "
+                             "check --out") from None
+        with open(fd, "a", encoding="utf-8") as file:
             file.write(json.dumps(row, allow_nan=False) + "\n")
         self.rows.append(row)
         self.done.add(self._key(row))
+
+
+def check_outputs(folder: Path, outputs: Sequence[str] = ()) -> None:
+    """Refuse an output folder holding a results file (results.json, results.md or one of
+    ``outputs``) that a benchmark did not write, or a symlink in the place of any of them or
+    of points.jsonl: re-running into a benchmark's own folder stays possible, writing over a
+    user's files (or through a link, outside the folder) does not.
+
+    Raises:
+        InputError: naming the first such file.
+    """
+    for name in ("points.jsonl", *RESULT_FILES, *outputs):
+        path = folder / name
+        if not _lexists(path):
+            continue
+        _check_regular(path)
+        if name != "points.jsonl" and not _written_by_us(path):
+            raise InputError(f"'{path}' exists and was not written by 'aecodec bench'; "
+                             "move it away or choose another --out")
+
+
+def _lexists(path: Path) -> bool:
+    return os.path.lexists(path)
+
+
+def _check_regular(path: Path) -> None:
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise InputError(f"'{path}' is a symlink; a benchmark writes only into --out itself, "
+                         "remove the link or choose another --out")
+    if not stat.S_ISREG(st.st_mode):
+        raise InputError(f"'{path}' is not a regular file; move it away or choose another --out")
+
+
+def _written_by_us(path: Path) -> bool:
+    """Whether a results file looks like one a benchmark writes (by content, never by name)."""
+    if path.stat().st_size > _MAX_OURS_BYTES:
+        return False
+    data = path.read_bytes()
+    if path.suffix == ".png":
+        return data.startswith(b"\x89PNG\r\n\x1a\n") and b"Matplotlib" in data[:4096]
+    if path.suffix == ".md":
+        return _OUR_MARKDOWN.match(data[:200].decode("utf-8", "replace")) is not None
+    try:
+        results = json.loads(data)
+    except ValueError:
+        return False
+    return isinstance(results, dict) and (
+        {"kind", "reference", "codecs"} <= set(results) or {"task", "protocol", "methods"} <= set(results))
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -154,6 +252,34 @@ def bd_tables(layout: Layout, points: dict[str, list[Row]], reference: str) -> t
     return rates, qualities
 
 
+def _scaled(layout: Layout, metric: str, values: Iterable[float]) -> list[float]:
+    scale = dict(layout.scales).get(metric)
+    return [value if scale is None else scale(value) for value in values]
+
+
+def extra_bd_rates(layout: Layout, points: dict[str, list[Row]], reference: str) -> dict[str, dict]:
+    """Each of ``layout.extra_bd_rates`` against ``reference``: results key -> {codec: percent},
+    fitted on the metric's scale; None and a logged warning where a curve cannot be fitted."""
+    tables: dict[str, dict[str, float | None]] = {}
+    for key, metric, _ in layout.extra_bd_rates:
+        table = tables[key] = {}
+        if reference not in points:
+            continue
+
+        def curve(codec: str) -> tuple[list[float], list[float]]:
+            usable = [p for p in points[codec] if p[metric] is not None]
+            return [p[layout.rate_key] for p in usable], _scaled(layout, metric, [p[metric] for p in usable])
+
+        for codec in points:
+            if codec != reference:
+                try:
+                    table[codec] = bd_rate(*curve(reference), *curve(codec))
+                except ValueError as error:
+                    log.warning("no BD-rate on %s for %s against %s: %s", metric, codec, reference, error)
+                    table[codec] = None
+    return tables
+
+
 def library_versions(packages: Sequence[str], extra: dict[str, str]) -> dict[str, str]:
     """Versions of aecodec, Python and installed ``packages``, plus ``extra``; the git commit if any."""
     versions = {"aecodec": __version__, "python": platform.python_version()}
@@ -186,17 +312,20 @@ def markdown(layout: Layout, results: dict[str, Any], file_count: int) -> str:
         "",
         f"{file_count} files. BD values against {reference} (cubic fits over the shared range); "
         f"negative BD-rate is better. Speed: mean seconds per file over all points.",
+        *([layout.note] if layout.note else []),
         "",
-        f"| codec | BD-rate vs {reference} | {layout.bd_quality_label} | points | encode s | decode s |",
-        "|---|---|---|---|---|---|",
+        f"| codec | BD-rate vs {reference} | {''.join(f'{c} | ' for _, _, c in layout.extra_bd_rates)}"
+        f"{layout.bd_quality_label} | points | encode s | decode s |",
+        "|---|---|---|---|---|---|" + "---|" * len(layout.extra_bd_rates),
     ]
     for codec, entry in results["codecs"].items():
         points = entry["points"]
         if codec == reference:
-            bd_cells = ["reference", "reference"]
+            bd_cells = ["reference"] * (2 + len(layout.extra_bd_rates))
         else:
             bd_cells = [
                 _number(results["bd_rate"].get(codec), 1, " %"),
+                *(_number(results.get(key, {}).get(codec), 1, " %") for key, _, _ in layout.extra_bd_rates),
                 _number(results[layout.bd_quality_key].get(codec), 3),
             ]
         speed = [_mean([p[key] for p in points]) for key in ("encode_s", "decode_s")]
@@ -218,7 +347,7 @@ def plot_png(layout: Layout, results: dict[str, Any], metric: str, label: str) -
         learned = codec == "aecodec"
         axes.plot(
             [p[layout.rate_key] for p in usable],
-            [p[metric] for p in usable],
+            _scaled(layout, metric, [p[metric] for p in usable]),
             marker="o",
             markersize=5 if learned else 3,
             linewidth=3.0 if learned else 1.3,
@@ -237,7 +366,9 @@ def plot_png(layout: Layout, results: dict[str, Any], metric: str, label: str) -
 
 
 def write_outputs(layout: Layout, out_dir: Path, results: dict[str, Any], file_count: int) -> None:
-    """Write results.json, results.md and the layout's plots into ``out_dir``, each atomically."""
+    """Write results.json, results.md and the layout's plots into ``out_dir``, each atomically
+    (replacing only files a benchmark wrote, see ``check_outputs``)."""
+    check_outputs(out_dir, [name for name, _, _ in layout.plots])  # again: the run took a while
     text = json.dumps(results, indent=2, allow_nan=False) + "\n"
     atomic_write(out_dir / "results.json", text.encode(), force=True)
     atomic_write(out_dir / "results.md", markdown(layout, results, file_count).encode(), force=True)

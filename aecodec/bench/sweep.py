@@ -10,7 +10,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from aecodec.bench.report import Layout, RowLog, bd_tables, library_versions, mean_points, write_outputs
+from aecodec.bench.report import (Layout, RowLog, bd_tables, extra_bd_rates, library_versions, mean_points,
+                                  write_outputs)
 from aecodec.codecs.base import Codec, Media
 from aecodec.codecs.baselines import get_codec
 from aecodec.errors import InputError
@@ -20,15 +21,19 @@ Measure = Callable[[Any, Any, int], dict[str, Any]]
 ``Image`` or both ``Audio``."""
 
 
-def list_files(data_dir: Path, suffixes: Sequence[str], limit: int | None) -> list[Path]:
-    """Media files under ``data_dir`` (recursively, sorted by path), the first ``limit`` of them.
+def list_files(data_dir: Path, suffixes: Sequence[str], limit: int | None, exclude: Path | None = None) -> list[Path]:
+    """Media files under ``data_dir`` (recursively, sorted by path), the first ``limit`` of them,
+    leaving out anything under ``exclude`` (the output folder, when it lies inside the data:
+    a re-run must not benchmark its own plots).
 
     Raises:
         InputError: the folder is missing or holds no file with one of ``suffixes``.
     """
     if not data_dir.is_dir():
         raise InputError(f"data folder '{data_dir}' does not exist; check --data")
-    files = sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in suffixes)
+    skip = exclude.resolve() if exclude is not None else None
+    files = sorted(p for p in data_dir.rglob("*") if p.is_file() and p.suffix.lower() in suffixes
+                   and not (skip is not None and skip in p.resolve().parents))
     if not files:
         raise InputError(f"no {', '.join(suffixes)} files in '{data_dir}'; check --data")
     return files[:limit]
@@ -134,13 +139,15 @@ def run_benchmark(
         raise InputError(f"--limit must be at least 1, got {limit}")
     plan = plan_qualities(codec_names, qualities, defaults)
     codecs = {name: get_codec(name, layout.kind, device) for name in plan}
-    files = list_files(data_dir, suffixes, limit)
+    files = list_files(data_dir, suffixes, limit, exclude=out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputError(f"cannot use '{out_dir}' as the output folder: {error.strerror}; check --out") from None
     identities = {name: codec_identity(codec) for name, codec in codecs.items()}
-    rows = RowLog(out_dir / "points.jsonl", identities)
+    # The fields mean_points reads: a cached row without them is measured again.
+    fields = {layout.rate_key: False, **dict.fromkeys(layout.metrics, True), "encode_s": False, "decode_s": False}
+    rows = RowLog(out_dir / "points.jsonl", identities, fields, outputs=[name for name, _, _ in layout.plots])
     run_sweep(data_dir, files, codecs, plan, rows, load, measure)
     points = mean_points(layout, rows.rows, {p.relative_to(data_dir).as_posix() for p in files}, plan)
     bd_rate, bd_quality = bd_tables(layout, points, reference)
@@ -152,6 +159,7 @@ def run_benchmark(
         "codecs": {name: {"points": codec_points} for name, codec_points in points.items()},
         "bd_rate": bd_rate,
         layout.bd_quality_key: bd_quality,
+        **extra_bd_rates(layout, points, reference),  # none for audio
     }
     write_outputs(layout, out_dir, results, len(files))
     return results

@@ -4,6 +4,7 @@ telling audio from images. No torch or numpy here: `--help` stays instant."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -12,6 +13,7 @@ from typing import Callable
 
 import click
 
+from aecodec.cli.main import printable
 from aecodec.errors import AecError, InputError
 
 FORCE = click.option("--force", is_flag=True, help="Overwrite existing outputs.")
@@ -33,6 +35,7 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[s
         raise InputError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
     out = Path(output)
     if len(inputs) == 1 and not out.is_dir():
+        refuse_same_file(inputs[0], output)
         return [(inputs[0], output)]
     if output == "-":
         raise InputError("several inputs cannot go to standard output; give a folder with -o")
@@ -43,7 +46,22 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[s
     names = [p for _, p in pairs]
     if len(set(names)) != len(names):
         raise InputError("two inputs have the same name stem and would overwrite each other; rename one")
+    for src, dst in pairs:
+        refuse_same_file(src, dst)
     return pairs
+
+
+def refuse_same_file(src: str, dst: str) -> None:
+    """Refuse an output that is one of the inputs, by name, symlink or hard link (same device
+    and inode): --force would replace the input with its own result, or a failure with nothing."""
+    if src == "-" or dst == "-":
+        return
+    try:
+        same = os.path.samefile(src, dst)
+    except OSError:  # one of them does not exist (yet): nothing of the input to lose
+        return
+    if same:
+        raise InputError(f"output '{dst}' is the input '{src}' itself; write the result to another file")
 
 
 def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], str] | None = None,
@@ -65,9 +83,9 @@ def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], 
             if len(pairs) == 1:
                 raise error
             failures += 1
-            click.echo(f"aecodec: error: {src}: {error}", err=True)
+            click.echo(f"aecodec: error: {printable(f'{src}: {error}')}", err=True)
         elif dst != "-":
-            click.echo(json.dumps(stats) if as_json else describe(stats))
+            click.echo(json.dumps(stats) if as_json else printable(describe(stats)))
     if failures:
         raise AecError(f"{failures} of {len(pairs)} files failed; see the messages above")
 
@@ -130,13 +148,23 @@ def summary(s: dict) -> str:
     return f"{s['input']} -> {s['output']}: {s['bytes']} bytes{rate}{quality} ({s['seconds']:.2f} s)"
 
 
+def read_source(src: str) -> str | bytes:
+    """What the media readers take: the path, or for ``-`` the bytes of standard input, which
+    must start like an image or audio file and is read up to a bound (aecodec.media.inputs)."""
+    if src != "-":
+        return src
+    from aecodec.media.inputs import is_media_data, read_stdin  # stdlib only
+
+    return read_stdin(lambda reason, hint: InputError(f"cannot read standard input: {reason}; {hint}"),
+                      accept=is_media_data, kind="an image or audio file")
+
+
 def is_audio(source: str | bytes) -> bool:
     """Audio or image? By extension for the usual ones, else by asking soundfile about the content."""
     if isinstance(source, bytes):
-        if source[:4] in (b"RIFF", b"RF64") and source[8:12] == b"WAVE":  # not b"WEBP"
-            return True
-        mpeg_frame = len(source) > 1 and source[0] == 0xFF and source[1] & 0xE0 == 0xE0
-        return source[:4] in (b"fLaC", b"OggS") or source[:3] == b"ID3" or mpeg_frame
+        from aecodec.media.inputs import is_audio_data  # stdlib only
+
+        return is_audio_data(source[:16])
     suffix = Path(source).suffix.lower()
     if suffix in AUDIO_IN:
         return True

@@ -56,6 +56,9 @@ def report(results: dict, out_dir: Path) -> None:
     """One stdout line per codec with its BD-rate, then where the results are."""
     for codec, bd in results["bd_rate"].items():
         shown = "n/a" if bd is None else f"{bd:+.1f} %"
+        on_ms_ssim = results.get("bd_rate_ms_ssim", {})
+        if codec in on_ms_ssim:
+            shown += ", " + ("n/a" if on_ms_ssim[codec] is None else f"{on_ms_ssim[codec]:+.1f} %") + " on MS-SSIM"
         click.echo(f"{codec}: BD-rate {shown} vs {results['reference']}")
     click.echo(f"results in {out_dir}: results.json, results.md, points.jsonl, plots")
 
@@ -68,15 +71,18 @@ def bench() -> None:
 @bench.command("image")
 @DATA
 @OUT
-@click.option("--codecs", default="aecodec,jpeg,jpeg444,webp,avif,jpeg2000", show_default=True,
-              help="Comma-separated codecs; BD values are against jpeg.")
+@click.option("--codecs", default=None,
+              help="Comma-separated codecs; BD values are against jpeg [default: aecodec,jpeg,jpeg444,webp,"
+                   "avif,jpeg2000,jxl,heif; jxl and heif where pip install 'aecodec[bench]' put them].")
 @click.option("--qualities", default=None,
-              help="Comma-separated qualities for every codec [default: 10..90,95; aecodec 5..95 by 15].")
+              help="Comma-separated qualities for every codec [default: 10..90,95; aecodec 5..95 by 15; "
+                   "heif 5..70 by 5].")
 @LIMIT
 @DEVICE
-def bench_image(data_dir: Path, out_dir: Path, codecs: str, qualities: str | None, limit: int | None, device: str) -> None:
+def bench_image(data_dir: Path, out_dir: Path, codecs: str | None, qualities: str | None, limit: int | None,
+                device: str) -> None:
     """Measure bpp, PSNR and MS-SSIM of image codecs over the images in --data."""
-    names = parse_names(codecs, "--codecs")
+    names = None if codecs is None else parse_names(codecs, "--codecs")
     values = parse_integers(qualities, "--qualities")
     from aecodec.bench.image import bench_images
 

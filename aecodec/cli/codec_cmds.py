@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import FORCE, JSON, Once, device_option, files_in_flight, is_audio, plan_outputs, run_batch
+from aecodec.cli.batch import (FORCE, JSON, Once, device_option, files_in_flight, is_audio, plan_outputs, read_source,
+                               run_batch)
 from aecodec.cli.main import cli
 from aecodec.errors import AecError, InputError
 
 DEVICE = device_option("Where the transforms run; files decode bit-exactly on any of them.")
+CODEC_ALIGN = 64  # the image codec pads both sides to its stride (HyperpriorTransforms.stride)
+AEC_MAGIC = b"AEC\x1a"  # aecodec.container.MAGIC, without importing the container for --help
 
 
 @cli.command()
@@ -27,7 +29,7 @@ DEVICE = device_option("Where the transforms run; files decode bit-exactly on an
 @JSON
 def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
     """Compress images and audio (WAV, FLAC, OGG, Opus, MP3) into .aec files."""
-    from aecodec.codecs.learned import LearnedImageCodec, check_quality
+    from aecodec.codecs.learned import MAX_PIXELS, LearnedImageCodec, check_quality
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import read_image
 
@@ -41,14 +43,15 @@ def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
 
     def work(src, dst):
         check_output(dst, force)
-        source = sys.stdin.buffer.read() if src == "-" else src
+        source = read_source(src)
         if is_audio(source):
             if bpp is not None:
                 raise InputError(f"--bpp is for images and '{src}' is audio; use --kbps or --quality")
             return encode_audio(audio_codec(), source, dst, quality, kbps, force)
         if kbps is not None:
             raise InputError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
-        image = read_image(source)
+        # The codec's own pixel limit, counted on the padded image it will really transform.
+        image = read_image(source, max_pixels=MAX_PIXELS, align=CODEC_ALIGN)
         data, q = encode_at(codec.encode, codec.encode_to_bpp, image, quality, bpp)
         atomic_write(dst, data, force=force)
         return {"bytes": len(data), "bpp": len(data) * 8 / (image.height * image.width), "quality": q,
@@ -143,17 +146,25 @@ def decode_audio(codec, data: bytes, dst: str, sample_format: str, force: bool) 
 
 
 def read_input_bytes(src: str) -> bytes:
+    """An .aec file's bytes: a regular file, or standard input (which must start like one, and
+    is read up to a bound; see aecodec.media.inputs)."""
+    from aecodec.media.inputs import read_regular_file, read_stdin
+
     if src == "-":
-        return sys.stdin.buffer.read()
-    path = Path(src)
-    if path.is_dir():
-        raise InputError(f"'{src}' is a directory; give .aec files")
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"'{src}' does not exist; check the path") from None
-    except OSError as e:
-        raise InputError(f"cannot read '{src}': {e.strerror}; check permissions") from None
+        return read_stdin(_aec_error("standard input"), accept=lambda head: head.startswith(AEC_MAGIC),
+                          kind="an .aec file")
+    return read_regular_file(src, _aec_error(src), directory_hint="give .aec files")
+
+
+def _aec_error(src: str):
+    def error(reason: str, hint: str) -> InputError:
+        if reason == "no such file":
+            return InputError(f"'{src}' does not exist; check the path")
+        if reason == "it is a directory":
+            return InputError(f"'{src}' is a directory; {hint}")
+        return InputError(f"cannot read '{src}': {reason}; {hint}")
+
+    return error
 
 
 @cli.command()
@@ -166,10 +177,18 @@ def info(file, as_json):
     parsed = unpack(read_input_bytes(file))
     header = dict(parsed.header, bytes=sum(len(s) for s in parsed.streams))
     if as_json:
-        click.echo(json.dumps(header, indent=2))
+        click.echo(json.dumps(header, indent=2))  # ASCII: every control character escaped
         return
     for key, value in header.items():
-        click.echo(f"{key:>16}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+        text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+        click.echo(f"{_printable(key):>16}: {_printable(text)}")
+
+
+def _printable(text: str) -> str:
+    """Header text as a terminal may show it: control characters (escape sequences), lone
+    surrogates and other unprintables from the file come out escaped as repr does (\\x1b,
+    \\ud800), so a file can neither drive the terminal nor fail to print."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 @cli.command()

@@ -1,7 +1,8 @@
 """The CLI edge: the only place that turns errors into exit codes and stderr lines.
 
-Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device);
-2 is never used by us (click usage errors are reported as 1 too); 130 interrupted.
+Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device)
+or SIGTERM / SIGHUP (after cleaning up, as for Ctrl-C); 2 is never used by us (click usage
+errors are reported as 1 too); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import click
 
 from aecodec import __version__
 from aecodec.errors import AecError
+from aecodec.runtime import Terminated
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -29,17 +31,25 @@ def _register() -> None:
 
 
 def fail(message: str) -> None:
-    click.echo(f"aecodec: error: {message}", err=True)
+    click.echo(f"aecodec: error: {printable(message)}", err=True)
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (escape sequences in a file name or a header string
+    would drive the terminal) and lone surrogates (undecodable bytes in a path) escaped."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text.replace("\n", " "))
 
 
 def run() -> None:
     """The program (console script and ``python -m aecodec``): ``main`` plus the process-wide
     settings of aecodec.runtime, which a library user's or a test's process never gets."""
-    from aecodec.runtime import INFERENCE_COMMANDS, defer_meta_registrations, exit_now, keep_freed_memory
+    from aecodec.runtime import (INFERENCE_COMMANDS, defer_meta_registrations, end_cleanly_on_signals, exit_now,
+                                 keep_freed_memory)
 
     args = sys.argv[1:]
     command = next((a for a in args if not a.startswith("-")), None)  # the group takes flags only
     keep_freed_memory()  # before torch allocates anything
+    end_cleanly_on_signals()
     if command not in INFERENCE_COMMANDS:
         main(args)  # ends in SystemExit, and Python's usual exit
         return
@@ -62,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         fail("interrupted")
         sys.exit(130)
+    except Terminated as e:  # every partial output was removed on the way here
+        fail(f"stopped by {e}; no partial output was left, run the command again to finish")
+        sys.exit(1)
     except click.UsageError as e:
         hint = "; see 'aecodec --help'" if e.ctx is None else f"; see '{e.ctx.command_path} --help'"
         fail(e.format_message().replace("\n", " ") + hint)

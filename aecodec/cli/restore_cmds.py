@@ -6,12 +6,12 @@ atomically, in the format named by their extension.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import FORCE, IMAGE_OUT, JSON, device_option, files_in_flight, is_audio, plan_outputs, run_batch
+from aecodec.cli.batch import (FORCE, IMAGE_OUT, JSON, device_option, files_in_flight, is_audio, plan_outputs,
+                               read_source, refuse_same_file, run_batch)
 from aecodec.cli.main import cli
 from aecodec.errors import InputError
 
@@ -40,7 +40,7 @@ def denoise(inputs, output, sigma, strength, device, force, as_json):
     preflight(device, [restore_image.DENOISER] * (False in kinds) + [restore_audio.DENOISER] * (True in kinds))
 
     def work(src, dst):
-        source = read_stdin(src)
+        source = read_source(src)
         if is_audio(source):
             if sigma is not None:
                 raise InputError(f"--sigma is for images and '{src}' is audio; leave it out (audio needs no noise level)")
@@ -66,9 +66,11 @@ def inpaint(input, output, mask, gap, device, force, as_json):
         raise InputError("nothing to fill; give --mask MASK for an image or --gap START:END for audio")
     if mask is not None and gap is not None:
         raise InputError("give --mask (images) or --gap (audio), not both")
+    if mask is not None:
+        refuse_same_file(mask, output)
 
     def work(src, dst):
-        source = read_stdin(src)
+        source = read_source(src)
         if is_audio(source):
             if mask is not None:
                 raise InputError(f"--mask is for images and '{src}' is audio; give --gap START:END in seconds")
@@ -98,19 +100,15 @@ def output_suffix(src: str) -> str:
     return suffix if suffix in IMAGE_OUT else ".png"
 
 
-def read_stdin(src: str) -> str | bytes:
-    return sys.stdin.buffer.read() if src == "-" else src
-
-
 def denoise_image_file(source: str | bytes, dst: str, sigma: float | None, strength: float, device: str,
                        force: bool) -> dict:
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import image_to_bytes, output_format, read_image
-    from aecodec.restore.image import denoise_image, estimate_sigma
+    from aecodec.restore.image import ALIGN, MAX_PIXELS, denoise_image, estimate_sigma
 
     fmt = "PNG" if dst == "-" else output_format(dst)  # refuse unknown extensions up front
     check_output(dst, force)
-    image = read_image(source)
+    image = read_image(source, max_pixels=MAX_PIXELS, align=ALIGN)  # the network's limit, not the reader's
     # Estimated here rather than inside denoise_image so that the summary can say what was used.
     level = estimate_sigma(image.pixels[:, :, :3]) if sigma is None else sigma
     data = image_to_bytes(denoise_image(image, level, strength, device), fmt)
@@ -150,12 +148,12 @@ def denoise_audio_file(source: str | bytes, dst: str, strength: float, device: s
 def inpaint_image_file(source: str | bytes, dst: str, mask_path: str, device: str, force: bool) -> dict:
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import image_to_bytes, output_format, read_image
-    from aecodec.restore.image import INPAINTER, inpaint_image
+    from aecodec.restore.image import ALIGN, INPAINTER, MAX_PIXELS, inpaint_image
 
     fmt = "PNG" if dst == "-" else output_format(dst)
     check_output(dst, force)
     preflight(device, [INPAINTER])
-    image = read_image(source)
+    image = read_image(source, max_pixels=MAX_PIXELS, align=ALIGN)
     mask = read_mask(mask_path, image.width, image.height)
     holes = int(mask.sum())
     data = image_to_bytes(inpaint_image(image, mask, device) if holes else image, fmt)
@@ -172,7 +170,9 @@ def read_mask(path: str, width: int, height: int):
 
     from aecodec.media.image import read_image
 
-    mask = read_image(path)
+    from aecodec.restore.image import MAX_PIXELS
+
+    mask = read_image(path, max_pixels=MAX_PIXELS)
     if (mask.width, mask.height) != (width, height):
         raise InputError(f"the mask '{path}' is {mask.width}x{mask.height} but the image is {width}x{height}; "
                          "give a mask of the image's size")
@@ -186,21 +186,26 @@ def read_mask(path: str, width: int, height: int):
 
 
 def inpaint_audio_file(source: str | bytes, dst: str, gap: str, force: bool) -> dict:
+    """Stream: samples are copied block by block, and only the seconds around each gap are held."""
     from aecodec.media.atomic import check_output
-    from aecodec.media.audio import open_audio, output_audio_format, write_audio
-    from aecodec.restore.audio import inpaint_audio, parse_gaps
+    from aecodec.media.audio import audio_writer, open_audio, output_audio_format
+    from aecodec.restore.audio import inpaint_blocks, parse_gaps
 
     fmt = "WAV" if dst == "-" else output_audio_format(dst)
     check_output(dst, force)
     with open_audio(source) as reader:
-        audio, info = reader.read(), reader.info
-    gaps = parse_gaps(gap, audio.sample_rate, audio.frames)
-    write_audio(inpaint_audio(audio, gaps), dst, force=force, format=fmt,
-                sample_format=sample_format_like(info.subtype, fmt))
-    filled = sum(end - start for start, end in gaps)
-    return {"media": "audio", "sample_rate": audio.sample_rate, "channels": audio.channels, "frames": audio.frames,
-            "gaps_s": [[round(s / audio.sample_rate, 6), round(e / audio.sample_rate, 6)] for s, e in gaps],
-            "filled_frames": filled, **output_bytes(dst)}
+        info = reader.info
+        rate = info.sample_rate
+        gaps = parse_gaps(gap, rate, info.frames)  # the header's length: checked before any sample is read
+        with audio_writer(dst, rate, info.channels, force=force, format=fmt,
+                          sample_format=sample_format_like(info.subtype, fmt)) as writer:
+            for block in inpaint_blocks(reader.blocks(), gaps, rate, info.channels):
+                writer.write(block)
+            frames = writer.frames
+    gaps = [(start, min(end, frames)) for start, end in gaps if start < frames]  # a header may promise more
+    return {"media": "audio", "sample_rate": rate, "channels": info.channels, "frames": frames,
+            "gaps_s": [[round(s / rate, 6), round(e / rate, 6)] for s, e in gaps],
+            "filled_frames": sum(end - start for start, end in gaps), **output_bytes(dst)}
 
 
 def sample_format_like(subtype: str, fmt: str) -> str:

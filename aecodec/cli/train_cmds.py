@@ -1,4 +1,4 @@
-"""`aecodec train` and `aecodec export`: retrain shipped models and freeze them into pretrained/."""
+"""`aecodec train` and `aecodec export`: retrain shipped models and freeze them into aecodec/pretrained/."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
               "audio-denoise": "shared/data/audio/speech + music (clean), shared/data/audio/noise (SOURCES.md)"}
 
 
+ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm", "image-denoise": "restore-unet",
+                 "image-inpaint": "restore-unet", "audio-denoise": "audio-mask-gru"}
+
+
 @cli.command()
 @click.argument("task", type=click.Choice(TASKS))
 @click.option("--data", required=True, multiple=True,
@@ -31,7 +35,9 @@ DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
 @click.option("--config", default=None, help="Recipe JSON (default: the shipped model's recipe).")
 @click.option("--steps", type=int, default=None, help="Total steps of this run.")
 @click.option("--resume", is_flag=True, help="Continue from OUT/checkpoint.pt (model, optimiser, step, RNG).")
-@click.option("--init", default=None, help="Start from these weights: a .safetensors in pretrained/ or a .pt checkpoint.")
+@click.option("--force", is_flag=True,
+              help="Start a new run in an --out that holds one (its checkpoint is replaced, its log appended to).")
+@click.option("--init", default=None, help="Start from these weights: a .safetensors in aecodec/pretrained/ or a .pt checkpoint.")
 @click.option("--noise-data", default=None, help="audio-denoise: folder of noise recordings mixed into the clean audio.")
 @click.option("--val-data", default=None,
               help="Held-out data for periodic validation (audio-denoise: a folder with speech/ and noise/).")
@@ -44,57 +50,162 @@ DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
               help="bfloat16 mixed precision for the transforms (default: the recipe's; auto = where bfloat16 is native: CUDA, CPUs with AVX512-BF16 or AMX).")
 @click.option("--device", default=None, type=click.Choice(["auto", "cpu", "cuda"]),
               help="Where to train (default: the recipe's, auto = CUDA when present).")
-def train(task, data, out, config, steps, resume, init, noise_data, val_data, threads, seed, workers, amp, device):
+def train(task, data, out, config, steps, resume, force, init, noise_data, val_data, threads, seed, workers, amp,
+          device):
     """Train a model on your own data."""
-    extra = {}
+    from aecodec.train.loop import read_recipe, validate_recipe
+
+    extra, nested, options = {}, {}, {}
     if task in RESTORE_TASKS:
-        from aecodec.train.restore import load_recipe, train as run
+        from aecodec.train.restore import TASK_CLASSES, RestoreTrainConfig as Config, load_recipe, train as run
 
         if task != "audio-denoise" and len(data) > 1:
             raise InputError(f"{task} trains on one --data folder; put the images under one folder")
         data, extra = list(data), {"noise_data": noise_data}
+        nested = {"model": TASK_CLASSES[task].model_config(model={}).__class__}
+        options = {"degrade": TASK_CLASSES[task].defaults}
     elif task == "audio-codec":
-        from aecodec.train.audio_codec import load_recipe, train as run
+        from aecodec.train.audio_codec import AudioTrainConfig as Config, load_recipe, train as run
 
         data = list(data)
     else:
-        from aecodec.train.image_codec import load_recipe, train as run
+        from aecodec.train.image_codec import ImageTrainConfig as Config, load_recipe, train as run
 
         if len(data) > 1:
             raise InputError("image-codec trains on one --data folder; put the images under one folder")
         data = data[0]
     config = config or str(RECIPES / f"{task}.json")
-    if not Path(config).is_file():
+    if not Path(config).exists():
         raise InputError(f"recipe '{config}' does not exist; pass --config FILE")
-    if init and not Path(init).is_file():
-        raise InputError(f"--init '{init}' does not exist; give a .safetensors or .pt file")
     if noise_data and task != "audio-denoise":
         raise InputError("--noise-data is only for audio-denoise")
-    cfg = load_recipe(config, data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads,
-                      seed=seed, workers=workers, amp=amp, device=device, **extra)
-    ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
+    overrides = dict(data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads, seed=seed,
+                     workers=workers, amp=amp, device=device, **extra)
+    recipe = read_recipe(config, overrides)
+    if task in RESTORE_TASKS and recipe.setdefault("task", task) != task:
+        raise InputError(f"recipe '{config}' is for {recipe['task']!r}, not {task}; "
+                         f"run 'aecodec train {recipe['task']}' or pass a {task} recipe")
+    validate_recipe(recipe, Config, nested, f"recipe '{config}'", options)
+    check_run_folder(out, resume, force)
+    if task in RESTORE_TASKS:
+        overrides["task"] = task
+    try:
+        cfg = load_recipe(config, **overrides)
+    except (TypeError, ValueError) as e:  # what a config's own __post_init__ refuses
+        raise InputError(f"recipe '{config}': {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
+                         "fix the recipe") from None
+    if cfg.init:
+        check_init(cfg.init, task)
+    try:
+        ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
+    except RuntimeError as e:  # load_state_dict: --init / --resume weights of another shape
+        if "loading state_dict" not in str(e):
+            raise
+        source = "OUT/checkpoint.pt" if resume else f"--init '{cfg.init}'"
+        raise InputError(f"{source} does not fit the model of this recipe (its layers differ); "
+                         "use the recipe it was trained with, or start without it") from None
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for the whole job
         click.echo(f"checkpoint: {ckpt}")
+
+
+def check_run_folder(out: str, resume: bool, force: bool) -> None:
+    """Refuse to start a new run over an old one (its checkpoint would be replaced, its log
+    mixed with the new one) unless --resume continues it or --force says so. Only rank 0
+    looks: under torchrun, another rank may start late, when rank 0 has written its first row."""
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"--out '{out}' is a file; give a folder for the run")
+    if resume or force or os.environ.get("RANK", "0") != "0":
+        return
+    if (path / "checkpoint.pt").exists() or (path / "log.jsonl").exists():
+        raise InputError(f"'{out}' holds a training run; pass --resume to continue it, --force to start a new "
+                         "one there, or choose another --out")
+
+
+def check_init(init: str, task: str) -> None:
+    """``--init`` (or a recipe's "init") must be shipped weights (.safetensors with their card
+    beside them) or a checkpoint of ``aecodec train`` (.pt) for this task; anything else, or a
+    damaged file, is one error line before any training starts."""
+    from aecodec.media.inputs import check_regular_file
+
+    path = Path(init)
+    check_regular_file(path, lambda reason, hint: InputError(f"cannot read --init '{init}': {reason}; {hint}"),
+                       "give a .safetensors or .pt file")
+    if path.suffix == ".safetensors":
+        architecture = _safetensors_architecture(path)
+    elif path.suffix == ".pt":
+        from aecodec.train.loop import load_checkpoint
+
+        architecture = _checkpoint_architecture(load_checkpoint(path))
+    else:
+        raise InputError(f"--init '{init}' is neither shipped weights (.safetensors) nor a checkpoint (.pt); "
+                         "give one of those")
+    if architecture != ARCHITECTURES[task]:
+        raise InputError(f"--init '{init}' holds weights of {architecture or 'another model'}, not of "
+                         f"{ARCHITECTURES[task]}; give weights trained for {task}")
+
+
+def _safetensors_architecture(path: Path) -> str | None:
+    """The architecture named by a .safetensors' card, after checking the file's header."""
+    import json
+
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as weights:
+            weights.keys()
+    except Exception as e:  # SafetensorError, OSError, ...: a damaged or foreign file
+        reason = str(e).splitlines()[0][:80] if str(e) else type(e).__name__
+        raise InputError(f"--init '{path}' is not a readable .safetensors file ({reason}); "
+                         "give shipped weights from aecodec/pretrained/") from None
+    card_path = path.with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        int(card["trained"]["steps"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise InputError(f"--init '{path}' has no valid model card '{card_path.name}' beside it; "
+                         "copy the weights together with their .json card") from None
+    return card.get("architecture") if isinstance(card, dict) else None
+
+
+def _checkpoint_architecture(state: dict) -> str | None:
+    """What a training checkpoint trained, from the config saved in it."""
+    config = state.get("config")
+    if not isinstance(config, dict):
+        return None
+    if config.get("task") in RESTORE_TASKS:
+        return ARCHITECTURES[config["task"]]
+    model = config.get("model")
+    if isinstance(model, dict) and "N" in model:
+        return ARCHITECTURES["image-codec"]
+    if isinstance(model, dict) and "strides" in model:
+        return ARCHITECTURES["audio-codec"]
+    return None
 
 
 @cli.command()
 @click.argument("task", type=click.Choice(TASKS))
 @click.option("--checkpoint", required=True, help="checkpoint.pt written by 'aecodec train'.")
-@click.option("--out", default="pretrained", show_default=True, help="Folder of shipped models.")
-@click.option("--name", default=None, help="Model name (default: image-hyperprior or audio-conv-lstm).")
-@click.option("--version", "version", type=int, required=True, help="Model version (never overwrite a shipped one).")
+@click.option("--out", default="aecodec/pretrained", show_default=True, help="Folder of shipped models.")
+@click.option("--name", default=None,
+              help="Model name: lower-case letters, digits, '.' and '-' (default: image-hyperprior or audio-conv-lstm).")
+@click.option("--version", "version", type=click.IntRange(min=1), required=True,
+              help="Model version (never overwrite a shipped one).")
 @click.option("--command", "command", default="", help="The training command to record in the model card.")
 @click.option("--force", is_flag=True, help="Overwrite an existing version (only for unreleased weights).")
 def export(task, checkpoint, out, name, version, command, force):
     """Freeze a checkpoint into safetensors + card (codecs: with integer CDF tables)."""
-    from aecodec.train.export import export_audio_codec, export_image_codec, export_restore
+    from aecodec.train.export import check_model_name, export_audio_codec, export_image_codec, export_restore
 
-    name = name or MODEL_NAMES[task]
-
+    name = check_model_name(name or MODEL_NAMES[task])
     if not Path(checkpoint).is_file():
         raise InputError(f"checkpoint '{checkpoint}' does not exist; run 'aecodec train' first")
-    if (Path(out) / f"{name}.v{version}.json").exists() and not force:
-        raise InputError(f"{name} v{version} exists in {out}; pick a new --version (files made with it must keep decoding)")
+    for path in (Path(out) / f"{name}.v{version}.json", Path(out) / f"{name}.v{version}.safetensors"):
+        if path.is_symlink():
+            raise InputError(f"'{path}' is a symlink; export writes only into --out itself, remove the link")
+        if path.exists() and not force:
+            raise InputError(f"{name} v{version} exists in {out}; pick a new --version "
+                             "(files made with it must keep decoding)")
     extra = {"trained": {"command": command, "data": DATA_NOTES[task]}} if command else {}
     exporter = {"image-codec": export_image_codec, "audio-codec": export_audio_codec}.get(task, export_restore)
     card = exporter(checkpoint, out, name, version, extra)

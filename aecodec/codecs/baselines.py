@@ -1,7 +1,8 @@
 """Classic codecs behind the Codec protocol; ``encode`` returns the file a user would store.
 
-Image codecs (Pillow): ``jpeg`` (4:2:0), ``jpeg444``, ``webp``, ``avif``, ``jpeg2000``; ``quality`` is
-1..100 (mapping per class). Audio codecs: ``mp3`` (LAME CBR via lameenc), ``opus`` (libsndfile via
+Image codecs (Pillow): ``jpeg`` (4:2:0), ``jpeg444``, ``webp``, ``avif``, ``jpeg2000``, and with the
+optional ``bench`` extra ``jxl`` (pillow-jxl-plugin) and ``heif`` (pillow-heif); ``quality`` is 1..100
+(mapping per class). Audio codecs: ``mp3`` (LAME CBR via lameenc), ``opus`` (libsndfile via
 soundfile); ``quality`` is the bitrate in kbps. Decoders return what the file holds: an image in
 L, RGB or RGBA, audio as float32 (frames, channels) at the file's sample rate, which differs from
 the input only when the format cannot store the input rate (see ``MP3`` and ``Opus``).
@@ -9,6 +10,7 @@ the input only when the format cannot store the input rate (see ``MP3`` and ``Op
 
 from __future__ import annotations
 
+import importlib
 import io
 import math
 import struct
@@ -28,13 +30,30 @@ def _check_quality(name: str, quality: int, low: int, high: int, unit: str = "qu
         raise InputError(f"{name} {unit} must be in {low}..{high}, got {quality}; pick a value in range")
 
 
+BENCH_EXTRA = "install the optional baselines with pip install 'aecodec[bench]'"
+
+
 class PillowCodec:
-    """An image codec that is one Pillow format plus save options; subclasses set the options."""
+    """An image codec that is one Pillow format plus save options; subclasses set the options.
+
+    A format whose Pillow plugin is a separate package names it in ``plugin`` (module, package):
+    the module is imported when the codec is made, never when this module is, so a missing
+    package fails ``get_codec`` with one InputError and affects no other codec.
+    """
 
     media: Literal["image"] = "image"
     name = ""
     pil_format = ""
     modes: tuple[str, ...] = ("L", "RGB", "RGBA")  # image modes the format can store
+    plugin: tuple[str, str] | None = None  # (module to import, pip package) for plugin formats
+    decode_errors: tuple[type[Exception], ...] = (OSError, ValueError, SyntaxError)  # what damaged data raises
+
+    def __init__(self) -> None:
+        if self.plugin is not None:
+            self.register(load_plugin(self.name, *self.plugin))
+
+    def register(self, module: Any) -> None:
+        """Make the imported plugin ``module`` known to Pillow (importing it suffices for most)."""
 
     def save_options(self, quality: int) -> dict[str, Any]:
         raise NotImplementedError
@@ -61,7 +80,7 @@ class PillowCodec:
                 if picture.mode not in ("L", "RGB", "RGBA"):
                     picture = picture.convert("RGBA" if "A" in picture.getbands() else "RGB")
                 pixels = np.asarray(picture)
-        except (OSError, ValueError, SyntaxError) as error:
+        except self.decode_errors as error:
             raise FormatError(f"cannot decode {self.name} data: {error}; is the file complete?") from error
         return Image(pixels[:, :, None] if pixels.ndim == 2 else pixels)
 
@@ -121,6 +140,69 @@ class JPEG2000(PillowCodec):
         return {"quality_mode": "rates", "quality_layers": [250.0 * 2.0 ** (-quality / 20.0)], "irreversible": True}
 
 
+class JPEGXL(PillowCodec):
+    """JPEG XL (libjxl via pillow-jxl-plugin) at effort 7, cjxl's default; quality is libjxl's.
+
+    libjxl maps quality to a Butteraugli distance (``JxlEncoderDistanceFromQuality``, as ``cjxl
+    -q``: 90 is distance 1.0, "visually lossless") and quality 100 is lossless, as in cjxl.
+    Threads: the plugin's default (all cores), as for AVIF.
+    """
+
+    name = "jxl"
+    pil_format = "JXL"
+    plugin = ("pillow_jxl", "pillow-jxl-plugin")
+    decode_errors = (*PillowCodec.decode_errors, RuntimeError)  # libjxl reports bad data so
+
+    def save_options(self, quality: int) -> dict[str, Any]:
+        if quality == 100:  # libjxl refuses distance 0 without its lossless mode
+            return {"lossless": True, "effort": 7}
+        return {"quality": quality, "effort": 7}
+
+
+class HEIF(PillowCodec):
+    """HEIF with one HEVC intra frame (libheif + x265 via pillow-heif), 4:2:0, 8 bits.
+
+    ``quality`` is libheif's 0..100 quality, which it turns into an x265 CRF; x265 runs with
+    libheif's defaults, written out here so that they stay: preset slow, tune ssim. Its rate
+    saturates near the top (on a dev photo quality 90, 95 and 100 give the same size and PSNR).
+    """
+
+    name = "heif"
+    pil_format = "HEIF"
+    plugin = ("pillow_heif", "pillow-heif")
+
+    def register(self, module: Any) -> None:
+        module.register_heif_opener()
+
+    def save_options(self, quality: int) -> dict[str, Any]:
+        return {"quality": quality, "chroma": 420, "enc_params": {"preset": "slow", "tune": "ssim"}}
+
+
+def load_plugin(codec: str, module: str, package: str) -> Any:
+    """Import the Pillow plugin ``module`` of ``codec``.
+
+    Raises:
+        InputError: it is not installed (or fails to import), naming ``package`` and the extra.
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise InputError(f"codec {codec} needs the {package} package ({error}); {BENCH_EXTRA}") from None
+
+
+def missing_package(name: str) -> str | None:
+    """The pip package that codec ``name`` needs and cannot import, or None if it can run."""
+    codec = _BASELINE_CLASSES.get(name)
+    plugin = getattr(codec, "plugin", None)
+    if plugin is None:
+        return None
+    try:
+        importlib.import_module(plugin[0])
+    except ImportError:
+        return plugin[1]
+    return None
+
+
 def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
     """Polyphase resampling of float (frames, channels) samples; returns float32."""
     if from_hz == to_hz:
@@ -133,7 +215,7 @@ def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
 
 def _check_audio(name: str, item: Media, max_channels: int) -> Audio:
     if not isinstance(item, Audio):
-        raise InputError(f"{name} encodes audio, not images; use jpeg, webp, avif or jpeg2000")
+        raise InputError(f"{name} encodes audio, not images; use jpeg, webp, avif, jpeg2000, jxl or heif")
     if not 1 <= item.channels <= max_channels or item.frames == 0:
         raise InputError(f"{name} needs 1..{max_channels} channels and some samples; got {item.samples.shape}")
     return item
@@ -298,10 +380,11 @@ class Opus:
 
 
 _BASELINE_CLASSES: dict[str, type] = {
-    codec.name: codec for codec in (JPEG, JPEG444, WebP, AVIF, JPEG2000, MP3, Opus)
+    codec.name: codec for codec in (JPEG, JPEG444, WebP, AVIF, JPEG2000, JPEGXL, HEIF, MP3, Opus)
 }
 BASELINES: tuple[str, ...] = tuple(_BASELINE_CLASSES)
-"""Names ``get_codec`` accepts besides ``aecodec``."""
+"""Names ``get_codec`` accepts besides ``aecodec`` (``jxl`` and ``heif`` run only with their
+packages installed: ``missing_package``)."""
 
 
 def get_codec(name: str, media: Literal["image", "audio"] | None = None, device: str = "auto") -> Codec:
@@ -311,7 +394,8 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
     ``media == "audio"``, then ``audio_codec()``), so baselines work without torch or weights.
 
     Raises:
-        InputError: unknown name, or a baseline of the other media kind.
+        InputError: unknown name, a baseline of the other media kind, or one whose optional
+            package is not installed (jxl, heif: ``pip install 'aecodec[bench]'``).
     """
     if name == "aecodec":  # the learned codecs run on ``device``; baselines always on the CPU
         from aecodec.codecs import learned
@@ -319,7 +403,7 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
         return learned.audio_codec(device) if media == "audio" else learned.image_codec(device)
     if name not in _BASELINE_CLASSES:
         raise InputError(f"unknown codec {name!r}; choose from aecodec, {', '.join(BASELINES)}")
-    codec = _BASELINE_CLASSES[name]()
-    if media is not None and codec.media != media:
-        raise InputError(f"{name} is an {codec.media} codec; it cannot run in an {media} benchmark")
-    return codec
+    kind = _BASELINE_CLASSES[name].media
+    if media is not None and kind != media:
+        raise InputError(f"{name} is an {kind} codec; it cannot run in an {media} benchmark")
+    return _BASELINE_CLASSES[name]()

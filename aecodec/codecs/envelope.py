@@ -29,6 +29,12 @@ RANGE = 30  # symbols -RANGE..RANGE have table entries; larger ones are escaped 
 RATIOS = (40, 80, 120, 160, 192, 216, 232, 244)  # geometric decay per unit, over 256
 MAX_LOG_RATIO = 4.0  # +-80 dB: silence against hiss stays bounded
 FLOOR = 1e-10  # band energy floor (digital silence)
+# The settings a decoder accepts (docs/FORMAT.md, "Limits"): the ladder below with room to grow.
+# hop >= n_fft / 4 keeps the STFT at most ~2 values a sample (memory and work stay those of the
+# waveform); hop <= n_fft / 2 makes Hann windows overlap everywhere, so the inverse STFT exists.
+N_FFTS = (256, 512, 1024, 2048, 4096)
+MIN_BANDS, MAX_BANDS = 4, 128  # and at most n_fft / 16, so every mel band covers STFT bins
+MIN_STEP, MAX_STEP = 0.05, 2.0  # the ladder uses 0.25 to 1
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,34 @@ class EnvelopeConfig:
 # rungs, and a step that shrinks geometrically from 20 dB at quality 1 to 5 dB at quality 100.
 # On the dev speech clips this spans about +0.5 to +9 kbit/s.
 RUNGS = ((2048, 960, 16), (1024, 480, 24), (1024, 480, 32), (1024, 480, 48), (1024, 480, 64))
+
+
+def check_config(e: dict) -> EnvelopeConfig:
+    """A header's "envelope" settings; ValueError (or KeyError, TypeError) unless a decoder accepts them."""
+    n_fft, hop, bands, step = e["n_fft"], e["hop"], e["bands"], e["step"]
+    if not all(type(v) is int for v in (n_fft, hop, bands)) or type(step) not in (int, float):
+        raise TypeError
+    if (n_fft not in N_FFTS or not n_fft // 4 <= hop <= n_fft // 2 or not MIN_STEP <= step <= MAX_STEP
+            or not MIN_BANDS <= bands <= min(MAX_BANDS, n_fft // 16)):
+        raise ValueError
+    return EnvelopeConfig(n_fft, hop, bands, float(step))
+
+
+def shortest_stream(data: bytes, symbols: int) -> int:
+    """The fewest bytes a stream can be that codes ``symbols`` with the table it names (its
+    first byte): every symbol costs at least that table's cheapest code."""
+    from aecodec.codecs.learned import min_stream_bytes
+
+    if not data or data[0] >= len(RATIOS):
+        raise FormatError("an envelope stream names no known table; the file is damaged")
+    return 1 + min_stream_bytes(symbols * _cheapest()[data[0]])
+
+
+@lru_cache(maxsize=1)
+def _cheapest() -> tuple[float, ...]:
+    from aecodec.codecs.learned import cheapest_bits
+
+    return tuple(float(b) for b in cheapest_bits(tables()))
 
 
 def config_for(quality: float) -> tuple[int, EnvelopeConfig]:

@@ -20,9 +20,14 @@ from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.types import Image
 
 DEFAULT_MODEL = "image-hyperprior"
-MAX_PIXELS = 1 << 28  # the same bomb limit as image reading
+# Padded to the stride 64, the most pixels a file may hold (8192 x 8192). Memory grows with the
+# padded area: at this size decoding peaks at 1.5 GB and encoding at 2.2 GB (about 15 and 25
+# bytes a padded pixel over the loaded model); 2^28 pixels, the old limit, took over 6 GiB.
+MAX_PIXELS = 1 << 26
+MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 MAX_GROUP_SYMBOLS = 1 << 21  # bounds the rANS coder's python lists for huge images
 RANS_MIN_BYTES = 8  # the coder's final flush alone writes its 64-bit state
+RANS_ROUNDING_BITS = 2**-15 / math.log(2)  # the most one rANS step can round away (its state is >= 2^15 freq)
 
 
 @dataclass
@@ -99,6 +104,7 @@ class LearnedImageCodec(LazyModel):
         """Runs the analysis transform once; the returned function codes it at any quality."""
         import torch
 
+        check_image_size(item.height, item.width)
         card, model = self.loaded()
         rgb, alpha = split_channels(item)
         stride = model.stride
@@ -123,14 +129,16 @@ class LearnedImageCodec(LazyModel):
                 "tiles": {"size": tile},
                 "y_group_channels": group,
             }
-            return container.pack(header, streams + alpha_stream)
+            return container.pack(header, refuse_unreadable(header, streams + alpha_stream, model))
 
         return at
 
     # --- decode ------------------------------------------------------------------------
     def decode(self, data: bytes) -> Image:
-        # Everything about the file is checked before torch is even imported: damaged files
-        # are refused in milliseconds, and no byte reaches the rANS decoder unchecked.
+        # The header is checked before torch is even imported, the streams' layout and lengths
+        # before anything is decoded: damaged or forged files are refused in milliseconds,
+        # no byte reaches the rANS decoder unchecked, and no header can claim more work than
+        # its payload could honestly carry (docs/FORMAT.md, "Limits").
         parsed = container.unpack(data)
         h = parsed.header
         if h["media"] != "image":
@@ -142,25 +150,21 @@ class LearnedImageCodec(LazyModel):
         from aecodec.entropy.tables import decode
 
         model = self.model(h["model"]["name"], h["model"]["sha256"])
-        stride = model.stride
-        hp, wp = height + (-height % stride), width + (-width % stride)
-        if tile not in (0, model.tile_for(hp, wp)):
-            raise FormatError(f"unsupported tile size {tile}; the file is damaged or from another aecodec")
-        M, N = model.config.M, model.config.N
-        if group > M:
-            raise FormatError(f"the header groups {group} latent channels, the model has {M}; the file is damaged")
-        n_groups = math.ceil(M / group)
-        if any(len(s) < RANS_MIN_BYTES for s in parsed.streams[: 1 + n_groups]):
-            raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
-        expected = 1 + n_groups + (channels == 4)
-        if len(parsed.streams) != expected:
-            raise FormatError(f"an image of this shape needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
-        z_shape = (1, N, hp // 64, wp // 64)
+        check_image_streams(model, parsed.streams, height, width, channels, tile, group)
+        M, N, stride = model.config.M, model.config.N, model.stride
+        z_shape = (1, N, -(-height // stride), -(-width // stride))
         z_sym = decode(parsed.streams[0], model.z_indexes(z_shape), model.z_tables)
         means, y_idx = model.entropy_parameters(torch.from_numpy(z_sym))
+        y_bits = cheapest_bits(model.y_tables)
         y_sym = np.empty(y_idx.shape, dtype=np.int32)
         for i, c in enumerate(range(0, M, group)):
-            y_sym[:, c : c + group] = decode(parsed.streams[1 + i], y_idx[:, c : c + group], model.y_tables)
+            stream, idx = parsed.streams[1 + i], y_idx[:, c : c + group]
+            need = min_stream_bytes(float(y_bits[idx].sum()))  # the tables are known now: a sharper bound
+            if len(stream) < need:
+                raise FormatError(f"latent stream {i + 1} has {len(stream)} bytes, its symbols need at least {need}; "
+                                  "the file is damaged")
+            y_sym[:, c : c + group] = decode(stream, idx, model.y_tables)
+        del y_idx
         rgb = model.synthesise(y_sym, means, quality, tile).numpy()[:height, :width]
         if channels == 1:
             return Image(to_gray(rgb))
@@ -200,15 +204,82 @@ def check_image_header(h: dict) -> tuple[int, int, int, float, int, int]:
         ints = (height, width, channels, tile, group)
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
             raise TypeError
-        if not isinstance(quality, (int, float)) or not 1 <= quality <= 100:
+        if isinstance(quality, bool) or not isinstance(quality, (int, float)) or not 1 <= quality <= 100:
             raise ValueError
-        if not (0 < height and 0 < width and height * width <= MAX_PIXELS and channels in (1, 3, 4)):
+        if not (0 < height and 0 < width and channels in MODES and g["mode"] == MODES[channels]):
             raise ValueError
         if tile < 0 or tile % 64 or group < 1:
             raise ValueError
     except (KeyError, TypeError, ValueError):
-        raise FormatError("the image header is invalid (geometry, quality or tiling); the file is damaged") from None
+        raise FormatError("the image header is invalid (geometry, mode, quality or tiling); the file is damaged") from None
+    if padded_size(height) * padded_size(width) > MAX_PIXELS:
+        raise FormatError(f"the header claims a {width}x{height} image, over the {MAX_PIXELS / 1e6:.0f} MP this "
+                          "aecodec decodes (sides padded to multiples of 64); the file is damaged or from another aecodec")
     return height, width, channels, float(quality), tile, group
+
+
+def check_image_size(height: int, width: int) -> None:
+    """Refuse, before any work, an image whose padded area is over MAX_PIXELS."""
+    area = padded_size(height) * padded_size(width)
+    if area > MAX_PIXELS:
+        raise InputError(f"the image is {width}x{height}, {area / 1e6:.0f} MP once its sides are padded to multiples "
+                         f"of 64, over the codec's {MAX_PIXELS / 1e6:.0f} MP limit; downscale or crop it first")
+
+
+def padded_size(size: int, stride: int = 64) -> int:
+    return size + -size % stride
+
+
+def check_image_streams(model, streams, height: int, width: int, channels: int, tile: int, group: int) -> None:
+    """Refuse streams that cannot be what a valid header says, before anything is decoded: the
+    tiling and grouping the encoder uses, the stream count, and a z stream long enough for the
+    symbols the geometry implies (docs/FORMAT.md, "Limits")."""
+    hp, wp = padded_size(height, model.stride), padded_size(width, model.stride)
+    if tile != model.tile_for(hp, wp):
+        raise FormatError(f"the header's tile size {tile} is not the {model.tile_for(hp, wp)} a {width}x{height} image "
+                          "is coded with; the file is damaged")
+    M = model.config.M
+    z_cells = (hp // model.stride) * (wp // model.stride)
+    most = min(M, max(1, MAX_GROUP_SYMBOLS // (z_cells * 16)))  # y has 16 cells per z cell
+    if group > most:
+        raise FormatError(f"the header groups {group} latent channels a stream, at most {most} fit an image of this "
+                          "size; the file is damaged")
+    expected = 1 + math.ceil(M / group) + (channels == 4)
+    if len(streams) != expected:
+        raise FormatError(f"an image of this shape needs {expected} streams, the file has {len(streams)}; it is damaged")
+    if any(len(s) < RANS_MIN_BYTES for s in streams[: expected - (channels == 4)]):
+        raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
+    need = min_stream_bytes(z_cells * float(cheapest_bits(model.z_tables)[: model.config.N].sum()))
+    if len(streams[0]) < need:
+        raise FormatError(f"a {width}x{height} image needs a hyper-latent stream of at least {need} bytes, the file's "
+                          f"has {len(streams[0])}; it is damaged or forged")
+
+
+def refuse_unreadable(header: dict, streams: list, model) -> list:
+    """The encoder's last step runs the decoder's checks: it never writes a file they refuse."""
+    try:
+        height, width, channels, _, tile, group = check_image_header(header)
+        check_image_streams(model, streams, height, width, channels, tile, group)
+    except FormatError as exc:
+        raise InputError(f"aecodec would write a file it cannot read ({exc}); please report this") from None
+    return streams
+
+
+def cheapest_bits(tables) -> np.ndarray:
+    """Per CDF table, the fewest bits a rANS coder can spend on one symbol: -log2 of the largest
+    probability, less what one coding step can round away."""
+    cdf = tables.cdf.astype(np.int64)
+    length = tables.cdf_length.astype(np.int64)[:, None]
+    freq = np.where(np.arange(cdf.shape[1] - 1)[None] < length - 1, np.diff(cdf, axis=1), 0)
+    total = np.take_along_axis(cdf, length - 1, axis=1)[:, 0]
+    return np.maximum(0.0, np.log2(total / freq.max(axis=1)) - RANS_ROUNDING_BITS)
+
+
+def min_stream_bytes(bits: float) -> int:
+    """The fewest bytes a rANS stream can hold symbols needing ``bits`` in: its 64-bit state
+    starts at 2^31 and stays below 2^63, so all but 32 of the bits go out in 32-bit words, and
+    the final flush writes 8 bytes. 1 % and 32 more bits of slack guard against rounding."""
+    return RANS_MIN_BYTES + max(0, int((0.99 * bits - 64) // 8))
 
 
 def split_channels(item: Image) -> tuple[np.ndarray, np.ndarray | None]:

@@ -12,15 +12,15 @@ Encode, with bounded memory whatever the length::
 Decode runs the same way back, crossfading each overlap with a raised-cosine (sin^2) fade so
 chunk boundaries do not click, and soft-limits samples above 0.95 so nothing clips. Runs of
 digital silence (every channel exactly zero for 10 ms or more) are listed in the header and
-decode to exact zeros (media/silence.py). Header keys are specified in docs/FORMAT.md ("Audio
-codec keys").
+decode to exact zeros (media/silence.py). Samples past full scale (float input) are clipped
+before coding, with a warning. Header keys are specified in docs/FORMAT.md ("Audio codec
+keys") and checked in audio_header.py, by the decoder and by the encoder before it writes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Literal, Union
 
 import numpy as np
@@ -28,11 +28,14 @@ import numpy as np
 from aecodec import container
 from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
 from aecodec.codecs import envelope
-from aecodec.codecs.learned import RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality, highest_quality_within
+from aecodec.codecs.audio_header import (MAX_CHANNELS, MAX_CHUNK_FRAMES, MAX_SAMPLE_RATE,  # noqa: F401 (re-exported)
+                                         MIN_CHUNK_FRAMES, MIN_SAMPLE_RATE, AudioHeader, check_audio_header,
+                                         check_audio_streams, check_stream_count)
+from aecodec.codecs.learned import EncodeResult, LazyModel, check_quality, highest_quality_within
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import AudioInfo, AudioReader
 from aecodec.media.resample import StreamResampler, output_frames
-from aecodec.media.silence import SilenceFinder, SilenceWriter, min_run_frames, pack_runs, unpack_runs
+from aecodec.media.silence import SilenceFinder, SilenceWriter, min_run_frames, pack_runs
 from aecodec.media.types import Audio
 from aecodec.models.registry import read_card
 
@@ -47,41 +50,10 @@ OVERLAP_SECONDS = 0.2  # crossfaded at decode
 SIDE_QUALITY_DROP = 25.0  # the side channel of mid-side stereo is coded this much lower
 BASE_QUALITY = 1.0  # the waveform layer's quality (its rate buys little mel; the envelope layer does)
 ENVELOPE_FROM = 2.0  # below this quality the waveform layer goes alone: the lowest rates (~1 kbit/s)
-MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
-MAX_CHANNELS = 8
-MAX_CHUNK_FRAMES = 1 << 20  # at the model rate: bounds a decoder's memory whatever a header says
 LIMIT_KNEE = 0.95  # samples beyond this are bent smoothly towards, never past, full scale
 BLOCK_FRAMES = 1 << 16
-CODINGS = ("mono", "mid-side", "independent")
 
 Source = Union[Audio, AudioReader]
-
-
-@dataclass(frozen=True)
-class AudioHeader:
-    """The validated audio keys of a header."""
-
-    quality: float
-    side_quality: float | None
-    sample_rate: int
-    channels: int
-    frames: int
-    coding: str
-    dc_offset: tuple[float, ...]
-    chunk_frames: int
-    overlap: int
-    silence: tuple[tuple[int, int], ...] = ()  # [start, stop) frames decoded as exact zeros
-    envelope: envelope.EnvelopeConfig | None = None  # the envelope refinement layer's settings
-
-    @property
-    def coded_channels(self) -> int:
-        return 1 if self.coding == "mono" else self.channels
-
-    def qualities(self) -> list[float]:
-        """Quality of each coded channel, in stream order."""
-        if self.coding == "mid-side":
-            return [self.quality, self.side_quality]
-        return [self.quality] * self.coded_channels
 
 
 class LearnedAudioCodec(LazyModel):
@@ -158,10 +130,11 @@ class LearnedAudioCodec(LazyModel):
                            sample_rate, channels, frames, coding, dc, chunk, overlap)
         latent_streams, ratios = [], []
         for piece in _model_rate_chunks(source, dc, coding, model.sample_rate, spans):
-            symbols, indexes = model.quantise(model.analyse(torch.from_numpy(np.ascontiguousarray(piece.T))),
+            x = torch.from_numpy(np.ascontiguousarray(piece.T))
+            symbols, indexes = model.quantise(torch.cat([model.analyse(x[c : c + 1]) for c in range(coded)]),
                                               base.qualities())
             latent_streams += [encode(symbols[c], indexes[c], model.tables) for c in range(coded)]
-            decoded = model.synthesise(symbols, base.qualities())[:, : piece.shape[0]].numpy()
+            decoded = synthesise(model, symbols, base.qualities())[:, : piece.shape[0]]
             ratios += [envelope.rung_ratios(piece[:, c], decoded[c], model.sample_rate) for c in range(coded)]
         if len(ratios) != len(spans) * coded:
             raise InputError("the input changed while it was read; read it again")
@@ -187,7 +160,7 @@ class LearnedAudioCodec(LazyModel):
                 header["side_quality"] = base.side_quality
             if silence:
                 header["silence"] = pack_runs(silence)
-            return container.pack(header, streams)
+            return container.pack(header, refuse_unreadable(header, streams, model))
 
         return at, frames / sample_rate
 
@@ -218,20 +191,16 @@ class LearnedAudioCodec(LazyModel):
         if parsed.header["media"] != "audio":
             raise FormatError(f"this .aec file holds {parsed.header['media']}, not audio; decode it with 'aecodec decode'")
         h = check_audio_header(parsed.header)
-        # The card (no torch needed) fixes the model rate: the stream layout is checked before
-        # the model loads, and before listing the chunks, since a header may claim years.
+        # The card (no torch needed) fixes the model rate: the stream count is checked before
+        # the model loads, and before listing the chunks, since a header may claim years; the
+        # stream lengths once its tables are loaded, before anything is decoded.
         name, sha = parsed.header["model"]["name"], parsed.header["model"]["sha256"]
         model_rate = read_card(name, sha).get("config", {}).get("sample_rate")
         if type(model_rate) is not int or model_rate < 1:
-            raise ModelError(f"the card of model '{name}' has no sample rate; restore pretrained/ from the repository")
-        model_frames = output_frames(h.frames, h.sample_rate, model_rate)
-        expected = chunk_count(model_frames, h.chunk_frames, h.overlap) * h.coded_channels * (1 if h.envelope is None else 2)
-        if len(parsed.streams) != expected:
-            raise FormatError(f"audio of this length needs {expected} streams, the file has {len(parsed.streams)}; it is damaged")
-        if any(len(s) < RANS_MIN_BYTES for s in parsed.streams):
-            raise FormatError("an entropy-coded stream is shorter than any rANS stream can be; the file is damaged")
+            raise ModelError(f"the card of model '{name}' has no sample rate; reinstall aecodec")
+        check_stream_count(h, model_rate, parsed.streams)
         model = self.model(name, sha)
-        spans = chunk_spans(model_frames, h.chunk_frames, h.overlap)
+        spans = check_audio_streams(model, h, parsed.streams)
         return h, self._samples(model, h, spans, parsed.streams)
 
     def _samples(self, model, h: AudioHeader, spans, streams) -> Iterator[np.ndarray]:
@@ -256,7 +225,7 @@ class LearnedAudioCodec(LazyModel):
             latent_frames = -(-(stop - start) // model.hop)
             indexes = model.indexes(qualities, (coded, model.config.latent, latent_frames))
             symbols = np.stack([decode(streams[k * coded + c], indexes[c], model.tables) for c in range(coded)])
-            x = model.synthesise(symbols, qualities)[:, : stop - start].numpy().T
+            x = synthesise(model, symbols, qualities)[:, : stop - start].T
             if h.envelope is not None:
                 shape = (h.envelope.bands, h.envelope.frames(stop - start))
                 first = len(spans) * coded + k * coded
@@ -303,17 +272,33 @@ def _check_input(info: AudioInfo) -> None:
         raise InputError("the audio holds no samples; nothing to encode")
 
 
+def _blocks(source, clipped: list[int] | None = None) -> Iterator[np.ndarray]:
+    """The source's blocks, clipped to full scale: the decoder never writes past it, and a DC
+    offset beyond it (a float file) could not be stored. ``clipped`` counts the samples."""
+    for block in source.blocks(BLOCK_FRAMES):
+        if not np.isfinite(block).all():
+            raise InputError("the audio holds NaN or infinite samples; repair it first")
+        over = np.count_nonzero(np.abs(block) > 1)
+        if over:
+            block = np.clip(block, -1, 1)
+            if clipped is not None:
+                clipped[0] += over
+        yield block
+
+
 def _first_pass(source) -> tuple[tuple[float, ...], int, list[tuple[int, int]]]:
     """The mean of each channel (float32-exact, so JSON keeps it), the frame count and the runs
     of digital silence."""
-    total, frames = np.zeros(source.info.channels), 0
+    total, frames, clipped = np.zeros(source.info.channels), 0, [0]
     finder = SilenceFinder(min_run_frames(source.info.sample_rate))
-    for block in source.blocks(BLOCK_FRAMES):
+    for block in _blocks(source, clipped):
         total += block.sum(axis=0, dtype=np.float64)
         frames += block.shape[0]
         finder.push(block)
     if frames == 0:
         raise InputError("the audio holds no samples; nothing to encode")
+    if clipped[0]:
+        log.warning("%d input samples were past full scale and were clipped to it before coding", clipped[0])
     return tuple(float(np.float32(v)) for v in total / frames), frames, finder.finish()
 
 
@@ -323,9 +308,16 @@ def _model_rate_chunks(source, dc, coding: str, model_rate: int, spans) -> Itera
     resampler = StreamResampler(source.info.sample_rate, model_rate, coded)
     chunker = Chunker(spans, coded)
     offset = np.asarray(dc, np.float32)
-    for block in source.blocks(BLOCK_FRAMES):
+    for block in _blocks(source):
         yield from chunker.push(resampler.push(to_coded(block - offset, coding)))
     yield from chunker.push(resampler.finish())
+
+
+def synthesise(model, symbols: np.ndarray, qualities: list[float]) -> np.ndarray:
+    """The model's synthesis one coded channel at a time (as the analysis runs): a chunk of 8
+    channels then needs the memory of one, about 110 MB instead of 900."""
+    return np.concatenate([model.synthesise(symbols[c : c + 1], qualities[c : c + 1]).numpy()
+                           for c in range(symbols.shape[0])])
 
 
 def to_coded(x: np.ndarray, coding: str) -> np.ndarray:
@@ -339,6 +331,16 @@ def from_coded(x: np.ndarray, coding: str) -> np.ndarray:
     if coding == "mid-side":
         return np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1)
     return x
+
+
+def refuse_unreadable(header: dict, streams: list, model) -> list:
+    """The encoder's last step runs the decoder's checks: it never writes a file they refuse."""
+    try:
+        check_audio_streams(model, check_audio_header(header), streams)
+    except FormatError as exc:
+        raise InputError(f"aecodec would write a file it cannot read ({str(exc).split('; ')[0]}); "
+                         "please report this") from None
+    return streams
 
 
 def chunking_for(sample_rate: int, hop: int) -> tuple[int, int]:
@@ -357,46 +359,3 @@ def soft_limit(x: np.ndarray) -> tuple[np.ndarray, int]:
     y = x.copy()
     y[over] = np.sign(x[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
     return y, int(np.count_nonzero(a > 1))
-
-
-def check_audio_header(h: dict) -> AudioHeader:
-    """Validate the audio keys of a header before any byte reaches the entropy decoder."""
-
-    def integer(v, lo: int, hi: int) -> int:
-        if type(v) is not int or not lo <= v <= hi:
-            raise ValueError
-        return v
-
-    def number(v, lo: float, hi: float) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise ValueError
-        return float(v)
-
-    def quality(v) -> float:
-        return number(v, 1, 100)
-
-    try:
-        channels = integer(h["channels"], 1, MAX_CHANNELS)
-        coding = h["channel_coding"]
-        if coding not in CODINGS or (coding == "mono") != (channels == 1) or (coding == "mid-side" and channels != 2):
-            raise ValueError
-        side = quality(h["side_quality"]) if coding == "mid-side" else None
-        dc = h["dc_offset"]
-        if not isinstance(dc, list) or len(dc) != channels:
-            raise ValueError
-        dc = tuple(number(v, -1, 1) for v in dc)
-        chunk = integer(h["chunking"]["frames"], 1, MAX_CHUNK_FRAMES)
-        overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
-        frames = integer(h["frames"], 1, 1 << 48)
-        silence = tuple(unpack_runs(h.get("silence", []), frames))
-        env = None
-        if "envelope" in h:
-            e = h["envelope"]
-            n_fft = integer(e["n_fft"], 16, 8192)
-            env = envelope.EnvelopeConfig(n_fft, integer(e["hop"], 1, n_fft), integer(e["bands"], 1, 128),
-                                          number(e["step"], 0.01, 10))
-        return AudioHeader(quality(h["quality"]), side, integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-                           channels, frames, coding, dc, chunk, overlap, silence, env)
-    except (KeyError, TypeError, ValueError):
-        raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking, silence or envelope); "
-                          "the file is damaged") from None

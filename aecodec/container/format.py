@@ -41,6 +41,7 @@ HEADER_DICTIONARY = (
     b'"tiles":{"size":0},"y_group_channels":128}'
 )
 MAX_STREAMS = 65536
+MAX_NAME_CHARS = 100  # of "model.name"
 MEDIA_KINDS = ("image", "audio")
 
 _PREFIX = struct.Struct("<4sBBI")  # magic, major, minor, header length
@@ -179,11 +180,19 @@ class _Layout:
                 f"the file claims {count} streams, over the {MAX_STREAMS} limit; " + _DAMAGED
             )
         self.streams: list[memoryview] = []
+        at, read_length = self._at, _LENGTH.unpack_from  # a tight loop: files may hold 65536 streams
         for index in range(count):
-            what = f"stream {index + 1} of {count}"
-            (size,) = _LENGTH.unpack(self._take(_LENGTH.size, f"the length of {what}"))
-            self.streams.append(self._take(size, what))
-        self.end = self._at
+            if limit - at < _LENGTH.size:
+                self._at = at
+                self._take(_LENGTH.size, f"the length of stream {index + 1} of {count}")
+            (size,) = read_length(view, at)
+            at += _LENGTH.size
+            if size > limit - at:
+                self._at = at
+                self._take(size, f"stream {index + 1} of {count}")
+            self.streams.append(view[at : at + size])
+            at += size
+        self.end = self._at = at
 
     def _take(self, size: int, what: str) -> memoryview:
         left = self._limit - self._at
@@ -292,8 +301,11 @@ def _header_problem(header: object) -> str | None:
     model = header.get("model")
     if not isinstance(model, dict):
         return '"model" is missing or not an object'
-    if not isinstance(model.get("name"), str) or not model["name"]:
+    name = model.get("name")
+    if not isinstance(name, str) or not name:
         return '"model.name" is missing or not a string'
+    if len(name) > MAX_NAME_CHARS or not name.isprintable():  # it reaches terminals in messages
+        return f'"model.name" {_short(name)} is not a model name (printable, at most {MAX_NAME_CHARS} characters)'
     if not isinstance(model.get("sha256"), str) or not _HEX.fullmatch(model["sha256"]):
         return '"model.sha256" is not 16 to 64 lowercase hex digits'
     streams = header.get("streams")

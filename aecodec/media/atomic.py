@@ -1,8 +1,16 @@
 """Atomic output files: a failed or interrupted run never leaves a partial output behind.
 
-Data goes to a hidden temporary file in the destination folder (so the final rename stays on
-one file system), is flushed and fsynced, then ``os.replace``-d over the target. An existing
-output is refused unless ``force``. The path ``"-"`` means standard output.
+On Linux, data goes to an anonymous file (``O_TMPFILE``) in the destination folder: it has no
+name until it is complete, flushed and fsynced, and is then linked in under the output's name
+(``linkat`` through ``/proc/self/fd``; with ``force`` under a hidden name first, then renamed
+over the old file). Even a killed process (SIGKILL, the out-of-memory killer) leaves nothing,
+since the kernel frees a file without a name with its last descriptor. Where ``O_TMPFILE`` is
+missing (other systems, some file systems) the data goes to a hidden temporary file beside the
+output instead, which is ``os.replace``-d over it or removed on any error or signal the
+process survives (aecodec.runtime turns SIGTERM and SIGHUP into such an error).
+
+An existing output, or a symlink there even if dangling, is refused unless ``force``; devices,
+pipes and sockets are never replaced. The path ``"-"`` means standard output.
 """
 
 from __future__ import annotations
@@ -11,6 +19,7 @@ import errno
 import os
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 from contextlib import contextmanager, suppress
@@ -21,22 +30,26 @@ from aecodec.errors import InputError
 
 PathLike = Union[str, "os.PathLike[str]"]
 STDOUT = "-"
+_PROC_FD = Path("/proc/self/fd")
 
 
 def check_output(path: PathLike, force: bool = False) -> None:
     """Refuse an output path that cannot or must not be written; call it before heavy work.
 
     Raises:
-        InputError: the output exists (and not ``force``), is a directory, or its folder is
-            missing, not a folder or not writable.
+        InputError: the output exists (and not ``force``; a dangling symlink counts), is a
+            directory, a device, FIFO or socket (even with ``force``), or its folder is missing,
+            not a folder or not writable.
     """
     if str(path) == STDOUT:
         return
     path = Path(path)
     if path.is_dir():
         raise InputError(f"output '{path}' is a directory; give a file name")
-    if path.exists() and not force:
-        raise InputError(f"output '{path}' exists; pass --force to overwrite")
+    if path.is_symlink() or path.exists():
+        if not force:
+            raise InputError(f"output '{path}' exists; pass --force to overwrite")
+        _refuse_special(path)
     folder = path.parent
     if not folder.exists():
         raise InputError(f"cannot write '{path}': '{folder}' does not exist; create it first")
@@ -44,6 +57,14 @@ def check_output(path: PathLike, force: bool = False) -> None:
         raise InputError(f"cannot write '{path}': '{folder}' is not a folder; check the path")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise InputError(f"cannot write '{path}': permission denied; choose another folder")
+
+
+def _refuse_special(path: Path) -> None:
+    """--force replaces files, never what a device node, FIFO or socket (or a link to one) is."""
+    with suppress(OSError):  # a dangling link or a race: nothing special to protect
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise InputError(f"output '{path}' is not a regular file (a device, pipe or socket); "
+                             "give a file name, or '-' for standard output")
 
 
 def atomic_write(path: PathLike, data: bytes, *, force: bool = False) -> None:
@@ -65,9 +86,10 @@ def atomic_write(path: PathLike, data: bytes, *, force: bool = False) -> None:
 def atomic_output(path: PathLike, force: bool = False) -> Iterator[Path]:
     """Yield a temporary path to write; on success it replaces ``path``, on error it is removed.
 
-    For writers that want a file name (soundfile, Pillow): the temporary name keeps the
-    output's extension, since such writers pick the format from it. With ``"-"`` the finished
-    file is copied to standard output (the writer then has to be told the format).
+    For writers that want a file name (soundfile, Pillow): the path is ``/proc/self/fd/N`` of
+    the anonymous file, or, without ``O_TMPFILE``, a hidden file beside the output that keeps
+    its extension (tell such writers the format: the ``/proc`` path has no extension). With
+    ``"-"`` the finished file is copied to standard output.
 
     Raises:
         InputError: as ``check_output``, or creating, syncing or renaming the file failed.
@@ -75,7 +97,8 @@ def atomic_output(path: PathLike, force: bool = False) -> Iterator[Path]:
     check_output(path, force)
     to_stdout = str(path) == STDOUT
     target = Path(tempfile.gettempdir(), "aecodec-stdout") if to_stdout else Path(path)
-    temp = _create_temp(target)
+    fd = _anonymous_file(target.parent)
+    temp = _PROC_FD / str(fd) if fd is not None else _create_temp(target)
     try:
         yield temp
         if to_stdout:
@@ -83,15 +106,79 @@ def atomic_output(path: PathLike, force: bool = False) -> Iterator[Path]:
                 shutil.copyfileobj(file, sys.stdout.buffer)
             sys.stdout.buffer.flush()
             return
+        if fd is not None:
+            os.fsync(fd)
+            _link(temp, target, force)
+            return
         _fsync(temp)
-        if not force and target.exists():  # it appeared while we were working
+        if not force and os.path.lexists(target):  # it appeared while we were working
             raise InputError(f"output '{target}' exists; pass --force to overwrite")
+        _refuse_special(target)
         os.replace(temp, target)
     except OSError as exc:
         raise _write_error("standard output" if to_stdout else str(target), exc) from None
     finally:
-        with suppress(OSError):  # after os.replace there is nothing left to remove
-            temp.unlink(missing_ok=True)
+        if fd is not None:
+            os.close(fd)  # the kernel drops the file unless it was linked in
+        else:
+            with suppress(OSError):  # after os.replace there is nothing left to remove
+                temp.unlink(missing_ok=True)
+
+
+def _anonymous_file(folder: Path) -> int | None:
+    """A descriptor of a nameless file in ``folder`` that writers can reopen by its /proc path,
+    or None where the system or file system cannot make one (the caller falls back to a name)."""
+    flag = getattr(os, "O_TMPFILE", 0)
+    if not flag or not _PROC_FD.is_dir():
+        return None
+    try:
+        # No O_EXCL: that would forbid linking it in. 0o666 lets the umask apply, as for any file.
+        fd = os.open(folder, flag | os.O_RDWR, 0o666)
+    except OSError:  # EOPNOTSUPP, EISDIR (old kernels), EACCES, EROFS...: the fallback says why
+        return None
+    if not (_PROC_FD / str(fd)).exists():
+        os.close(fd)
+        return None
+    return fd
+
+
+def _link(temp: Path, target: Path, force: bool) -> None:
+    """Give the anonymous file ``temp`` the name ``target``: without ``force`` a link that fails
+    if the name is taken (so an output that appeared meanwhile is kept), with ``force`` a link
+    under a hidden name and a rename over the old file."""
+    if not force:
+        try:
+            _link_in(temp, target)
+        except FileExistsError:
+            raise InputError(f"output '{target}' exists; pass --force to overwrite") from None
+        return
+    _refuse_special(target)
+    for _ in range(100):
+        hidden = target.with_name(f".{target.stem}.{secrets.token_hex(4)}.tmp{target.suffix}")
+        try:
+            _link_in(temp, hidden)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise InputError(f"cannot write '{target}': no free temporary name; clean up '.*.tmp' files")
+    try:
+        os.replace(hidden, target)
+    except BaseException:
+        with suppress(OSError):
+            hidden.unlink()
+        raise
+
+
+def _link_in(temp: Path, name: Path) -> None:
+    """linkat(AT_FDCWD, "/proc/self/fd/N", folder, name, AT_SYMLINK_FOLLOW). A directory
+    descriptor makes os.link call linkat, which follows the /proc link to the file; plain link()
+    would try to link the /proc link itself and fail with EXDEV."""
+    folder = os.open(name.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.link(temp, name.name, dst_dir_fd=folder, follow_symlinks=True)
+    finally:
+        os.close(folder)
 
 
 def _create_temp(target: Path) -> Path:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import os
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import soundfile
 
 from aecodec.errors import InputError
 from aecodec.media.atomic import atomic_output, check_output
+from aecodec.media.inputs import STDIN, check_regular_file, is_audio_data, read_stdin
 from aecodec.media.types import Audio
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,10 @@ SAMPLE_FORMATS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 """``sample_format`` names for writing -> libsndfile subtypes (FLAC has no float)."""
 BLOCK_FRAMES = 1 << 16
 MAX_CHANNELS = 64
+# Every reader refuses rates outside this range (the learned codec's own, docs/FORMAT.md): a
+# "1 Hz" file holds a day of audio in 172 KB, and resampling it to a network's 24 kHz makes
+# gigabytes out of nothing; above 768 kHz nothing is audio.
+MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
 # What libsndfile (through soundfile) raises on missing, foreign or damaged data.
 _SOUNDFILE_ERRORS = (soundfile.SoundFileError, RuntimeError, ValueError, TypeError, EOFError)
 
@@ -77,9 +81,11 @@ class AudioReader:
         if self.info.channels < 1 or self.info.channels > MAX_CHANNELS:
             self.close()
             raise _read_error(self.name, f"it has {self.info.channels} channels", f"at most {MAX_CHANNELS} are supported")
-        if self.info.sample_rate < 1:
+        try:
+            check_sample_rate(self.info.sample_rate, self.name)
+        except InputError:
             self.close()
-            raise _read_error(self.name, "its sample rate is invalid", "check the file or re-export it")
+            raise
         if self.info.frames <= 0:
             self.close()
             raise _read_error(self.name, "it holds no audio samples", "check the file or re-export it")
@@ -112,6 +118,14 @@ class AudioReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def check_sample_rate(rate: int, name: str = "the audio") -> None:
+    """Refuse a sample rate outside MIN_SAMPLE_RATE..MAX_SAMPLE_RATE: the one check that every
+    path taking audio in (encode, denoise, inpaint, benchmarks, training) shares."""
+    if not MIN_SAMPLE_RATE <= rate <= MAX_SAMPLE_RATE:
+        raise _read_error(name, f"its sample rate {rate} Hz is not supported",
+                          f"resample it to {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz first")
 
 
 def open_audio(source: Source) -> AudioReader:
@@ -254,18 +268,15 @@ def _open_source(source: Source) -> tuple[str, object]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), "<bytes>"
     elif str(source) == "-":
-        data, name = sys.stdin.buffer.read(), "standard input"
+        name = STDIN
+        data = read_stdin(lambda reason, hint: _read_error(name, reason, hint), accept=is_audio_data,
+                          kind="WAV, FLAC, OGG, Opus or MP3 audio")
     else:
-        name, path = str(source), Path(source)
-        if path.is_dir():
-            raise _read_error(name, "it is a directory", "give an audio file")
-        if not path.exists():
-            raise _read_error(name, "no such file", "check the path")
-        if not os.access(path, os.R_OK):
-            raise _read_error(name, "permission denied", "check the file's permissions")
-        if path.stat().st_size == 0:
+        name = str(source)
+        size = check_regular_file(source, lambda reason, hint: _read_error(name, reason, hint), "give an audio file")
+        if size == 0:
             raise _read_error(name, "file is empty", "check the file or re-export it")
-        return name, str(path)
+        return name, name
     if not data:
         raise _read_error(name, "file is empty", "check the file or re-export it")
     return name, io.BytesIO(data)

@@ -10,7 +10,6 @@ import io
 import logging
 import os
 import struct
-import sys
 import threading
 import warnings
 import zlib
@@ -19,18 +18,31 @@ from typing import Union
 
 import numpy as np
 import PIL.Image
-from PIL import ImageOps
+from PIL import ImageFile, ImageOps
 
 from aecodec.errors import InputError
 from aecodec.media.atomic import atomic_write, check_output
+from aecodec.media.inputs import STDIN, is_image_data, read_regular_file, read_stdin
 from aecodec.media.types import Image
 
 log = logging.getLogger(__name__)
 
 # 2**28 pixels (16384 x 16384, ~268 MP, about 1 GiB as RGBA): beyond that a file is more
-# likely a decompression bomb than a photo.
+# likely a decompression bomb than a photo. Callers with costlier work per pixel (the learned
+# codec, the restoration networks) pass lower limits of their own.
 MAX_PIXELS = 2**28
-_LIMIT = f"{MAX_PIXELS / 1e6:.0f} megapixel limit"
+# Work per input byte: above FREE_PIXELS, a file must hold at least one byte per
+# MAX_PIXELS_PER_BYTE pixels. Photos hold ~1 byte a pixel and flat screenshots or scans
+# ~1 per 10-300; a 32 KB PNG of 16384^2 blank 1-bit pixels (8000 a byte) only makes work.
+FREE_PIXELS = 1 << 22
+MAX_PIXELS_PER_BYTE = 1024
+# A (Huffman-coded) JPEG spends at least one bit on every 8x8 block, so a file of n bytes
+# cannot hold more than 8 n blocks: a header claiming more is a forgery, which libjpeg
+# would otherwise "decode" for minutes, block after empty block.
+JPEG_BITS_PER_BLOCK = 1
+# Pillow opens these only: they are what aecodec documents, and no other plugin (EPS runs
+# Ghostscript, for one) gets to see hostile bytes.
+READ_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")  # JPEG includes MPO (camera JPEGs)
 JPEG_QUALITY = 95
 EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
               ".webp": "WEBP", ".bmp": "BMP"}
@@ -56,24 +68,31 @@ _PILLOW_LIMIT_LOCK = threading.Lock()
 Source = Union[str, "os.PathLike[str]", bytes]
 
 
-def read_image(source: Source) -> Image:
+def read_image(source: Source, max_pixels: int = MAX_PIXELS, align: int = 1) -> Image:
     """Read an image file (a path, ``"-"`` for standard input, or the file's bytes).
+
+    ``max_pixels`` bounds the image, and ``align`` says what the caller pads the sides to
+    (64 for the learned codec): the padded area counts as the work the file asks for, both
+    against ``max_pixels`` and against the file's size (``MAX_PIXELS_PER_BYTE``), so a 1 x 4M
+    strip is judged as the 64 x 4M image it becomes. All is checked from the header, before
+    any pixel is decoded.
 
     The EXIF orientation is applied. Grayscale (1-bit, 8-bit, 16-bit scaled to 8) becomes L,
     anything with transparency (alpha channel, transparent palette entry) becomes RGBA, every
     other colour mode (palette, CMYK, YCbCr) becomes RGB.
 
     Raises:
-        InputError: the file is missing, empty, truncated, damaged, not an image, over
-            ``MAX_PIXELS`` pixels, or in a colour mode that cannot be converted.
+        InputError: the file is missing, not a regular file, empty, truncated, damaged, not
+            an image, over ``max_pixels`` pixels, claiming more pixels than its size can
+            hold, or in a colour mode that cannot be converted.
     """
     name, data = _read_source(source)
     if not data:
         raise _read_error(name, "file is empty", "check the file or re-export it")
     try:
-        return Image(pixels=_decode(data, name))
+        return Image(pixels=_decode(data, name, max_pixels, align))
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
-        raise _too_large(name, f"it has a frame larger than the {_LIMIT}") from None
+        raise _too_large(name, f"it has a frame larger than the {_limit(max_pixels)}") from None
     except PIL.UnidentifiedImageError:
         raise _read_error(name, "not an image in a supported format",
                           "convert it to PNG, JPEG, TIFF, WebP or BMP") from None
@@ -152,38 +171,68 @@ def _read_source(source: Source) -> tuple[str, bytes]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         return "<bytes>", bytes(source)
     if str(source) == "-":
-        return "standard input", sys.stdin.buffer.read()
+        error = lambda reason, hint: _read_error(STDIN, reason, hint)  # noqa: E731
+        return STDIN, read_stdin(error, accept=is_image_data, kind="a PNG, JPEG, TIFF, WebP or BMP image")
     name = str(source)
-    try:
-        return name, Path(source).read_bytes()
-    except FileNotFoundError:
-        raise _read_error(name, "no such file", "check the path") from None
-    except IsADirectoryError:
-        raise _read_error(name, "it is a directory", "give an image file") from None
-    except PermissionError:
-        raise _read_error(name, "permission denied", "check the file's permissions") from None
-    except OSError as exc:
-        raise _read_error(name, (exc.strerror or "read failed").lower(), "check the file") from None
+    error = lambda reason, hint: _read_error(name, reason, hint)  # noqa: E731
+    return name, read_regular_file(source, error, directory_hint="give an image file")
 
 
-def _decode(data: bytes, name: str) -> np.ndarray:
-    """Decode with MAX_PIXELS as the bomb limit, refusing a large image before decoding it."""
+def _decode(data: bytes, name: str, max_pixels: int, align: int) -> np.ndarray:
+    """Decode with ``max_pixels`` as the bomb limit, refusing a large image before decoding it."""
     with _PILLOW_LIMIT_LOCK, warnings.catch_warnings():
         # Pillow only warns between its limit and twice that; a bomb must stop, not print.
         warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
-        saved_limit = PIL.Image.MAX_IMAGE_PIXELS
+        saved_limit, saved_truncated = PIL.Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES
         PIL.Image.MAX_IMAGE_PIXELS = None  # open reads only the header; we check its size
+        ImageFile.LOAD_TRUNCATED_IMAGES = False  # a cut file is an error, never grey padding
         try:
-            with PIL.Image.open(io.BytesIO(data)) as pil_image:
-                width, height = pil_image.size
-                if width * height > MAX_PIXELS:
-                    raise _too_large(name, f"it is {width}x{height} pixels, more than the {_LIMIT}")
+            with PIL.Image.open(io.BytesIO(data), formats=READ_FORMATS) as pil_image:
+                check_size(pil_image.size, data, pil_image.format, name, max_pixels, align)
                 # Decoding checks frames and tiles again; make Pillow use our limit for them.
-                PIL.Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+                PIL.Image.MAX_IMAGE_PIXELS = max_pixels
                 pil_image.load()
                 return _to_array(ImageOps.exif_transpose(pil_image), name)
         finally:
-            PIL.Image.MAX_IMAGE_PIXELS = saved_limit
+            PIL.Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved_limit, saved_truncated
+
+
+def check_size(size: tuple[int, int], data: bytes, fmt: str | None, name: str, max_pixels: int = MAX_PIXELS,
+               align: int = 1) -> None:
+    """Refuse a (width, height) from a header that is over ``max_pixels`` (padded to
+    ``align``), more than ``data``'s size can honestly hold, or work out of proportion to it."""
+    width, height = size
+    work = -(-width // align) * align * (-(-height // align) * align)
+    if width * height > max_pixels:
+        raise _too_large(name, f"it is {width}x{height} pixels, more than the {_limit(max_pixels)}")
+    if work > max_pixels:
+        raise _too_large(name, f"it is {width}x{height} pixels, {work / 1e6:.0f} MP once its sides are padded "
+                               f"to multiples of {align}, more than the {_limit(max_pixels)}")
+    if fmt in ("JPEG", "MPO") and not _arithmetic_jpeg(data):
+        blocks = -(-width // 8) * -(-height // 8)
+        if blocks * JPEG_BITS_PER_BLOCK > 8 * len(data):
+            raise _read_error(name, f"its header claims {width}x{height} pixels, more 8x8 blocks than its "
+                                    f"{len(data)} bytes can code", "the file is damaged or forged; re-export it")
+    if work > max(FREE_PIXELS, MAX_PIXELS_PER_BYTE * len(data)):
+        padded = f" ({work / 1e6:.1f} MP once padded to multiples of {align})" if work != width * height else ""
+        raise _read_error(name, f"it decodes to {width}x{height} pixels{padded} from only {len(data)} bytes (over "
+                                f"{MAX_PIXELS_PER_BYTE} pixels a byte), as decompression bombs do",
+                          "if the image is genuine, crop or downscale it first")
+
+
+def _arithmetic_jpeg(data: bytes) -> bool:
+    """Whether a JPEG's frame header is one of arithmetic coding (SOF9..SOF15), which can code
+    an empty block in a fraction of a bit. Walks the marker segments up to the first SOF."""
+    at = 2  # after SOI
+    while at + 4 <= len(data) and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return marker >= 0xC9
+        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
+    return False
 
 
 def _to_array(pil_image: PIL.Image.Image, name: str) -> np.ndarray:
@@ -211,6 +260,10 @@ def _pillow_format(fmt: str) -> str:
     if name not in _FORMAT_NAMES:
         raise InputError(f"unknown image format '{fmt}'; use one of {', '.join(_FORMAT_NAMES)}")
     return _FORMAT_NAMES[name]
+
+
+def _limit(max_pixels: int) -> str:
+    return f"{max_pixels / 1e6:.0f} megapixel limit" if max_pixels >= 10**6 else f"{max_pixels}-pixel limit"
 
 
 def _read_error(name: str, reason: str, hint: str) -> InputError:

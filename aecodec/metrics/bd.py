@@ -3,7 +3,9 @@
 Both fit a cubic polynomial per curve and average the gap between the two fits over the range
 the curves share: BD-rate fits log(rate) as a function of quality, BD-quality (BD-PSNR) fits
 quality as a function of log(rate). Rates may be in any unit (bpp, kbps, bytes) as long as both
-curves use the same one; quality must grow with rate (use -distortion for distortions).
+curves use the same one; quality must grow with rate (use -distortion for distortions). Fit
+MS-SSIM in dB (``aecodec.metrics.image.ms_ssim_db``), as is usual: on the raw 0..1 scale the
+high-rate points crowd against 1 and the cubic fit of log rate against them is poorly conditioned.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Image quality metrics on uint8 arrays of shape (H, W, C).
 
-PSNR is plain numpy; MS-SSIM uses pytorch_msssim and imports torch only when called.
+PSNR is plain numpy; MS-SSIM uses pytorch_msssim and imports torch only when called;
+``ms_ssim_db`` puts MS-SSIM on the decibel scale its RD curves and BD-rates use.
 """
 
 from __future__ import annotations
@@ -37,6 +38,24 @@ def psnr_rgb(ref: np.ndarray, test: np.ndarray) -> float:
     if mse == 0.0:
         return PSNR_CAP_DB
     return min(PSNR_CAP_DB, 10.0 * math.log10(255.0**2 / mse))
+
+
+def ms_ssim_db(value: float) -> float:
+    """MS-SSIM on a decibel scale, ``-10 log10(1 - value)``, capped at ``PSNR_CAP_DB``.
+
+    The usual way to plot and fit MS-SSIM (CompressAI and most learned-codec papers): 0.99 is
+    20 dB, 0.999 30 dB, so the high-quality end is not squeezed against 1. BD-rates on MS-SSIM
+    are fitted on this scale. Values at or below 0 give 0 dB, 1 (identical images; float
+    rounding can give a hair more) the cap.
+
+    Raises:
+        ValueError: ``value`` is NaN.
+    """
+    if math.isnan(value):
+        raise ValueError("MS-SSIM is NaN; the image is too small to measure")
+    if value >= 1.0:
+        return PSNR_CAP_DB
+    return min(PSNR_CAP_DB, -10.0 * math.log10(1.0 - max(value, 0.0)))
 
 
 def ms_ssim_scales(short_side: int) -> int:

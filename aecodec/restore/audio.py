@@ -28,12 +28,14 @@ def denoise_blocks(blocks: Iterable[np.ndarray], sample_rate: int, channels: int
     exactly as many frames as went in."""
     import torch
 
+    from aecodec.media.audio import check_sample_rate
     from aecodec.media.chunks import Crossfader
     from aecodec.media.resample import StreamResampler
     from aecodec.restore.networks import shipped
 
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"--strength must be between 0 and 1, got {strength}")
+    check_sample_rate(sample_rate)  # resampling a "1 Hz" stream to the model's rate makes gigabytes
     net, dev = shipped(DENOISER, device)
     rate = net.config.sample_rate
     chunk, overlap = int(CHUNK_SECONDS * rate), int(OVERLAP_SECONDS * rate)
@@ -121,25 +123,87 @@ def inpaint_audio(audio: Audio, gaps: list[tuple[int, int]]) -> Audio:
     unchanged. Linear prediction (Burg) extrapolates the signal forwards from the left context
     and backwards from the right one, and the two are cross-faded across the gap (Etter 1996):
     pitch and resonances continue through the gap instead of a hole or a click."""
-    x = audio.samples.astype(np.float64).copy()
-    out = audio.samples.copy()
-    for start, end in gaps:
-        n = end - start
-        context = max(4 * n, int(0.05 * audio.sample_rate))
-        order = int(min(max(16, 2 * n), context // 2, 1024))
-        left = x[max(0, start - context) : start]
-        right = x[end : end + context]
-        fade = np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2
-        for ch in range(x.shape[1]):
-            fwd = _extrapolate(left[:, ch], n, order)
-            bwd = _extrapolate(right[::-1, ch], n, order)[::-1]
-            if left.shape[0] < 2:
-                fwd = bwd
-            if right.shape[0] < 2:
-                bwd = fwd
-            x[start:end, ch] = (1 - fade) * fwd + fade * bwd
-        out[start:end] = np.clip(x[start:end], -1, 1)
-    return Audio(out, audio.sample_rate)
+    parts = list(inpaint_blocks([audio.samples], gaps, audio.sample_rate, audio.channels))
+    return Audio(np.concatenate(parts) if parts else audio.samples.copy(), audio.sample_rate)
+
+
+def inpaint_blocks(blocks: Iterable[np.ndarray], gaps: list[tuple[int, int]], sample_rate: int,
+                   channels: int) -> Iterator[np.ndarray]:
+    """``inpaint_audio`` on a stream: yields blocks adding up to the input, each gap filled
+    exactly as the whole signal would have it, while holding only the samples around the gap
+    being filled (at most a few seconds: a gap is at most MAX_GAP_SECONDS, its context four
+    times that). Gaps past the end of the stream (a header that promised more) are cut to it."""
+    pending = [_plan(start, end, sample_rate) for start, end in sorted(gaps)]
+    filled: list[tuple[int, int, np.ndarray]] = []  # (start, end, unclipped fill)
+    held, first = np.zeros((0, channels), np.float32), 0  # input samples [first, first + len(held))
+
+    def fill_ready(final: bool) -> None:
+        while pending and (final or first + held.shape[0] >= pending[0][1] + pending[0][2]):
+            start, end, context = pending.pop(0)
+            total = first + held.shape[0]
+            if start >= total:  # the stream ended before the gap
+                continue
+            if end > total:
+                start, end, context = _plan(start, total, sample_rate)
+            filled.append((start, end, _fill(held, first, start, end, context, filled)))
+
+    def release(final: bool) -> np.ndarray:
+        """The samples no gap still to fill needs, with the gaps filled so far patched in."""
+        nonlocal held, first, filled
+        upto = first + held.shape[0]
+        if pending and not final:  # keep every sample a gap still to fill will look at
+            upto = min(upto, max(first, min(max(0, start - context) for start, _, context in pending)))
+        out = held[: upto - first].copy()
+        for start, end, fill in filled:
+            lo, hi = max(start, first), min(end, upto)
+            if lo < hi:
+                out[lo - first : hi - first] = np.clip(fill[lo - start : hi - start], -1, 1)
+        held, first = held[upto - first :], upto
+        filled = [f for f in filled if f[1] > first]
+        return out
+
+    for block in blocks:
+        held = np.concatenate([held, np.asarray(block, np.float32).reshape(-1, channels)])
+        fill_ready(False)
+        out = release(False)
+        if out.shape[0]:
+            yield out
+    fill_ready(True)
+    out = release(True)
+    if out.shape[0]:
+        yield out
+
+
+def _plan(start: int, end: int, sample_rate: int) -> tuple[int, int, int]:
+    """(start, end, context): a gap and how many samples each side of it the prediction uses."""
+    return start, end, max(4 * (end - start), int(0.05 * sample_rate))
+
+
+def _fill(held: np.ndarray, first: int, start: int, end: int, context: int,
+          filled: list[tuple[int, int, np.ndarray]]) -> np.ndarray:
+    """The unclipped float64 fill of [start, end) from the samples held (starting at ``first``),
+    with the earlier gaps' fills in place of their samples, as filling a whole signal in order
+    would see them."""
+    lo, hi = max(0, start - context), min(end + context, first + held.shape[0])
+    x = held[lo - first : hi - first].astype(np.float64)
+    for s, e, fill in filled:
+        a, b = max(s, lo), min(e, hi)
+        if a < b:
+            x[a - lo : b - lo] = fill[a - s : b - s]
+    n = end - start
+    order = int(min(max(16, 2 * n), context // 2, 1024))
+    left, right = x[: start - lo], x[end - lo :]
+    fade = np.sin(0.5 * np.pi * (np.arange(n) + 0.5) / n) ** 2
+    out = np.empty((n, x.shape[1]))
+    for ch in range(x.shape[1]):
+        fwd = _extrapolate(left[:, ch], n, order)
+        bwd = _extrapolate(right[::-1, ch], n, order)[::-1]
+        if left.shape[0] < 2:
+            fwd = bwd
+        if right.shape[0] < 2:
+            bwd = fwd
+        out[:, ch] = (1 - fade) * fwd + fade * bwd
+    return out
 
 
 def _extrapolate(context: np.ndarray, n: int, order: int) -> np.ndarray:

@@ -17,6 +17,12 @@ DENOISER = "image-denoise-unet"
 INPAINTER = "image-inpaint-unet"
 TILE = 1024  # images above 4 MP go in tiles of this side; the margin exceeds the U-Net's receptive field
 MARGIN = 128
+# The U-Net runs at full resolution, about a second a megapixel on a few CPU cores, and every
+# input pixel is kept (uint8) next to its result: 2**26 (8192^2, 67 MP) is half a GB and a
+# minute or so. Counted on the sides padded to ALIGN, the multiple the shipped U-Nets pad to,
+# so that a 1-pixel-high strip counts as the 16-pixel-high image the network really sees.
+MAX_PIXELS = 1 << 26
+ALIGN = 16
 
 
 def estimate_sigma(pixels: np.ndarray) -> float:
@@ -27,14 +33,56 @@ def estimate_sigma(pixels: np.ndarray) -> float:
     content (mostly smooth at that scale) biases little. Near black and white, clipping hides
     part of the noise, so a second pass keeps only blocks whose mean is two sigmas away from
     both ends. Channels are averaged.
+
+    For uint8 pixels the coefficients (k / 2, k in 0..510) and block sums (0..1020) are counted
+    in a joint histogram, band by band: the exact same medians in a few MB, whatever the size.
     """
-    x = np.asarray(pixels, dtype=np.float64)
+    x = np.asarray(pixels)
     if x.ndim == 2:
         x = x[:, :, None]
     h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2
     if h < 2 or w < 2:
         return 0.0
-    x = x[:h, :w]
+    if x.dtype != np.uint8:
+        return _estimate_sigma_float(x[:h, :w].astype(np.float64))
+    sigmas = []
+    for ch in range(x.shape[2]):
+        counts = _haar_histogram(x[:h, :w, ch])  # [block sum, |coefficient| * 2]
+        sigma = _median_half(counts.sum(axis=0)) / 0.6745
+        sums = np.arange(counts.shape[0]) / 4  # block means, exactly as (a + b + c + d) / 4
+        inside = counts[(sums > 2 * sigma) & (sums < 255 - 2 * sigma)].sum(axis=0)
+        if inside.sum() >= 64:
+            sigma = _median_half(inside) / 0.6745
+        sigmas.append(sigma)
+    return float(np.mean(sigmas))
+
+
+_BAND_ROWS = 512
+
+
+def _haar_histogram(plane: np.ndarray) -> np.ndarray:
+    """Counts [1021, 511] of (a + b + c + d, |a - b - c + d|) over the 2x2 blocks of ``plane``."""
+    counts = np.zeros(1021 * 511, np.int64)
+    for top in range(0, plane.shape[0], _BAND_ROWS):
+        band = plane[top : top + _BAND_ROWS].astype(np.int32)
+        a, b, c, d = band[0::2, 0::2], band[0::2, 1::2], band[1::2, 0::2], band[1::2, 1::2]
+        counts += np.bincount(((a + b + c + d) * 511 + np.abs(a - b - c + d)).ravel(), minlength=counts.size)
+    return counts.reshape(1021, 511)
+
+
+def _median_half(counts: np.ndarray) -> float:
+    """np.median of values k / 2 given their counts per k (the mean of the middle two if even)."""
+    n = int(counts.sum())
+    cumulative = np.cumsum(counts)
+    hi = int(np.searchsorted(cumulative, n // 2 + 1)) / 2  # the value at sorted index n // 2
+    if n % 2:
+        return float(hi)
+    lo = int(np.searchsorted(cumulative, n // 2)) / 2  # at index n // 2 - 1
+    return float(np.mean([lo, hi]))
+
+
+def _estimate_sigma_float(x: np.ndarray) -> float:
+    """``estimate_sigma`` of float pixels (even sides), with the medians taken directly."""
     a, b, c, d = x[0::2, 0::2], x[0::2, 1::2], x[1::2, 0::2], x[1::2, 1::2]
     hh = np.abs(a - b - c + d) / 2
     mean = (a + b + c + d) / 4
@@ -60,13 +108,18 @@ def denoise_image(image: Image, sigma: float | None = None, strength: float = 1.
         raise InputError(f"--strength must be between 0 and 1, got {strength}")
     if sigma is not None and not 0.0 <= sigma <= 255.0:
         raise InputError(f"--sigma is in 8-bit units (0..255), got {sigma}")
-    rgb, extra = _split(image)
-    sigma = estimate_sigma(rgb) if sigma is None else float(sigma)
+    sigma = estimate_sigma(_rgb(image.pixels)) if sigma is None else float(sigma)
     net, dev = shipped(DENOISER, device)
     level = torch.tensor([sigma], device=dev)
-    out = _run(lambda x: denoise(net, x, level), _to_tensor(rgb, dev), dev)
-    out = rgb + strength * (out - rgb) if strength < 1 else out
-    return _merge(out, image, extra)
+
+    def restore(pixels: np.ndarray, window: tuple[slice, slice], core: tuple[slice, slice]) -> np.ndarray:
+        rgb = _rgb(pixels[window]).astype(np.float32)
+        out = _network_output(lambda x: denoise(net, x, level), _to_tensor(rgb, dev), core)
+        rgb = rgb[core]
+        out = rgb + strength * (out - rgb) if strength < 1 else out
+        return _merge(out, pixels[window][core])
+
+    return Image(_tiles(restore, image.pixels))
 
 
 def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image:
@@ -82,35 +135,60 @@ def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image
                          f"{image.width}x{image.height}; give a mask of the image's size")
     if not mask.any():
         return image
-    rgb, extra = _split(image)
     net, dev = shipped(INPAINTER, device)
-    m = to_device(torch.from_numpy(mask)[None, None].float(), dev)
-    x = _to_tensor(rgb, dev)
-    joined = torch.cat([x, m], 1)  # tiles cut image and mask alike
-    out = _run(lambda t: inpaint(net, t[:, :3], t[:, 3:]), joined, dev)
-    filled = np.where(mask[:, :, None], _merge(out, image, extra).pixels, image.pixels)
-    return Image(filled.astype(np.uint8))
+
+    def restore(pixels: np.ndarray, window: tuple[slice, slice], core: tuple[slice, slice]) -> np.ndarray:
+        x = _to_tensor(_rgb(pixels[window]).astype(np.float32), dev)
+        m = to_device(torch.from_numpy(mask[window])[None, None].float(), dev)
+        out = _network_output(lambda t: inpaint(net, t[:, :3], t[:, 3:]), torch.cat([x, m], 1), core)
+        kept = pixels[window][core]
+        return np.where(mask[window][core][:, :, None], _merge(out, kept), kept)
+
+    return Image(_tiles(restore, image.pixels))
 
 
 def _tile_for(height: int, width: int) -> int:
-    """Whole images up to 4 MP (fastest), tiles above (bounded memory)."""
-    return TILE if height * width > 4 * 1024 * 1024 else 0
+    """Whole images up to 4 MP once padded to ALIGN (fastest), tiles above (bounded memory)."""
+    padded = -(-height // ALIGN) * ALIGN * (-(-width // ALIGN) * ALIGN)
+    return TILE if padded > 4 * 1024 * 1024 else 0
 
 
-def _split(image: Image) -> tuple[np.ndarray, np.ndarray | None]:
-    """(RGB float pixels 0..255, alpha or None); grey becomes three equal channels."""
-    px = image.pixels
-    rgb = np.repeat(px, 3, axis=2) if px.shape[2] == 1 else px[:, :, :3]
-    return rgb.astype(np.float32), (px[:, :, 3:] if px.shape[2] == 4 else None)
+def _tiles(restore, pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels -> uint8 result, ``restore(pixels, window, core)`` tile by tile.
+
+    Each tile's window reaches MARGIN pixels beyond its core (the part kept), as
+    ``models.image.tiling.tiled`` cuts them; only the uint8 input and output are whole-image
+    arrays, so memory is a few bytes a pixel plus one tile's activations.
+    """
+    height, width = pixels.shape[:2]
+    tile = _tile_for(height, width)
+    if tile <= 0 or (height <= tile and width <= tile):
+        whole = (slice(0, height), slice(0, width))
+        return restore(pixels, whole, whole)
+    out = np.empty_like(pixels)
+    for top in range(0, height, tile):
+        for left in range(0, width, tile):
+            t0, l0 = max(0, top - MARGIN), max(0, left - MARGIN)
+            t1, l1 = min(height, top + tile + MARGIN), min(width, left + tile + MARGIN)
+            rows, cols = min(tile, height - top), min(tile, width - left)
+            core = (slice(top - t0, top - t0 + rows), slice(left - l0, left - l0 + cols))
+            out[top : top + rows, left : left + cols] = restore(pixels, (slice(t0, t1), slice(l0, l1)), core)
+    return out
 
 
-def _merge(rgb: np.ndarray, like: Image, alpha: np.ndarray | None) -> Image:
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """The colour planes: grey becomes three equal channels, alpha is left out."""
+    return np.repeat(pixels, 3, axis=2) if pixels.shape[2] == 1 else pixels[:, :, :3]
+
+
+def _merge(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """Float RGB 0..255 -> uint8 pixels shaped as ``like``: grey averaged back, alpha from ``like``."""
     out = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
-    if like.channels == 1:
+    if like.shape[2] == 1:
         out = np.clip(np.rint(rgb.mean(axis=2, keepdims=True)), 0, 255).astype(np.uint8)
-    elif alpha is not None:
-        out = np.concatenate([out, alpha], axis=2)
-    return Image(out)
+    elif like.shape[2] == 4:
+        out = np.concatenate([out, like[:, :, 3:]], axis=2)
+    return out
 
 
 def _to_tensor(rgb: np.ndarray, dev):
@@ -119,12 +197,10 @@ def _to_tensor(rgb: np.ndarray, dev):
     return to_device(torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))[None].div(255), dev)
 
 
-def _run(fn, x, dev) -> np.ndarray:
-    """``fn`` over x [1, C, H, W] (tiled above 4 MP) -> float RGB pixels 0..255, H x W x 3."""
+def _network_output(fn, x, core: tuple[slice, slice]) -> np.ndarray:
+    """``fn`` over x [1, C, h, w] -> its ``core`` as float RGB pixels 0..255, rows x cols x 3."""
     import torch
 
-    from aecodec.models.image.tiling import tiled
-
     with torch.inference_mode():
-        y = tiled(fn, x, _tile_for(*x.shape[2:]), MARGIN, 1.0)
-    return (y[0].clamp(0, 1) * 255).permute(1, 2, 0).cpu().numpy()
+        y = fn(x)[0, :, core[0], core[1]]
+    return (y.clamp(0, 1) * 255).permute(1, 2, 0).cpu().numpy()

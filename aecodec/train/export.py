@@ -4,6 +4,7 @@ safetensors + card. The writing of weights and cards is shared by every model.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import torch
@@ -14,6 +15,23 @@ from aecodec.train.loop import load_checkpoint
 
 # CompressAI's default scale table (0.11 .. 256, 64 log-spaced levels)
 SCALES_MIN, SCALES_MAX, SCALES_LEVELS = 0.11, 256.0, 64
+# Model names become file names in the models folder: no separators, no hidden or parent names.
+MODEL_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{0,63}")
+
+
+def check_model_name(name: str) -> str:
+    """Refuse a model name that is not lower-case letters, digits, '.' and '-' (first a letter
+    or digit, at most 64): ``../x`` or ``/tmp/x`` would write outside the models folder.
+
+    Raises:
+        InputError: naming the bad name (escaped: it may hold control characters).
+    """
+    from aecodec.errors import InputError
+
+    if not (isinstance(name, str) and MODEL_NAME.fullmatch(name)):
+        raise InputError(f"model name {ascii(name)} is not allowed; use lower-case letters, digits, '.' and '-', "
+                         "starting with a letter or digit (e.g. image-hyperprior)")
+    return name
 
 
 def freeze_bottleneck(eb, median_grid: float | None = None) -> None:
@@ -147,6 +165,7 @@ def write_pretrained(tensors: dict[str, torch.Tensor], out_dir: str | Path, name
     and ``card_extra``); returns the card's path."""
     from safetensors.torch import save_file
 
+    check_model_name(name)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     weights = out_dir / f"{name}.v{version}.safetensors"

@@ -59,3 +59,123 @@ def test_training_on_cuda_without_cuda_is_one_line(tmp_path):
     err = r.stderr.decode()
     assert r.returncode == 1 and "CUDA" in err and err.count("\n") == 1, err
     assert not (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+# Issue 20: bad recipes, --init files and run folders are one line naming what is wrong,
+# before any training starts. In-process (main() is the CLI's edge, minus the process setup).
+
+
+def run_main(capsys, *args: str) -> tuple[int, str]:
+    from aecodec.cli.main import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(list(map(str, args)))
+    err = capsys.readouterr().err
+    return exit_.value.code, err
+
+
+def assert_one_line_error(code: int, err: str, *words: str) -> None:
+    assert code == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err and "Traceback" not in err, err
+    for word in words:
+        assert word in err, err
+
+
+BAD_RECIPES = {
+    "not json": ("notjson", "it is not JSON"),
+    "a list": ("[1, 2]", "holds a JSON list, not an object"),
+    "unknown key": ('{"batch_sise": 8}', "unknown key 'batch_sise'"),
+    "wrong type": ('{"batch_size": "8"}', "'batch_size' must be a whole number, got \"8\""),
+    "huge model": ('{"model": {"N": 100000}}', "'model.N' must be within 1..1024, got 100000"),
+    "unknown model key": ('{"model": {"depth": 3}}', "unknown key 'model.depth'"),
+    "huge batch": ('{"batch_size": 4096, "crop": 2048}', "pixels a step, over the 4194304 limit"),
+    "not a number": ('{"lr": "fast"}', "'lr' must be a number"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_RECIPES)
+def test_bad_recipes_are_one_line_naming_the_key(tmp_path, capsys, case):
+    text, words = BAD_RECIPES[case]
+    recipe = tmp_path / "r.json"
+    recipe.write_text(text)
+    code, err = run_main(capsys, "train", "image-codec", "--data", DATA, "--out", tmp_path / "run",
+                         "--config", recipe, "--steps", "1")
+    assert_one_line_error(code, err, words)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("task, recipe, words", [
+    ("image-denoise", {"task": "image-denoise", "model": {"widths": [8, 99999]}}, "'model.widths' must be within"),
+    ("image-denoise", {"task": "image-denoise", "degrade": {"sigma": "loud"}}, "'degrade.sigma' must be a list of 2"),
+    ("image-inpaint", {"task": "image-denoise"}, "is for 'image-denoise', not image-inpaint"),
+    ("audio-codec", {"segment_seconds": [1, 600]}, "'segment_seconds' must be within"),
+    ("audio-codec", {"model": {"channels": [4, 4]}}, "channels needs one entry per stride"),
+])
+def test_recipes_of_every_trainer_are_checked(tmp_path, capsys, task, recipe, words):
+    (tmp_path / "r.json").write_text(json.dumps(recipe))
+    code, err = run_main(capsys, "train", task, "--data", DATA, "--out", tmp_path / "run", "--config",
+                         tmp_path / "r.json", "--steps", "1")
+    assert_one_line_error(code, err, words)
+
+
+def init_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("weights?")
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\xff" * 64)
+    cardless = tmp_path / "cardless.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"w": torch.zeros(2)}, str(cardless))
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(b"PK\x03\x04 not really a zip")
+    other = tmp_path / "other-task.pt"
+    torch.save({"model": {}, "step": 1, "config": {"task": "audio-denoise"}}, other)
+    return {
+        "not weights": (notes, "neither shipped weights (.safetensors) nor a checkpoint (.pt)"),
+        "corrupt safetensors": (corrupt, "is not a readable .safetensors file"),
+        "no card": (cardless, "has no valid model card 'cardless.json'"),
+        "corrupt checkpoint": (garbage, "not an aecodec checkpoint"),
+        "another task": (other, "holds weights of audio-mask-gru, not of image-hyperprior"),
+        "a device": (Path("/dev/zero"), "not a regular file"),
+    }
+
+
+@pytest.mark.parametrize("case", ["not weights", "corrupt safetensors", "no card", "corrupt checkpoint",
+                                  "another task", "a device"])
+def test_init_takes_only_weights_or_checkpoints(tmp_path, capsys, case):
+    path, words = init_files(tmp_path)[case]
+    code, err = run_main(capsys, "train", "image-codec", "--data", DATA, "--out", tmp_path / "run",
+                         "--steps", "1", "--init", path)
+    assert_one_line_error(code, err, words)
+
+
+def test_an_existing_run_is_not_trained_over_without_resume_or_force(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "log.jsonl").write_text('{"step": 1}\n')
+    code, err = run_main(capsys, "train", "image-codec", "--data", DATA, "--out", run, "--steps", "1")
+    assert_one_line_error(code, err, "holds a training run; pass --resume to continue it, --force")
+    assert (run / "log.jsonl").read_text() == '{"step": 1}\n'
+
+
+@pytest.mark.parametrize("name", ["../x", "/tmp/x", ".hidden", "Upper", "a/b", "x\x1b[2J"])
+def test_export_names_stay_inside_out(tmp_path, capsys, name):
+    checkpoint = tmp_path / "c.pt"
+    checkpoint.write_bytes(b"x")
+    code, err = run_main(capsys, "export", "image-denoise", "--checkpoint", checkpoint, "--out",
+                         tmp_path / "models", "--name", name, "--version", "1")
+    assert_one_line_error(code, err, "is not allowed; use lower-case letters")
+    assert "\x1b" not in err and not (tmp_path / "models").exists()
+
+
+def test_export_never_overwrites_existing_weights(tmp_path, capsys):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "mine.v1.safetensors").write_bytes(b"precious")  # no card beside it
+    checkpoint = tmp_path / "c.pt"
+    checkpoint.write_bytes(b"x")
+    code, err = run_main(capsys, "export", "image-denoise", "--checkpoint", checkpoint, "--out", models,
+                         "--name", "mine", "--version", "1")
+    assert_one_line_error(code, err, "mine v1 exists in")
+    assert (models / "mine.v1.safetensors").read_bytes() == b"precious"

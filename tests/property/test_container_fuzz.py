@@ -36,7 +36,9 @@ headers = st.fixed_dictionaries(
     {
         "media": st.sampled_from(["image", "audio"]),
         "model": st.fixed_dictionaries(
-            {"name": st.text(min_size=1, max_size=30),
+            # model names are printable (they reach terminals): no control, format or separator characters
+            {"name": st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Zs")),
+                             min_size=1, max_size=30),
              "sha256": st.text("0123456789abcdef", min_size=16, max_size=64)}
         ),
     },

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import stat
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -87,15 +93,27 @@ def test_permission_denied_while_creating_is_an_input_error(tmp_path, monkeypatc
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("failing", ["fsync", "replace"])
-def test_a_failed_write_leaves_no_output_and_no_temp(tmp_path, monkeypatch, failing) -> None:
+@pytest.fixture
+def named_temps(monkeypatch):
+    """The fallback where O_TMPFILE is missing: a hidden named temporary beside the output."""
+    monkeypatch.setattr(atomic, "_anonymous_file", lambda folder: None)
+
+
+@pytest.mark.parametrize("scheme, failing", [("anonymous", "fsync"), ("anonymous", "link"),
+                                             ("named", "fsync"), ("named", "replace")])
+def test_a_failed_write_leaves_no_output_and_no_temp(tmp_path, monkeypatch, request, scheme, failing) -> None:
+    if scheme == "named":
+        request.getfixturevalue("named_temps")
     monkeypatch.setattr(atomic.os, failing, failing_with(errno.ENOSPC))
     with pytest.raises(InputError, match="no space left on the disk; free some space"):
         atomic_write(tmp_path / "out.bin", b"x" * 1000)
     assert os.listdir(tmp_path) == []
 
 
-def test_a_failed_forced_write_keeps_the_old_file(tmp_path, monkeypatch) -> None:
+@pytest.mark.parametrize("scheme", ["anonymous", "named"])
+def test_a_failed_forced_write_keeps_the_old_file(tmp_path, monkeypatch, request, scheme) -> None:
+    if scheme == "named":
+        request.getfixturevalue("named_temps")
     target = tmp_path / "out.bin"
     target.write_bytes(b"old")
     monkeypatch.setattr(atomic.os, "replace", failing_with(errno.EIO))
@@ -105,8 +123,11 @@ def test_a_failed_forced_write_keeps_the_old_file(tmp_path, monkeypatch) -> None
     assert os.listdir(tmp_path) == ["out.bin"]
 
 
+@pytest.mark.parametrize("scheme", ["anonymous", "named"])
 @pytest.mark.parametrize("interruption", [RuntimeError("writer bug"), KeyboardInterrupt()])
-def test_an_interrupted_writer_leaves_nothing(tmp_path, interruption) -> None:
+def test_an_interrupted_writer_leaves_nothing(tmp_path, request, scheme, interruption) -> None:
+    if scheme == "named":
+        request.getfixturevalue("named_temps")
     with pytest.raises(type(interruption)):
         with atomic_output(tmp_path / "out.wav") as temp:
             temp.write_bytes(b"half")
@@ -114,7 +135,7 @@ def test_an_interrupted_writer_leaves_nothing(tmp_path, interruption) -> None:
     assert os.listdir(tmp_path) == []
 
 
-def test_atomic_output_gives_a_hidden_temp_beside_the_target_with_its_extension(tmp_path) -> None:
+def test_without_o_tmpfile_the_temp_is_hidden_beside_the_target_with_its_extension(tmp_path, named_temps) -> None:
     with atomic_output(tmp_path / "song.wav") as temp:
         assert temp.parent == tmp_path and temp.suffix == ".wav" and temp.name.startswith(".")
         assert temp.exists()  # reserved with O_EXCL, so no one else can take the name
@@ -123,7 +144,10 @@ def test_atomic_output_gives_a_hidden_temp_beside_the_target_with_its_extension(
     assert os.listdir(tmp_path) == ["song.wav"]
 
 
-def test_an_output_that_appears_meanwhile_is_not_overwritten(tmp_path) -> None:
+@pytest.mark.parametrize("scheme", ["anonymous", "named"])
+def test_an_output_that_appears_meanwhile_is_not_overwritten(tmp_path, request, scheme) -> None:
+    if scheme == "named":
+        request.getfixturevalue("named_temps")
     target = tmp_path / "out.bin"
     with pytest.raises(InputError, match="exists; pass --force"):
         with atomic_output(target) as temp:
@@ -140,3 +164,72 @@ def test_dash_means_standard_output(capsysbinary) -> None:
         temp.write_bytes(b"via a temp file")
     assert capsysbinary.readouterr().out == b"to stdout via a temp file"
     assert not temp.exists()
+
+
+# Issue 20: nothing survives a kill, and outputs never land where they must not.
+
+def o_tmpfile_works() -> bool:
+    fd = atomic._anonymous_file(Path(tempfile.gettempdir()))
+    if fd is not None:
+        os.close(fd)
+    return fd is not None
+
+
+needs_o_tmpfile = pytest.mark.skipif(not o_tmpfile_works(), reason="no O_TMPFILE here: the named fallback is tested above")
+
+
+@needs_o_tmpfile
+def test_the_temp_has_no_name_until_it_is_complete(tmp_path) -> None:
+    with atomic_output(tmp_path / "song.wav") as temp:
+        temp.write_bytes(b"RIFF")
+        assert os.listdir(tmp_path) == []  # nothing to leave behind, whatever happens now
+    assert (tmp_path / "song.wav").read_bytes() == b"RIFF"
+    assert os.listdir(tmp_path) == ["song.wav"]
+
+
+@needs_o_tmpfile
+@pytest.mark.parametrize("target", ["out.wav", "-"])
+def test_a_killed_writer_leaves_no_file(tmp_path, target) -> None:
+    # SIGKILL (the out-of-memory killer's signal) runs no cleanup: only a nameless file is safe.
+    script = textwrap.dedent(f"""
+        import os, signal, tempfile
+        tempfile.tempdir = {str(tmp_path / "tmp")!r}
+        from aecodec.media.atomic import atomic_output
+        with atomic_output({str(tmp_path / "out" / target) if target != "-" else "-"!r}) as temp:
+            temp.write_bytes(b"x" * 100000)
+            os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "out").mkdir()
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert result.returncode == -signal.SIGKILL, result.stderr.decode()
+    assert os.listdir(tmp_path / "out") == [] and os.listdir(tmp_path / "tmp") == []
+
+
+def test_a_dangling_symlink_counts_as_an_existing_output(tmp_path) -> None:
+    link = tmp_path / "out.bin"
+    link.symlink_to(tmp_path / "elsewhere.bin")
+    with pytest.raises(InputError, match="exists; pass --force"):
+        atomic_write(link, b"x")
+    assert not (tmp_path / "elsewhere.bin").exists()
+    atomic_write(link, b"x", force=True)  # --force replaces the link, never writes through it
+    assert not link.is_symlink() and link.read_bytes() == b"x"
+    assert not (tmp_path / "elsewhere.bin").exists()
+
+
+@pytest.mark.parametrize("make", ["fifo", "link to /dev/null", "/dev/null"])
+def test_devices_and_pipes_are_never_replaced_even_with_force(tmp_path, make) -> None:
+    target = tmp_path / "out.bin"
+    if make == "fifo":
+        os.mkfifo(target)
+    elif make == "link to /dev/null":
+        target.symlink_to(os.devnull)
+    else:
+        target = Path(os.devnull)
+    with pytest.raises(InputError, match="not a regular file"):
+        check_output(target, force=True)
+    if make != "/dev/null":
+        with pytest.raises(InputError, match="not a regular file"):
+            atomic_write(target, b"x", force=True)
+        assert not stat.S_ISREG(os.stat(target).st_mode)
+        assert os.listdir(tmp_path) == ["out.bin"]

@@ -55,7 +55,9 @@ def test_bench_images_end_to_end(images: Path, tmp_path: Path) -> None:
     results = bench_images(images, out, codecs=("jpeg", "webp"), qualities=QUALITIES)
 
     assert json.loads((out / "results.json").read_text()) == results
-    assert set(results) == {"kind", "dataset", "versions", "reference", "codecs", "bd_rate", "bd_psnr"}
+    assert set(results) == {"kind", "dataset", "versions", "reference", "codecs", "bd_rate", "bd_psnr",
+                            "bd_rate_ms_ssim"}
+    assert set(results["bd_rate_ms_ssim"]) == {"webp"} and isinstance(results["bd_rate_ms_ssim"]["webp"], float)
     assert results["kind"] == "image" and results["dataset"] == str(images) and results["reference"] == "jpeg"
     assert {"aecodec", "numpy", "Pillow", "libjpeg", "libwebp"} <= set(results["versions"])
     assert list(results["codecs"]) == ["jpeg", "webp"]
@@ -187,3 +189,51 @@ def test_a_much_cheaper_codec_gets_a_bd_rate_without_a_shared_rate_range() -> No
     cheap = points((2, 3, 5, 10), (1.0, 0.85, 0.6, 0.45))  # 2-10 kbps: no rate the two share
     rates, qualities = bd_tables(LAYOUT, {"mp3": reference, "aecodec": cheap}, "mp3")
     assert rates["aecodec"] < -70 and qualities["aecodec"] is None
+
+
+# Issue 20: --out holds only what a benchmark wrote, and nothing is written through a link.
+
+FEW = (20, 40, 60, 80)
+
+
+def test_a_symlinked_points_file_is_refused_and_nothing_is_written_through_it(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "points.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")  # dangling
+    with pytest.raises(InputError, match="points.jsonl' is a symlink"):
+        bench_images(images, out, codecs=("jpeg",), qualities=FEW, limit=1)
+    assert not (tmp_path / "elsewhere.jsonl").exists()
+    rows = RowLog(tmp_path / "p.jsonl")
+    (tmp_path / "p.jsonl").symlink_to(tmp_path / "elsewhere.jsonl")  # a link put in meanwhile
+    with pytest.raises(InputError, match="cannot append to"):
+        rows.append({"file": "a.png", "codec": "jpeg", "quality": 50})
+    assert not (tmp_path / "elsewhere.jsonl").exists()
+
+
+@pytest.mark.parametrize("name", ["results.json", "results.md", "rd_psnr.png"])
+def test_a_users_file_in_out_is_never_replaced(images: Path, tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / name).write_text("my own notes")
+    with pytest.raises(InputError, match=f"{name}' exists and was not written by 'aecodec bench'"):
+        bench_images(images, out, codecs=("jpeg",), qualities=FEW, limit=1)
+    assert (out / name).read_text() == "my own notes" and sorted(os.listdir(out)) == [name]
+
+
+def test_an_out_folder_inside_the_data_is_not_benchmarked(images: Path) -> None:
+    out = images / "bench"
+    bench_images(images, out, codecs=("jpeg",), qualities=FEW)
+    bench_images(images, out, codecs=("jpeg",), qualities=FEW)  # its plots are .png files now
+    assert {r["file"] for r in read_rows(out)} == {"a.png", "b.png", "nested/c.png"}
+
+
+def test_cached_rows_missing_fields_are_measured_again(images: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    bench_images(images, out, codecs=("jpeg",), qualities=FEW, limit=1)
+    rows = read_rows(out)
+    broken = [{k: v for k, v in rows[0].items() if k != "bpp"}, {**rows[1], "psnr": "high"}, *rows[2:]]
+    (out / "points.jsonl").write_text("".join(json.dumps(r) + "\n" for r in broken))
+    results = bench_images(images, out, codecs=("jpeg",), qualities=FEW, limit=1)  # no KeyError
+    assert sorted(read_rows(out), key=lambda r: r["quality"]) == sorted(
+        [*rows[2:], *read_rows(out)[-2:]], key=lambda r: r["quality"])
+    assert all(set(r) == ROW_KEYS for r in read_rows(out)) and len(results["codecs"]["jpeg"]["points"]) == 4

@@ -262,6 +262,26 @@ def test_header_keys_are_validated(changes: dict, expected: str) -> None:
     assert expected in error_of(build(header_with(**changes), STREAMS))
 
 
+@pytest.mark.parametrize("name", ["m\x1b]0;owned\x07", "\ud800", "a\nb", "\u202eevil", "x" * 101, "\x9b2J"])
+def test_model_names_that_could_drive_a_terminal_are_refused(name: str) -> None:
+    message = error_of(build(header_with(model={"name": name, "sha256": "0123456789abcdef"}), STREAMS))
+    assert '"model.name"' in message and "is not a model name" in message
+    assert message.isascii() and message.isprintable(), message  # the name comes out escaped
+    with pytest.raises(ValueError, match="model.name"):
+        pack({**HEADER, "model": {"name": name, "sha256": "0123456789abcdef"}}, [])
+
+
+def test_the_most_streams_the_format_allows_read_back_quickly() -> None:
+    import time
+
+    streams = [bytes([i % 251]) * (i % 7) for i in range(MAX_STREAMS)]
+    data = pack(HEADER, streams)
+    start = time.perf_counter()
+    assert unpack(data).streams == tuple(streams)
+    assert time.perf_counter() - start < 2.0  # typically 0.1 s: no work per stream beyond reading it
+    assert "truncated: the length of stream 65536 of 65536 needs 8 bytes" in error_of(build(header_with(), streams)[:-8])
+
+
 def test_a_missing_required_key_is_refused() -> None:
     header = header_with()
     del header["media"]

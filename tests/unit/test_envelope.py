@@ -66,3 +66,46 @@ def test_the_ladder_spends_more_as_quality_rises():
     assert settings[0][0] == 0 and settings[-1][0] == len(envelope.RUNGS) - 1
     assert all(a[1].bands <= b[1].bands and a[1].step >= b[1].step for a, b in zip(settings, settings[1:]))
     assert settings[0][1].step == 1.0 and settings[-1][1].step == 0.25
+
+
+def test_every_ladder_rung_is_a_setting_decoders_accept():
+    for quality in range(1, 101):
+        cfg = config_for(quality)[1]
+        assert envelope.check_config(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("settings", [
+    {"n_fft": 8192, "hop": 1, "bands": 128, "step": 0.5}, {"n_fft": 1024, "hop": 1024, "bands": 32, "step": 0.5},
+    {"n_fft": 1024, "hop": 255, "bands": 32, "step": 0.5}, {"n_fft": 1000, "hop": 400, "bands": 32, "step": 0.5},
+    {"n_fft": 512, "hop": 256, "bands": 33, "step": 0.5}, {"n_fft": 1024, "hop": 480, "bands": 3, "step": 0.5},
+    {"n_fft": 1024, "hop": 480, "bands": 32, "step": 2.5}, {"n_fft": 1024.0, "hop": 480, "bands": 32, "step": 0.5},
+    {"n_fft": 1024, "hop": 480, "bands": True, "step": 0.5}, {"n_fft": 1024, "hop": 480, "bands": 32, "step": None},
+])
+def test_settings_outside_the_limits_are_refused(settings):
+    with pytest.raises((ValueError, TypeError)):
+        envelope.check_config(settings)
+
+
+def test_the_extremes_decoders_accept_all_invert_cleanly():
+    """hop n_fft / 4 to n_fft / 2 and up to n_fft / 16 bands: the inverse STFT always exists,
+    no mel band is empty (torchaudio would warn), and the work stays small for any length."""
+    import warnings
+
+    x = np.random.default_rng(5).standard_normal(4801).astype(np.float32) * 0.1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for n_fft in envelope.N_FFTS:
+            for hop in (n_fft // 4, n_fft // 2 - 1, n_fft // 2):
+                cfg = envelope.check_config({"n_fft": n_fft, "hop": hop, "bands": min(128, n_fft // 16), "step": 0.05})
+                for length in (1, 319, x.size):
+                    out = apply(x[:length], np.ones((cfg.bands, cfg.frames(length)), np.int32), cfg, RATE)
+                    assert out.shape == (length,) and np.isfinite(out).all()
+
+
+def test_a_stream_too_short_for_its_symbols_is_known_before_decoding():
+    symbols = np.zeros((32, 501), np.int32)
+    data = encode_symbols(symbols)
+    assert envelope.shortest_stream(data, symbols.size) <= len(data)
+    assert envelope.shortest_stream(data, 10 * symbols.size) > len(data)
+    with pytest.raises(FormatError, match="no known table"):
+        envelope.shortest_stream(b"\x08" + data[1:], symbols.size)

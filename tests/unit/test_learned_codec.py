@@ -132,9 +132,12 @@ def test_valid_checksum_with_inconsistent_header_is_refused(image_codec, sample_
     parsed = container.unpack(data)
     with pytest.raises(FormatError, match="shorter"):
         image_codec.decode(container.pack(parsed.header, [b""] * len(parsed.streams)))
-    # a different image size means a different number of symbols: still no crash
-    out = image_codec.decode(_forge({"geometry": {"height": 200, "width": 300, "channels": 3, "mode": "RGB"}}, data))
-    assert out.pixels.shape == (200, 300, 3)
+    # a different image size means a different number of symbols: streams too short for them
+    # (tests/unit/test_hostile_decode.py has more)
+    with pytest.raises(FormatError, match="hyper-latent stream of at least"):
+        image_codec.decode(_forge({"geometry": {"height": 200, "width": 300, "channels": 3, "mode": "RGB"}}, data))
+    with pytest.raises(FormatError, match="latent stream 1 has"):
+        image_codec.decode(_forge({"geometry": {"height": 60, "width": 150, "channels": 3, "mode": "RGB"}}, data))
 
 
 def test_unknown_weights_are_named(image_codec, sample_rgb):

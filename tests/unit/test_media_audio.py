@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import sys
 
 import numpy as np
 import pytest
@@ -183,3 +185,40 @@ def test_stdin_source(monkeypatch, tmp_path):
     data = wav(tmp_path, STEREO).read_bytes()
     monkeypatch.setattr("sys.stdin", type("S", (), {"buffer": io.BytesIO(data)})())
     assert read_audio("-").frames == 4410
+
+
+# Issue 20: one sample-rate range for every reader, and inputs that never end.
+
+
+@pytest.mark.parametrize("rate", [1, 999, 768001])
+def test_sample_rates_outside_the_codec_range_are_refused_by_every_reader(tmp_path, rate):
+    path = tmp_path / "odd.wav"
+    soundfile.write(path, np.zeros((100, 1), np.float32), rate, subtype="FLOAT")
+    with pytest.raises(InputError, match=f"sample rate {rate} Hz is not supported; resample it to 1000..768000"):
+        open_audio(path)
+
+
+def test_the_denoiser_checks_the_rate_of_a_stream_too():
+    from aecodec.restore.audio import denoise_blocks
+
+    with pytest.raises(InputError, match="sample rate 1 Hz is not supported"):
+        next(denoise_blocks([np.zeros((10, 1), np.float32)], 1, 1))
+
+
+@pytest.mark.parametrize("make", ["device", "link to a device", "fifo"])
+def test_audio_inputs_that_are_not_regular_files_are_refused(tmp_path, make):
+    path = tmp_path / "in.wav"
+    if make == "device":
+        path = "/dev/zero"
+    elif make == "link to a device":
+        path.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(path)
+    with pytest.raises(InputError, match="not a regular file"):
+        open_audio(path)
+
+
+def test_standard_input_must_start_like_audio(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(bytes(100_000))))
+    with pytest.raises(InputError, match="standard input': it is not WAV, FLAC, OGG, Opus or MP3 audio"):
+        open_audio("-")

@@ -56,6 +56,13 @@ def with_png_size(data: bytes, width: int, height: int) -> bytes:
     return data[:12] + bytes(ihdr) + struct.pack(">I", zlib.crc32(ihdr)) + data[33:]
 
 
+def with_ancillary_chunk(data: bytes, size: int) -> bytes:
+    """A PNG with a private chunk of ``size`` zero bytes after IHDR: bigger, same pixels."""
+    body = b"prVt" + bytes(size)
+    chunk = struct.pack(">I", size) + body + struct.pack(">I", zlib.crc32(body))
+    return data[:33] + chunk + data[33:]
+
+
 # Modes.
 
 
@@ -189,7 +196,9 @@ def test_sizes_under_our_limit_get_no_pillow_bomb_warning_or_error(size) -> None
     limit_before = PIL.Image.MAX_IMAGE_PIXELS
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        message = read_error(with_png_size(tiny, *size))
+        # An ancillary chunk makes the file big enough to claim that many pixels (one byte per
+        # MAX_PIXELS_PER_BYTE), so that decoding is tried, and finds the pixels missing.
+        message = read_error(with_ancillary_chunk(with_png_size(tiny, *size), 200_000))
     assert "truncated" in message and caught == []
     assert PIL.Image.MAX_IMAGE_PIXELS == limit_before  # Pillow's global is restored
 
@@ -292,3 +301,113 @@ def test_an_image_too_large_for_webp_is_refused() -> None:
 def test_pixels_that_break_the_image_contract_are_a_value_error(pixels) -> None:
     with pytest.raises(ValueError):
         image_to_bytes(Image(pixels), "png")
+
+
+# Issue 20: headers that claim more than the file can hold, and inputs that never end.
+
+
+def jpeg_claiming(width: int, height: int) -> bytes:
+    """A 16x16 JPEG whose frame header (SOF0) is patched to claim another size."""
+    data = bytearray(image_to_bytes(Image(np.full((16, 16, 3), 128, np.uint8)), "jpeg"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def one_bit_png(width: int, height: int) -> bytes:
+    """A blank 1-bit PNG, deflated as far as zlib goes: a few hundred bytes for millions of pixels."""
+    row = bytes(1 + -(-width // 8))  # filter byte + packed pixels
+    deflate = zlib.compressobj(9)
+    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_a_jpeg_claiming_more_blocks_than_its_bytes_can_code_is_refused_at_once() -> None:
+    message = read_error(jpeg_claiming(16384, 16384))  # libjpeg would "decode" it for minutes
+    assert "16384x16384 pixels, more 8x8 blocks than its" in message and "forged" in message
+
+
+def test_a_jpeg_within_what_its_bytes_can_code_still_reads() -> None:
+    assert read_image(jpeg_claiming(64, 48)).pixels.shape == (48, 64, 3)
+
+
+def test_arithmetic_coded_jpegs_are_told_apart_by_their_frame_marker() -> None:
+    from aecodec.media.image import _arithmetic_jpeg
+
+    data = jpeg_claiming(16, 16)
+    assert not _arithmetic_jpeg(data)
+    assert _arithmetic_jpeg(data.replace(b"\xff\xc0", b"\xff\xc9", 1))
+
+
+def test_a_blank_16384_square_one_bit_png_is_refused_as_a_bomb() -> None:
+    data = one_bit_png(16384, 16384)  # at the pixel limit, from 32 KB
+    assert len(data) < 40_000
+    assert "as decompression bombs do" in read_error(data)
+
+
+def test_a_one_pixel_strip_is_read_but_counts_as_padded_work() -> None:
+    data = one_bit_png(1 << 22, 1)  # 588 bytes
+    assert read_image(data).pixels.shape == (1, 1 << 22, 1)  # 4 MP: free
+    with pytest.raises(InputError, match=r"4194304x1 pixels \(268.4 MP once padded to multiples of 64\)"):
+        read_image(data, align=64)  # what the image codec would make of it
+
+
+def test_callers_can_lower_the_pixel_limit() -> None:
+    data = png_bytes(np.zeros((40, 50, 3), np.uint8))
+    assert read_image(data, max_pixels=2000).pixels.shape == (40, 50, 3)
+    with pytest.raises(InputError, match="50x40 pixels, more than the 1999-pixel limit"):
+        read_image(data, max_pixels=1999)
+    with pytest.raises(InputError, match="once its sides are padded to multiples of 16"):
+        read_image(data, max_pixels=2000, align=16)
+
+
+def test_truncated_images_stay_errors_whatever_pillow_was_told(monkeypatch) -> None:
+    noise = RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = image_to_bytes(Image(noise), "png")
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # e.g. by another library
+    assert "file is truncated" in read_error(data[: len(data) * 2 // 3])
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # and put back
+
+
+def test_only_the_documented_formats_are_opened() -> None:
+    gif = io.BytesIO()
+    PIL.Image.fromarray(RGB).save(gif, "GIF")
+    assert "not an image in a supported format" in read_error(gif.getvalue())
+
+
+@pytest.mark.parametrize("make", ["device", "link to a device", "fifo"])
+def test_inputs_that_are_not_regular_files_are_refused(tmp_path, make) -> None:
+    path = tmp_path / "in.png"
+    if make == "device":
+        path = "/dev/zero"
+    elif make == "link to a device":
+        path.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(path)  # opening it would wait for a writer forever
+    assert "not a regular file (a device, pipe or socket)" in read_error(path)
+
+
+def test_standard_input_must_start_like_an_image(monkeypatch) -> None:
+    class Zeros(io.RawIOBase):  # an endless stream, like `cat /dev/zero |`
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            buffer[:] = bytes(len(buffer))
+            return len(buffer)
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BufferedReader(Zeros())))
+    assert "standard input': it is not a PNG, JPEG, TIFF, WebP or BMP image" in read_error("-")
+
+
+def test_standard_input_is_read_up_to_a_bound(monkeypatch) -> None:
+    from aecodec.media.inputs import read_stdin
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(png_bytes(RGB))))
+    with pytest.raises(InputError, match="it holds more than 100 bytes; pass the file by its path"):
+        read_stdin(lambda reason, hint: InputError(f"{reason}; {hint}"), limit=100)

@@ -19,6 +19,9 @@ TILE = 1024
 ANALYSIS_MARGIN = 64
 SYNTHESIS_MARGIN = 96
 Z_LIMIT = 2**11  # hyper-latent symbols are clamped to +-2048 on both sides (keeps h_s exact)
+# h_s runs on HS_TILE x HS_TILE hyper-latent tiles (about 150 MB of float64 buffers each) with
+# HS_MARGIN cells of context: each output depends on z cells at most 2 away, so tiles are exact.
+HS_TILE, HS_MARGIN, HS_SCALE = 16, 2, 4  # HS_SCALE: y cells per z cell along each side
 
 
 @register_architecture("image-hyperprior")
@@ -93,10 +96,29 @@ class HyperpriorCodec:
         return np.broadcast_to(np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1), shape).copy()
 
     def entropy_parameters(self, z_sym: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-        """z symbols -> (means as float64, y table indexes); exact integer arithmetic only."""
-        z_fixed = z_sym.double().clamp(-Z_LIMIT, Z_LIMIT) * 2.0**A_BITS + torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1)
-        means, scales = self.h_s(z_fixed)
-        idx = np.searchsorted(self.scale_table[:-1], scales.numpy(), side="left").astype(np.int32)
+        """z symbols -> (means as float32, y table indexes); exact integer arithmetic only.
+
+        h_s runs on tiles of the hyper-latent with a margin beyond its reach, so its float64
+        work buffers stay bounded on any image; being exact, tiles give the untiled result.
+        Means are multiples of 2^-A_BITS below 2^12, so float32 holds them exactly.
+        """
+        _, _, hz, wz = z_sym.shape
+        M, s = self.config.M, HS_SCALE
+        means = torch.empty((1, M, hz * s, wz * s), dtype=torch.float32)
+        idx = np.empty((1, M, hz * s, wz * s), dtype=np.int32)
+        medians = torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1)
+        for top in range(0, hz, HS_TILE):
+            for left in range(0, wz, HS_TILE):
+                t0, l0 = max(0, top - HS_MARGIN), max(0, left - HS_MARGIN)
+                t1, l1 = min(hz, top + HS_TILE + HS_MARGIN), min(wz, left + HS_TILE + HS_MARGIN)
+                z = z_sym[:, :, t0:t1, l0:l1].double().clamp(-Z_LIMIT, Z_LIMIT) * 2.0**A_BITS + medians
+                m, sc = self.h_s(z)
+                h, w = min(HS_TILE, hz - top) * s, min(HS_TILE, wz - left) * s
+                core = (slice(None), slice(None), slice((top - t0) * s, (top - t0) * s + h),
+                        slice((left - l0) * s, (left - l0) * s + w))
+                out = (slice(None), slice(None), slice(top * s, top * s + h), slice(left * s, left * s + w))
+                means[out] = m[core]
+                idx[out] = np.searchsorted(self.scale_table[:-1], sc[core].numpy(), side="left")
         return means, idx
 
     def gains(self, quality: float) -> tuple[torch.Tensor, torch.Tensor]:
@@ -106,9 +128,13 @@ class HyperpriorCodec:
     # --- decoder side ---------------------------------------------------------------------
     @torch.no_grad()
     def synthesise(self, y_sym: np.ndarray, means: torch.Tensor, quality: float, tile: int) -> torch.Tensor:
-        """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride)."""
+        """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride).
+
+        ``means`` (float32, from ``entropy_parameters``) is consumed: y_hat is built in its
+        buffer, which saves the decoder a latent-sized copy. Symbols and means are exact in
+        float32, so the one rounding of their sum is that of the exact sum."""
         _, g_dec = self.gains(quality)
-        y_hat = (torch.from_numpy(y_sym).double() + means).float() * g_dec.cpu()
+        y_hat = means.add_(torch.from_numpy(y_sym)).mul_(g_dec.cpu())
 
         def step(t: torch.Tensor) -> torch.Tensor:  # each tile goes to uint8 at once: bounded memory
             t = to_device(t, self.device).contiguous(memory_format=torch.channels_last)
