@@ -33,8 +33,34 @@ class Outcome:
         self.code, self.out, self.err, self.seconds, self.peak_mb = code, out, err, seconds, peak_mb
 
 
+class PeakRss:
+    """The child's peak RSS, sampled from /proc/PID/status (VmHWM) until it exits. Not wait4's
+    ru_maxrss: Linux carries the forking parent's high-water mark through exec into it, so a
+    child of a large pytest process would report the parent's size (over 800 MB)."""
+
+    def __init__(self, pid: int):
+        self.mb, self._done = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(f"/proc/{pid}/status",), daemon=True)
+        self._thread.start()
+
+    def _sample(self, status: str) -> None:
+        while not self._done.is_set():
+            try:
+                text = Path(status).read_text()
+            except OSError:
+                return
+            for line in text.splitlines():
+                if line.startswith("VmHWM:"):
+                    self.mb = max(self.mb, int(line.split()[1]) / 1024)
+            self._done.wait(0.02)
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join()
+
+
 def aecodec(*args, stdin=None, env=None, kill_after: float = LIMIT_S * 2) -> Outcome:
-    """Run the program, measuring its wall time and peak RSS (wait4: this child's own); a
+    """Run the program, measuring its wall time and peak RSS (see PeakRss); a
     child still running after ``kill_after`` seconds is killed (a hang must not stall the suite)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
@@ -42,15 +68,17 @@ def aecodec(*args, stdin=None, env=None, kill_after: float = LIMIT_S * 2) -> Out
                                  stdout=out, stderr=err, env=env)
         killer = threading.Timer(kill_after, child.kill)
         killer.start()
+        peak = PeakRss(child.pid)
         try:
-            _, status, usage = os.wait4(child.pid, 0)
+            _, status, _ = os.wait4(child.pid, 0)
         finally:
             killer.cancel()
+            peak.stop()
         child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
-        return Outcome(child.returncode, out.read(), err.read(), seconds, usage.ru_maxrss / 1024)
+        return Outcome(child.returncode, out.read(), err.read(), seconds, peak.mb)
 
 
 def refused(result: Outcome, *words: str) -> str:
