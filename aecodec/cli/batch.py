@@ -33,13 +33,19 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[s
     named by the input's stem and ``suffix`` (a string, or a function of the input path)."""
     if not inputs:
         raise InputError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
+    if not output:
+        raise InputError("the output name is empty; give a file or folder with -o")
     out = Path(output)
-    if len(inputs) == 1 and not out.is_dir():
+    try:
+        is_dir = out.is_dir()
+    except OSError as e:  # a name too long for the file system, a loop of links, ...
+        raise InputError(f"cannot use output '{output}': {e.strerror}; give another name with -o") from None
+    if len(inputs) == 1 and not is_dir:
         refuse_same_file(inputs[0], output)
         return [(inputs[0], output)]
     if output == "-":
         raise InputError("several inputs cannot go to standard output; give a folder with -o")
-    if not out.is_dir():
+    if not is_dir:
         raise InputError(f"output folder '{output}' does not exist; create it or give one input")
     suffix_of = suffix if callable(suffix) else lambda _: suffix
     pairs = [(i, str(out / (Path(i).stem + suffix_of(i)))) for i in inputs]

@@ -87,6 +87,20 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
                          f"run 'aecodec train {recipe['task']}' or pass a {task} recipe")
     validate_recipe(recipe, Config, nested, f"recipe '{config}'", options)
     check_run_folder(out, resume, force)
+    created = not Path(out).exists()
+    try:
+        _run(task, config, overrides, load_recipe, run, resume)
+    except BaseException:
+        if created:  # a run that failed before writing anything leaves no empty folder behind
+            try:
+                os.rmdir(out)
+            except OSError:
+                pass
+        raise
+
+
+def _run(task, config, overrides, load_recipe, run, resume) -> None:
+    """Build the config and train; a failure here removes the run folder it made (``train``)."""
     if task in RESTORE_TASKS:
         overrides["task"] = task
     try:
@@ -160,9 +174,12 @@ def _safetensors_architecture(path: Path) -> str | None:
                          "give shipped weights from aecodec/pretrained/") from None
     card_path = path.with_suffix(".json")
     try:
+        # a regular file of bounded size: a card that links to /dev/zero must not be read forever
+        if not card_path.is_file() or card_path.stat().st_size > 1 << 20:
+            raise ValueError
         card = json.loads(card_path.read_text(encoding="utf-8"))
         int(card["trained"]["steps"])
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         raise InputError(f"--init '{path}' has no valid model card '{card_path.name}' beside it; "
                          "copy the weights together with their .json card") from None
     return card.get("architecture") if isinstance(card, dict) else None
@@ -197,7 +214,9 @@ def export(task, checkpoint, out, name, version, command, force):
     """Freeze a checkpoint into safetensors + card (codecs: with integer CDF tables)."""
     from aecodec.train.export import check_model_name, export_audio_codec, export_image_codec, export_restore
 
-    name = check_model_name(name or MODEL_NAMES[task])
+    name = check_model_name(MODEL_NAMES[task] if name is None else name)
+    if version >= 10**6:  # a version is a small counter; huge ones only make unreadable file names
+        raise InputError(f"--version {version} is too large; versions count up from 1")
     if not Path(checkpoint).is_file():
         raise InputError(f"checkpoint '{checkpoint}' does not exist; run 'aecodec train' first")
     for path in (Path(out) / f"{name}.v{version}.json", Path(out) / f"{name}.v{version}.safetensors"):
@@ -208,5 +227,11 @@ def export(task, checkpoint, out, name, version, command, force):
                              "(files made with it must keep decoding)")
     extra = {"trained": {"command": command, "data": DATA_NOTES[task]}} if command else {}
     exporter = {"image-codec": export_image_codec, "audio-codec": export_audio_codec}.get(task, export_restore)
-    card = exporter(checkpoint, out, name, version, extra)
+    try:
+        card = exporter(checkpoint, out, name, version, extra)
+    except (RuntimeError, KeyError, TypeError, ValueError) as e:  # weights or config of another model
+        if isinstance(e, RuntimeError) and "loading state_dict" not in str(e):
+            raise
+        raise InputError(f"checkpoint '{checkpoint}' does not hold a {task} model (its weights or settings "
+                         f"differ); export it as the task it was trained for") from None
     click.echo(f"wrote {card}")

@@ -181,6 +181,9 @@ def _read_source(source: Source) -> tuple[str, bytes]:
 def _decode(data: bytes, name: str, max_pixels: int, align: int) -> np.ndarray:
     """Decode with ``max_pixels`` as the bomb limit, refusing a large image before decoding it."""
     with _PILLOW_LIMIT_LOCK, warnings.catch_warnings():
+        # Pillow's other warnings (e.g. "Corrupt EXIF data": the orientation is then left as it
+        # is) would print lines of their own; errors stay one line.
+        warnings.simplefilter("ignore", UserWarning)
         # Pillow only warns between its limit and twice that; a bomb must stop, not print.
         warnings.simplefilter("error", PIL.Image.DecompressionBombWarning)
         saved_limit, saved_truncated = PIL.Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES

@@ -44,7 +44,7 @@ MAX_RECIPE_BYTES = 1 << 20
 # Sane maxima of recipe values, by key, at any level ("model" included; for lists, each element):
 # far above every shipped recipe, far below what would take a machine's memory or a lifetime.
 RECIPE_RANGES: dict[str, tuple[float, float]] = {
-    "steps": (1, 10**9), "batch_size": (1, 4096), "warmup": (0, 10**9), "log_every": (1, 10**9),
+    "steps": (1, 10**9), "seed": (0, 2**63 - 1), "batch_size": (1, 4096), "warmup": (0, 10**9), "log_every": (1, 10**9),
     "checkpoint_every": (1, 10**9), "val_every": (1, 10**9), "threads": (0, 1024), "workers": (-1, 256),
     "lr": (0, 1), "lr_final": (0, 1), "aux_lr": (0, 1), "decay_from": (0, 1), "clip": (0, 1e6),
     "crop": (16, 4096), "segment_seconds": (0.01, 60), "val_files": (0, 10**4), "val_seconds": (0, 3600),
@@ -79,8 +79,9 @@ def read_recipe(path: str | None, overrides: dict) -> dict:
         data = read_regular_file(path, error, MAX_RECIPE_BYTES, "give a recipe .json file")
         try:
             recipe = json.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as e:  # JSONDecodeError is a ValueError
-            raise error(f"it is not JSON ({str(e).splitlines()[0][:80]})", "fix the file or pass another --config") from None
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:  # JSONDecodeError is a ValueError; deep nesting
+            reason = "nested too deeply" if isinstance(e, RecursionError) else str(e).splitlines()[0][:80]
+            raise error(f"it is not JSON ({reason})", "fix the file or pass another --config") from None
         if not isinstance(recipe, dict):
             raise error(f"it holds a JSON {type(recipe).__name__}, not an object of settings",
                         'write it as {"key": value, ...}')
@@ -299,8 +300,9 @@ def load_checkpoint(path: str | Path) -> dict:
         reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
         raise InputError(f"'{path}' is not an aecodec checkpoint ({reason}); "
                          "use a checkpoint.pt written by 'aecodec train'") from None
-    if not (isinstance(state, dict) and isinstance(state.get("model"), dict) and "step" in state):
-        raise InputError(f"'{path}' is not an aecodec checkpoint (no model weights and step); "
+    if not (isinstance(state, dict) and isinstance(state.get("model"), dict) and isinstance(state.get("step"), int)
+            and isinstance(state.get("config"), dict)):
+        raise InputError(f"'{path}' is not an aecodec checkpoint (no model weights, step and config); "
                          "use a checkpoint.pt written by 'aecodec train'")
     return state
 

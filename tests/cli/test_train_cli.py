@@ -90,6 +90,8 @@ BAD_RECIPES = {
     "unknown model key": ('{"model": {"depth": 3}}', "unknown key 'model.depth'"),
     "huge batch": ('{"batch_size": 4096, "crop": 2048}', "pixels a step, over the 4194304 limit"),
     "not a number": ('{"lr": "fast"}', "'lr' must be a number"),
+    "nested too deeply": ("[" * 100000, "it is not JSON (nested too deeply)"),
+    "a seed past 64 bits": ('{"seed": 1180591620717411303424}', "'seed' must be within"),
 }
 
 
@@ -159,7 +161,24 @@ def test_an_existing_run_is_not_trained_over_without_resume_or_force(tmp_path, c
     assert (run / "log.jsonl").read_text() == '{"step": 1}\n'
 
 
-@pytest.mark.parametrize("name", ["../x", "/tmp/x", ".hidden", "Upper", "a/b", "x\x1b[2J"])
+def test_a_failed_run_leaves_no_run_folder(tmp_path, capsys):
+    code, err = run_main(capsys, "train", "image-codec", "--data", tmp_path / "nowhere", "--out", tmp_path / "run",
+                         "--steps", "1")
+    assert_one_line_error(code, err, "does not exist")
+    assert not (tmp_path / "run").exists()
+
+
+def test_export_refuses_a_checkpoint_of_another_model_and_huge_versions(tmp_path, capsys):
+    import torch
+
+    torch.save({"model": {"x": torch.zeros(1)}, "step": 1, "config": {"model": {}}}, tmp_path / "c.pt")
+    args = ["export", "image-codec", "--checkpoint", tmp_path / "c.pt", "--out", tmp_path / "models"]
+    assert_one_line_error(*run_main(capsys, *args, "--version", "1"), "does not hold a image-codec model")
+    assert_one_line_error(*run_main(capsys, *args, "--version", str(2**70)), "is too large")
+    assert not any((tmp_path / "models").glob("*")) if (tmp_path / "models").exists() else True
+
+
+@pytest.mark.parametrize("name", ["", "../x", "/tmp/x", ".hidden", "Upper", "a/b", "x\x1b[2J"])
 def test_export_names_stay_inside_out(tmp_path, capsys, name):
     checkpoint = tmp_path / "c.pt"
     checkpoint.write_bytes(b"x")

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from aecodec.cli.batch import Once, _outcomes, files_in_flight, run_batch
+from aecodec.cli.batch import Once, _outcomes, files_in_flight, plan_outputs, run_batch
 from aecodec.errors import AecError, InputError
 
 
@@ -67,3 +67,9 @@ def test_once_makes_the_value_once_across_threads():
     for t in threads:
         t.join()
     assert len(made) == 1 and once() is once()
+
+
+@pytest.mark.parametrize("output, words", [("", "the output name is empty"), ("x" * 300, "File name too long")])
+def test_unusable_output_names_are_one_error(output, words):
+    with pytest.raises(InputError, match=words):
+        plan_outputs(("in.png",), output, ".aec")
