@@ -72,7 +72,8 @@ class AudioReader:
     def __init__(self, source: Source):
         self.name, handle = _open_source(source)
         try:
-            self._file = soundfile.SoundFile(handle)
+            with _quiet_c_stderr():
+                self._file = soundfile.SoundFile(handle)
         except _SOUNDFILE_ERRORS as exc:
             log.debug("opening %s failed: %r", self.name, exc)
             raise _unreadable(self.name, exc) from None
@@ -94,7 +95,13 @@ class AudioReader:
         """Yield the file's samples from the start as float32 (frames, channels) blocks."""
         try:
             self._file.seek(0)
-            for block in self._file.blocks(block_frames, dtype="float32", always_2d=True):
+            quiet = self.info.format == "MP3"
+            blocks = self._file.blocks(block_frames, dtype="float32", always_2d=True)
+            while True:
+                with _quiet_c_stderr(quiet):
+                    block = next(blocks, None)
+                if block is None:
+                    break
                 if not np.isfinite(block).all():
                     raise _read_error(self.name, "it holds NaN or infinite samples", "repair or re-export it")
                 yield block
@@ -118,6 +125,27 @@ class AudioReader:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+@contextmanager
+def _quiet_c_stderr(active: bool = True):
+    """libmpg123, inside libsndfile, prints "Note: Illegal Audio-MPEG-Header ..." lines straight
+    to the process's stderr (fd 2) on damaged MP3s; our one error line must stay the only one.
+    Python's own sys.stderr is flushed first and is back in place before anything is reported."""
+    if not active:
+        yield
+        return
+    import sys
+
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def check_sample_rate(rate: int, name: str = "the audio") -> None:

@@ -222,3 +222,25 @@ def test_standard_input_must_start_like_audio(monkeypatch):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(bytes(100_000))))
     with pytest.raises(InputError, match="standard input': it is not WAV, FLAC, OGG, Opus or MP3 audio"):
         open_audio("-")
+
+
+def test_a_damaged_mp3_is_one_error_line_without_the_decoders_notes(tmp_path):
+    """libmpg123 writes "Note: Illegal Audio-MPEG-Header ..." to fd 2 itself; the CLI's one
+    error line must stay the only line (issue 20's damage check found the notes)."""
+    import subprocess
+    import sys
+
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(64)
+    encoder.set_in_sample_rate(24000)
+    encoder.set_channels(1)
+    tone = (0.3 * np.sin(np.arange(48000) / 10) * 32767).astype(np.int16)
+    mp3 = bytes(encoder.encode(tone.tobytes()) + encoder.flush())
+    (tmp_path / "z.mp3").write_bytes(mp3[:600] + bytes(3000))  # a few frames, then zeros
+    r = subprocess.run([sys.executable, "-m", "aecodec", "encode", str(tmp_path / "z.mp3"), "-o",
+                        str(tmp_path / "z.aec")], capture_output=True, timeout=120)
+    err = r.stderr.decode()
+    assert r.returncode == 1 and err.startswith("aecodec: error:") and err.count("\n") == 1, err
+    assert not (tmp_path / "z.aec").exists()
