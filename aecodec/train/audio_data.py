@@ -30,16 +30,19 @@ def load_mono(files: list[Path], sample_rate: int, max_seconds: float | None = N
     from aecodec.errors import AecError
     from aecodec.media.audio import read_mono
 
-    clips = []
+    clips, skipped = [], []
     for f in files:
         try:
             x = read_mono(f, sample_rate, max_seconds)
         except AecError as e:
-            log.warning("skipping %s: %s", f, e)
+            skipped.append((f, e))
             continue
         clips.append(torch.from_numpy(np.clip(x, -1, 1)).to(torch.float16))
-    if not clips:
-        raise InputError("no training audio could be read; check --data")
+    if not clips:  # one error line, not a notice per file before it
+        first = f"; the first: {skipped[0][1]}" if skipped else ""
+        raise InputError(f"no training audio could be read ({len(skipped)} files failed{first}); check --data")
+    for f, e in skipped:  # the run goes on without them: say which
+        log.warning("skipping %s: %s", f, e)
     return clips
 
 
