@@ -198,7 +198,8 @@ def read_mono(source: Source, sample_rate: int, max_seconds: float | None = None
 def is_audio_file(path: str | os.PathLike[str]) -> bool:
     """Whether soundfile recognises ``path`` as audio (reads only the header; False on any error)."""
     try:
-        soundfile.info(str(path))
+        with _quiet_c_stderr():  # libmpg123 prints notes while it probes a file that is not MP3
+            soundfile.info(str(path))
         return True
     except _SOUNDFILE_ERRORS + (OSError,):
         return False
