@@ -5,23 +5,22 @@ result), leaving no file behind. Bombs are generated here, never stored."""
 
 from __future__ import annotations
 
-import io
 import os
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
 import textwrap
 import threading
 import time
-import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
 from PIL import Image
+
+from forged import jpeg_claiming, one_bit_png
 
 DATA = Path(__file__).parents[1] / "data" / "images"
 SAMPLE = DATA / "canyon_wren.png"
@@ -95,29 +94,6 @@ def refused(result: Outcome, *words: str) -> str:
 
 
 # --- generators --------------------------------------------------------------------------------
-
-
-def jpeg_claiming(width: int, height: int) -> bytes:
-    """A 16x16 JPEG whose SOF0 is patched to claim another size (the scan stays 4 blocks)."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.full((16, 16, 3), 128, np.uint8)).save(buffer, "JPEG")
-    data = bytearray(buffer.getvalue())
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
-def one_bit_png(width: int, height: int) -> bytes:
-    """A blank 1-bit PNG deflated at level 9: 588 bytes for 1 x 4M pixels, 32 KB for 16384^2."""
-    row = bytes(1 + -(-width // 8))
-    deflate = zlib.compressobj(9)
-    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,8 @@ from aecodec.media.image import (
 )
 from aecodec.media.types import Image
 
+from forged import jpeg_claiming, one_bit_png
+
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (6, 9, 3), dtype=np.uint8)
 RGBA = RNG.integers(0, 256, (6, 9, 4), dtype=np.uint8)
@@ -304,27 +306,6 @@ def test_pixels_that_break_the_image_contract_are_a_value_error(pixels) -> None:
 
 
 # Issue 20: headers that claim more than the file can hold, and inputs that never end.
-
-
-def jpeg_claiming(width: int, height: int) -> bytes:
-    """A 16x16 JPEG whose frame header (SOF0) is patched to claim another size."""
-    data = bytearray(image_to_bytes(Image(np.full((16, 16, 3), 128, np.uint8)), "jpeg"))
-    sof = data.index(b"\xff\xc0")
-    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
-    return bytes(data)
-
-
-def one_bit_png(width: int, height: int) -> bytes:
-    """A blank 1-bit PNG, deflated as far as zlib goes: a few hundred bytes for millions of pixels."""
-    row = bytes(1 + -(-width // 8))  # filter byte + packed pixels
-    deflate = zlib.compressobj(9)
-    idat = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
 
 
 def test_a_jpeg_claiming_more_blocks_than_its_bytes_can_code_is_refused_at_once() -> None:
