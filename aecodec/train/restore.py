@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from aecodec.models.restore.unet import denoise, inpaint
+from aecodec.train.noise_synth import DEFAULT_WEIGHTS
 from aecodec.train.loop import (
     checkpoint_steps, load_checkpoint,
     MetricLog, RunConfig, autocast, end_of_step, progress_bar, read_recipe, resume_checkpoint, save_checkpoint, set_lr,
@@ -208,10 +209,12 @@ class AudioDenoiseTask:
 
     architecture = "audio-mask-gru"
     keys = ("loss", "snr_in", "snr_out")
-    defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0]}
+    defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
+                "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
+        from aecodec.train.noise_synth import NoiseBank
 
         self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
         self.model_cfg = self.model_config(cfg.model)
@@ -223,7 +226,8 @@ class AudioDenoiseTask:
         self.speech = RandomSegments([load_mono(list_audio(cfg.data[0]), sr)], (0.0, 0.0))
         self.others = RandomSegments([load_mono(list_audio(d), sr) for d in cfg.data[1:]], (0.0, 0.0)) \
             if len(cfg.data) > 1 else None
-        self.noise = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], (0.0, 0.0))
+        recorded = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], (0.0, 0.0))
+        self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"])
         self.val = []
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
@@ -254,6 +258,7 @@ class AudioDenoiseTask:
         if self.others is not None:  # a quarter of the clean signals are music
             pick = torch.rand(size, generator=gen) < 0.25
             clean[pick] = self.others.batch(int(pick.sum()), frames, gen)
+        clean = self.colour_and_reverberate(clean, gen)
         noise = self.noise.batch(size, frames, gen)
         snr = o["snr_db"][0] + (o["snr_db"][1] - o["snr_db"][0]) * torch.rand(size, generator=gen)
         p_clean = clean.square().mean(1).clamp_min(1e-10)
@@ -264,6 +269,21 @@ class AudioDenoiseTask:
         noisy = (clean + noise) * gain[:, None]
         peak = noisy.abs().amax(1).clamp_min(1.0)  # never clip
         return noisy / peak[:, None], clean * gain[:, None] / peak[:, None]
+
+    def colour_and_reverberate(self, clean: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Some targets get a random equaliser or a room: the denoiser must keep both."""
+        from aecodec.train.noise_synth import random_eq, reverberate, room_impulse
+
+        sr, o = self.model_cfg.sample_rate, self.opts
+        for i in range(clean.shape[0]):
+            x = y = clean[i]
+            if torch.rand(1, generator=gen) < o["p_speech_eq"]:
+                y = random_eq(y, sr, gen)
+            if torch.rand(1, generator=gen) < o["p_reverb"]:
+                y = reverberate(y, room_impulse(sr, gen))
+            if y is not x:  # back to the drawn peak level
+                clean[i] = y * (float(x.abs().max()) / max(float(y.abs().max()), 1e-9))
+        return clean
 
     def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
         noisy, clean = batch

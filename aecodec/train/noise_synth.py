@@ -1,0 +1,150 @@
+"""Varied noise for training the speech denoiser, so it holds on noise it has never heard.
+
+A few dozen recordings teach a denoiser those recordings. Every batch row here draws one or two
+noise *kinds* — recorded noise, babble of 3-8 talkers from the speech corpus, mains hum with its
+harmonics, coloured noise (blue to brown) with a slowly moving level, clicks and crackle, and
+music beds — then a random equaliser. Reverberation (synthetic room impulse responses, an
+exponentially decaying noise tail after the direct path) goes on the speech and on the noise
+separately, as in the DNS challenge recipes; the target keeps its reverberation, since the task is
+to remove noise, not rooms. Every draw comes from the step's own generator, so runs are exact.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from aecodec.train.audio_data import RandomSegments
+
+KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music")
+DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10)  # how often each kind is drawn, in KINDS order
+
+
+def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
+    return lo + (hi - lo) * float(torch.rand(1, generator=gen))
+
+
+def _unit_power(x: torch.Tensor) -> torch.Tensor:
+    return x / x.square().mean().clamp_min(1e-12).sqrt()
+
+
+def random_eq(x: torch.Tensor, sample_rate: int, gen: torch.Generator) -> torch.Tensor:
+    """A tilt of -6..+6 dB per octave around 1 kHz plus one bell of -12..+12 dB, applied as a
+    zero-phase gain curve in the frequency domain."""
+    n = x.shape[-1]
+    f = torch.fft.rfftfreq(n, 1 / sample_rate).clamp_min(20.0)
+    octaves = torch.log2(f / 1000.0)
+    gain_db = _uniform(gen, -6, 6) * octaves.clamp(-4, 4)
+    centre = math.log2(_uniform(gen, 150, 0.4 * sample_rate) / 1000.0)
+    width = _uniform(gen, 0.3, 2.0)
+    gain_db = gain_db + _uniform(gen, -12, 12) * torch.exp(-0.5 * ((octaves - centre) / width) ** 2)
+    return torch.fft.irfft(torch.fft.rfft(x) * 10 ** (gain_db / 20), n)
+
+
+def room_impulse(sample_rate: int, gen: torch.Generator) -> torch.Tensor:
+    """A direct path, then a noise tail decaying to -60 dB in RT60 = 0.15-0.9 s, at a direct-to-
+    reverberant ratio of about -3..+12 dB."""
+    rt60 = _uniform(gen, 0.15, 0.9)
+    n = int(rt60 * sample_rate)
+    t = torch.arange(n) / sample_rate
+    tail = torch.randn(n, generator=gen) * torch.exp(-6.9 * t / rt60)
+    tail[: int(0.002 * sample_rate)] = 0  # the first reflection comes a little after the direct path
+    drr_db = _uniform(gen, -3, 12)
+    tail = tail / tail.norm().clamp_min(1e-9) * 10 ** (-drr_db / 20)
+    tail[0] = 1.0
+    return tail
+
+
+def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
+    """Linear convolution of [frames] with the impulse response, cut to the input's length."""
+    n = x.shape[-1] + rir.shape[-1] - 1
+    return torch.fft.irfft(torch.fft.rfft(x, n) * torch.fft.rfft(rir, n), n)[: x.shape[-1]]
+
+
+class NoiseBank:
+    """One row of noise at a time, from recordings and from the synthetic kinds above."""
+
+    def __init__(self, sample_rate: int, recorded: RandomSegments, speech: RandomSegments,
+                 music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS):
+        self.sample_rate, self.recorded, self.speech, self.music = sample_rate, recorded, speech, music
+        weights = dict(zip(KINDS, weights))
+        if music is None:
+            weights["music"] = 0.0
+        self.kinds = [k for k in KINDS if weights.get(k, 0) > 0]
+        self.weights = torch.tensor([float(weights[k]) for k in self.kinds], dtype=torch.float64)
+
+    def batch(self, size: int, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """float32 [size, frames] of unit-power noise rows (the caller sets the SNR)."""
+        out = torch.empty(size, frames)
+        for i in range(size):
+            kinds = 2 if torch.rand(1, generator=gen) < 0.3 else 1
+            row = torch.zeros(frames)
+            for _ in range(kinds):
+                kind = self.kinds[int(torch.multinomial(self.weights, 1, generator=gen))]
+                row += _unit_power(getattr(self, f"_{kind}")(frames, gen)) * _uniform(gen, 0.3, 1.0)
+            if torch.rand(1, generator=gen) < 0.5:
+                row = random_eq(row, self.sample_rate, gen)
+            if torch.rand(1, generator=gen) < 0.3:
+                row = reverberate(row, room_impulse(self.sample_rate, gen))
+            out[i] = _unit_power(row)
+        return out
+
+    def _recorded(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        return self.recorded.batch(1, frames, gen)[0]
+
+    def _music(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        return self.music.batch(1, frames, gen)[0]
+
+    def _babble(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        talkers = int(torch.randint(3, 9, (1,), generator=gen))
+        voices = self.speech.batch(talkers, frames, gen)
+        level = 10 ** (torch.empty(talkers).uniform_(-6, 6, generator=gen) / 20)
+        return (voices / voices.square().mean(1, keepdim=True).clamp_min(1e-9).sqrt() * level[:, None]).sum(0)
+
+    def _hum(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """Mains hum (50 or 60 Hz, drifting slightly) with 1-30 harmonics of random strength,
+        sometimes with a buzz's odd-harmonic emphasis, over a little broadband noise."""
+        sr = self.sample_rate
+        f0 = (50.0 if torch.rand(1, generator=gen) < 0.5 else 60.0) * _uniform(gen, 0.98, 1.02)
+        t = torch.arange(frames) / sr
+        drift = 1 + 0.002 * torch.sin(2 * math.pi * _uniform(gen, 0.05, 0.5) * t)
+        phase = 2 * math.pi * f0 * torch.cumsum(drift, 0) / sr
+        harmonics = int(torch.randint(1, 31, (1,), generator=gen))
+        slope = _uniform(gen, 0.3, 2.0)
+        odd = torch.rand(1, generator=gen) < 0.4
+        x = torch.zeros(frames)
+        for k in range(1, harmonics + 1):
+            if k * f0 >= 0.45 * sr:
+                break
+            amp = k ** -slope * (3.0 if odd and k % 2 else 1.0) * _uniform(gen, 0.5, 1.5)
+            x += amp * torch.sin(k * phase + _uniform(gen, 0, 2 * math.pi))
+        return _unit_power(x) + 0.03 * torch.randn(frames, generator=gen)
+
+    def _coloured(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """Noise with a 1/f^beta spectrum (beta -1..2: blue, white, pink, brown), whose level moves
+        by up to 20 dB at 0.1-4 Hz half of the time (traffic, wind, machines spinning up)."""
+        white = torch.randn(frames, generator=gen)
+        f = torch.fft.rfftfreq(frames, 1 / self.sample_rate).clamp_min(20.0)
+        x = torch.fft.irfft(torch.fft.rfft(white) * f ** (-_uniform(gen, -1.0, 2.0) / 2), frames)
+        if torch.rand(1, generator=gen) < 0.5:
+            t = torch.arange(frames) / self.sample_rate
+            depth = _uniform(gen, 3, 20)
+            wobble = sum(torch.sin(2 * math.pi * _uniform(gen, 0.1, 4.0) * t + _uniform(gen, 0, 6.3)) for _ in range(3))
+            x = x * 10 ** (depth * wobble / 3 / 20)
+        return x
+
+    def _clicks(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """Clicks, knocks and crackle: 1-40 short decaying bursts a second at random levels."""
+        sr = self.sample_rate
+        rate = _uniform(gen, 1, 40)
+        count = max(1, int(rate * frames / sr))
+        x = torch.zeros(frames)
+        for _ in range(count):
+            length = int(_uniform(gen, 0.001, 0.03) * sr)
+            at = int(torch.randint(frames, (1,), generator=gen))
+            burst = torch.randn(length, generator=gen) * torch.exp(-torch.arange(length) / (length / 4))
+            burst = burst * 10 ** (_uniform(gen, -20, 0) / 20)
+            end = min(frames, at + length)
+            x[at:end] += burst[: end - at]
+        return x + 1e-3 * torch.randn(frames, generator=gen)
