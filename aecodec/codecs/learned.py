@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import math
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +41,6 @@ class LazyModel:
     media: str
     model_name: str
     device: str
-    _lock = threading.Lock()  # batch commands on a GPU code several files at once
 
     def model(self, name: str | None = None, sha_prefix: str | None = None):
         """The loaded model: the newest of ``model_name``, or the one a file names."""
@@ -56,22 +54,17 @@ class LazyModel:
     def loaded(self, name: str | None = None, sha_prefix: str | None = None) -> tuple[dict, Any]:
         """(card, model) of ``model``. Each stays loaded, so decoding an old file does not
         change the model new files are encoded with."""
-        from aecodec.device import resolve_device
-        from aecodec.models.registry import load_model
+        from aecodec.models.registry import loaded_model
 
         name = name or self.model_name
-        with self._lock:
-            loaded = self.__dict__.setdefault("_loaded", {})
-            if (name, sha_prefix) not in loaded:
-                card, model = load_model(name, sha_prefix)
-                if card.get("task", "compress") != "compress":
-                    raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
-                                     "pick a codec with --model (see 'aecodec models')")
-                if card.get("media", self.media) != self.media:
-                    raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
-                                     "pick another with --model (see 'aecodec models')")
-                loaded[name, sha_prefix] = card, model.to(resolve_device(self.device))
-            return loaded[name, sha_prefix]
+        card, model = loaded_model(name, sha_prefix, self.device)
+        if card.get("task", "compress") != "compress":
+            raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
+                             "pick a codec with --model (see 'aecodec models')")
+        if card.get("media", self.media) != self.media:
+            raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
+                             "pick another with --model (see 'aecodec models')")
+        return card, model
 
 
 class LearnedImageCodec(LazyModel):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -118,3 +119,21 @@ def load_model(name: str, expected_sha256_prefix: str | None = None) -> tuple[di
         return card, arch.from_pretrained(card, tensors)
     except (ValueError, KeyError, RuntimeError, OSError) as e:
         raise ModelError(f"cannot load '{path}': {e}; restore pretrained/ from the repository") from None
+
+
+_LOADED: dict[tuple, tuple[dict, Any]] = {}
+_LOADED_LOCK = threading.Lock()  # batch commands on a GPU code several files at once
+
+
+def loaded_model(name: str, sha256_prefix: str | None = None, device: str = "cpu") -> tuple[dict, Any]:
+    """``load_model`` once per process: (card, model on the resolved ``device``). Each model stays
+    loaded, so decoding a file made with an old version does not change what new files use."""
+    from aecodec.device import resolve_device
+
+    dev = resolve_device(device)
+    key = (name, sha256_prefix, str(dev))
+    with _LOADED_LOCK:
+        if key not in _LOADED:
+            card, model = load_model(name, sha256_prefix)
+            _LOADED[key] = card, model.to(dev)
+        return _LOADED[key]

@@ -15,10 +15,10 @@ from aecodec.models.restore.unet import RestorationUNet, UNetConfig, denoise, in
 
 @pytest.fixture
 def models(restore_models, monkeypatch):
-    import aecodec.restore.networks as networks
+    import aecodec.models.registry as registry
 
     monkeypatch.setenv("AECODEC_MODELS", str(restore_models))
-    monkeypatch.setattr(networks, "_LOADED", {})
+    monkeypatch.setattr(registry, "_LOADED", {})
     return restore_models
 
 
