@@ -168,13 +168,8 @@ def brush_stroke_mask(
     return np.asarray(best[2]) > 0
 
 
-def box_mask(
-    height: int,
-    width: int,
-    rng: np.random.Generator,
-    boxes: tuple[int, int] = (1, 3),
-    size: tuple[float, float] = (0.05, 0.3),
-) -> np.ndarray:
+def box_mask(height: int, width: int, rng: np.random.Generator,
+             boxes: tuple[int, int] = (1, 3), size: tuple[float, float] = (0.05, 0.3)) -> np.ndarray:
     """Rectangular holes: ``boxes`` (min, max, inclusive) axis-aligned boxes, possibly overlapping.
 
     Each box's height and width are independent uniform draws from ``size`` times the image's

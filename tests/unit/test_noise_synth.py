@@ -1,0 +1,87 @@
+"""The denoiser's training noise: each synthetic kind is what its name says, and draws are exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from aecodec.errors import InputError
+from aecodec.train.audio_data import RandomSegments
+from aecodec.train.noise_synth import KINDS, NoiseBank, random_eq, reverberate, room_impulse
+
+SR = 16000
+
+
+def tone_clips(seed: int, count: int = 4, seconds: float = 1.0) -> list[torch.Tensor]:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    return [torch.from_numpy((0.3 * np.sin(2 * np.pi * rng.uniform(100, 300) * t)).astype(np.float16)) for _ in range(count)]
+
+
+@pytest.fixture
+def bank() -> NoiseBank:
+    segments = [RandomSegments([tone_clips(seed)], (0.0, 0.0)) for seed in range(3)]
+    return NoiseBank(SR, *segments)
+
+
+def spectrum(x: torch.Tensor) -> np.ndarray:
+    return np.abs(np.fft.rfft(x.numpy().astype(np.float64))) ** 2
+
+
+def test_batches_are_unit_power_finite_and_exact(bank):
+    a = bank.batch(8, 8000, torch.Generator().manual_seed(3))
+    b = bank.batch(8, 8000, torch.Generator().manual_seed(3))
+    c = bank.batch(8, 8000, torch.Generator().manual_seed(4))
+    assert a.shape == (8, 8000) and torch.isfinite(a).all()
+    assert torch.equal(a, b) and not torch.equal(a, c)
+    assert torch.allclose(a.square().mean(1), torch.ones(8), rtol=1e-3)
+
+
+def test_hum_sits_on_mains_harmonics(bank):
+    gen = torch.Generator().manual_seed(0)
+    x = bank._hum(SR * 2, gen)
+    power = spectrum(x)
+    freqs = np.fft.rfftfreq(x.numel(), 1 / SR)
+    peak = freqs[np.argmax(power[freqs > 20]) + np.sum(freqs <= 20)]
+    nearest = min(abs(peak / base - round(peak / base)) * base for base in (50.0, 60.0))
+    assert nearest < 3.0  # within the drawn 2 % drift of a mains harmonic
+
+
+def test_coloured_noise_slopes_and_clicks_are_impulsive(bank):
+    gen = torch.Generator().manual_seed(1)
+    slopes = []
+    for _ in range(12):
+        power = spectrum(bank._coloured(SR, gen))
+        slopes.append(np.log10(power[200:1000].mean() / power[4000:7000].mean()))
+    assert max(slopes) - min(slopes) > 1.0  # blue to brown: tilts differ by over 10 dB
+    clicks = bank._clicks(SR, gen).numpy()
+    kurtosis = np.mean(clicks**4) / np.mean(clicks**2) ** 2
+    assert kurtosis > 10  # Gaussian noise has 3
+
+
+def test_babble_sums_several_talkers(bank):
+    x = bank._babble(8000, torch.Generator().manual_seed(2))
+    peaks = np.sort(spectrum(x)[50:2000])[::-1]
+    assert peaks[2] > 0.05 * peaks[0]  # at least three strong tones, not one voice
+
+
+def test_every_kind_can_be_drawn(bank):
+    assert bank.kinds == list(KINDS)
+    segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
+    with pytest.raises(InputError, match="noise_kinds"):  # music only, but no music: refused, not silence
+        NoiseBank(SR, *segments, None, (0, 0, 0, 0, 0, 1))
+    with pytest.raises(InputError, match="noise_kinds"):
+        NoiseBank(SR, *segments, None, (1, -1, 0, 0, 0, 0))
+
+
+def test_room_and_eq_keep_length_and_stay_finite():
+    gen = torch.Generator().manual_seed(5)
+    rir = room_impulse(SR, gen)
+    assert rir[0] == 1.0 and 0.15 * SR <= rir.numel() <= 0.9 * SR
+    x = torch.randn(4000, generator=gen)
+    wet = reverberate(x, rir)
+    assert wet.shape == x.shape and torch.isfinite(wet).all()
+    assert torch.allclose(reverberate(x, torch.tensor([1.0])), x, atol=1e-5)
+    eq = random_eq(x, SR, gen)
+    assert eq.shape == x.shape and 0.1 < float(eq.std() / x.std()) < 10
