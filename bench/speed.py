@@ -33,7 +33,8 @@ def child(kind: str, device: str, inputs: list[str], repeats: int) -> dict:
     """In the child process: time encode and decode of ``inputs`` on ``device``."""
     import torch
 
-    from aecodec.codecs.learned import audio_codec, image_codec
+    from aecodec.codecs.audio import audio_codec
+    from aecodec.codecs.image import image_codec
 
     def sync():
         if device == "cuda":

@@ -19,7 +19,7 @@ def sample_rgb() -> np.ndarray:
 
 @pytest.fixture(scope="session")
 def image_codec():
-    from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.codecs.image import LearnedImageCodec
 
     return LearnedImageCodec(device="cpu")
 
@@ -59,7 +59,7 @@ def restore_models(tmp_path_factory) -> Path:
     audio-denoise-gru) made by the real trainer and exporter in one step each (the U-Nets'
     output layer then randomised); point AECODEC_MODELS at it to test the commands without
     the shipped weights."""
-    from aecodec.train.export import export_restore
+    from aecodec.train.freeze import export_restore
     from aecodec.train.restore import RestoreTrainConfig, train
 
     root = tmp_path_factory.mktemp("restore")

@@ -17,10 +17,11 @@ import numpy as np
 import soundfile
 
 from aecodec.bench.report import Layout
-from aecodec.bench.sweep import run_benchmark
-from aecodec.codecs.baselines import resample
+from aecodec.bench.sweep import MediaBench, run_benchmark
 from aecodec.errors import InputError
 from aecodec.media.audio import read_audio
+from aecodec.media.kinds import AUDIO_SUFFIXES
+from aecodec.media.resample import resample
 from aecodec.media.types import Audio
 from aecodec.metrics.audio import mel_distance, si_snr
 
@@ -32,8 +33,6 @@ DEFAULT_KBPS = {
     "opus": (6, 8, 12, 16, 24, 32, 48, 64),
     "aecodec": (1.5, 3, 6, 12),
 }
-REFERENCE = "mp3"
-SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
 
 LAYOUT = Layout(
     kind="audio",
@@ -102,21 +101,9 @@ def bench_audio(
     unknown = [name for name in codecs if name not in DEFAULT_KBPS]
     if kbps is None and unknown:
         raise InputError(f"no default bitrates for {', '.join(unknown)}; audio codecs are {', '.join(DEFAULT_KBPS)}")
-    return run_benchmark(
-        LAYOUT,
-        Path(data_dir),
-        Path(out_dir),
-        suffixes=SUFFIXES,
-        codec_names=codecs,
-        qualities=kbps,
-        defaults=default_kbps,
-        limit=limit,
-        load=load_audio,
-        measure=measure_audio,
-        reference=REFERENCE,
-        device=device,
-        versions=(
-            ("numpy", "scipy", "soundfile", "lameenc", "torch", "torchaudio"),
-            {"libsndfile": soundfile.__libsndfile_version__},
-        ),
-    )
+    return run_benchmark(AUDIO, Path(data_dir), Path(out_dir), codecs, kbps, limit,
+                         {"libsndfile": soundfile.__libsndfile_version__}, device)
+
+
+AUDIO = MediaBench(LAYOUT, AUDIO_SUFFIXES, default_kbps, load_audio, measure_audio, reference="mp3",
+                   packages=("numpy", "scipy", "soundfile", "lameenc", "torch", "torchaudio"))

@@ -17,9 +17,10 @@ import numpy as np
 from PIL import features
 
 from aecodec.bench.report import Layout
-from aecodec.bench.sweep import run_benchmark
+from aecodec.bench.sweep import MediaBench, run_benchmark
 from aecodec.codecs.baselines import BENCH_EXTRA, missing_package
-from aecodec.media.image import EXTENSIONS, read_image
+from aecodec.media.image import read_image
+from aecodec.media.kinds import IMAGE_SUFFIXES
 from aecodec.media.types import Image
 from aecodec.metrics.image import ms_ssim, ms_ssim_db, psnr_rgb
 
@@ -33,8 +34,6 @@ AECODEC_QUALITIES = (5, 20, 35, 50, 65, 80, 95)
 # 10..95 does; above 70 its rate saturates (90, 95 and 100 give one size and PSNR on a dev photo)
 # and the flat end would bend the cubic BD fits. Steps of 5, about 1.4x the rate each.
 HEIF_QUALITIES = (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 55, 60, 65, 70)
-REFERENCE = "jpeg"
-PACKAGES = ("numpy", "Pillow", "torch", "pytorch-msssim", "pillow-jxl-plugin", "pillow-heif")  # versions reported
 
 LAYOUT = Layout(
     kind="image",
@@ -69,8 +68,8 @@ def default_codecs() -> tuple[str, ...]:
     return tuple(codecs)
 
 
-def load_rgb(path: Path) -> Image:
-    """Read an image file as RGB. Raises InputError for unreadable files."""
+def read_as_rgb(path: Path) -> Image:
+    """An image file as 3-channel RGB (grey expanded, alpha dropped). Raises InputError for unreadable files."""
     pixels = read_image(path).pixels
     if pixels.shape[2] == 1:
         pixels = np.repeat(pixels, 3, axis=2)
@@ -119,21 +118,9 @@ def bench_images(
         for name, feature in (("jpeg", "jpg"), ("webp", "webp"), ("avif", "avif"), ("openjpeg", "jpg_2000"))
     }
     image_libraries.update(_heif_libraries())
-    return run_benchmark(
-        LAYOUT,
-        Path(data_dir),
-        Path(out_dir),
-        suffixes=tuple(EXTENSIONS),
-        codec_names=default_codecs() if codecs is None else codecs,
-        qualities=qualities,
-        defaults=default_qualities,
-        limit=limit,
-        load=load_rgb,
-        measure=measure_image,
-        reference=REFERENCE,
-        device=device,
-        versions=(PACKAGES, image_libraries),
-    )
+    codec_names = default_codecs() if codecs is None else codecs
+    return run_benchmark(IMAGE, Path(data_dir), Path(out_dir), codec_names, qualities, limit,
+                         image_libraries, device)
 
 
 def _heif_libraries() -> dict[str, str]:
@@ -144,3 +131,7 @@ def _heif_libraries() -> dict[str, str]:
         return {"libheif": "absent"}
     info = pillow_heif.libheif_info()
     return {"libheif": str(info.get("libheif", "unknown")), "heif encoder": str(info.get("HEIF", "unknown"))}
+
+
+IMAGE = MediaBench(LAYOUT, IMAGE_SUFFIXES, default_qualities, read_as_rgb, measure_image, reference="jpeg",
+                   packages=("numpy", "Pillow", "torch", "pytorch-msssim", "pillow-jxl-plugin", "pillow-heif"))

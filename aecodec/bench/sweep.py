@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,19 @@ from aecodec.errors import InputError
 Measure = Callable[[Any, Any, int], dict[str, Any]]
 """(input, decoded, file bytes) -> the row's rate and metric fields; input and decoded are both
 ``Image`` or both ``Audio``."""
+
+
+@dataclass(frozen=True)
+class MediaBench:
+    """A benchmark kind's inputs and measurements, beside how its results are reported."""
+
+    layout: Layout
+    suffixes: Sequence[str]  # the files it reads
+    defaults: Callable[[str], tuple[float, ...]]  # codec name -> its default qualities
+    load: Callable[[Path], Media]
+    measure: Measure
+    reference: str  # the codec BD values are against
+    packages: tuple[str, ...]  # whose versions results.json reports
 
 
 def list_files(data_dir: Path, suffixes: Sequence[str], limit: int | None, exclude: Path | None = None) -> list[Path]:
@@ -108,38 +122,34 @@ def run_sweep(
 def codec_identity(codec: Codec) -> str:
     """What makes a codec's measurements reusable: for aecodec, its model (name, version, hash);
     "" for the classic codecs, whose library versions go into results.json."""
-    identity = getattr(codec, "identity", None)
+    identity = getattr(codec, "model_identity", None)
     return identity() if identity else ""
 
 
 def run_benchmark(
-    layout: Layout,
+    bench: MediaBench,
     data_dir: Path,
     out_dir: Path,
-    suffixes: Sequence[str],
     codec_names: Sequence[str],
     qualities: Sequence[float] | None,
-    defaults: Callable[[str], tuple[float, ...]],
     limit: int | None,
-    load: Callable[[Path], Media],
-    measure: Measure,
-    reference: str,
-    versions: tuple[Sequence[str], dict[str, str]],
+    libraries: dict[str, str],
     device: str = "auto",
 ) -> dict[str, Any]:
     """Run (or resume) a benchmark into ``out_dir`` and write its results; returns results.json's dict.
 
-    ``versions`` is (package names, extra library versions) for ``library_versions``.
+    ``libraries`` are versions reported beside those of ``bench.packages`` (C libraries).
 
     Raises:
         InputError: bad folder, codec name, quality list or limit.
         ModelError: ``aecodec`` requested but not available.
     """
+    layout, reference = bench.layout, bench.reference
     if limit is not None and limit < 1:
         raise InputError(f"--limit must be at least 1, got {limit}")
-    plan = plan_qualities(codec_names, qualities, defaults)
+    plan = plan_qualities(codec_names, qualities, bench.defaults)
     codecs = {name: get_codec(name, layout.kind, device) for name in plan}
-    files = list_files(data_dir, suffixes, limit, exclude=out_dir)
+    files = list_files(data_dir, bench.suffixes, limit, exclude=out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -148,13 +158,14 @@ def run_benchmark(
     # The fields mean_points reads: a cached row without them is measured again.
     fields = {layout.rate_key: False, **dict.fromkeys(layout.metrics, True), "encode_s": False, "decode_s": False}
     rows = RowLog(out_dir / "points.jsonl", identities, fields, outputs=[name for name, _, _ in layout.plots])
-    run_sweep(data_dir, files, codecs, plan, rows, load, measure)
+    run_sweep(data_dir, files, codecs, plan, rows, bench.load, bench.measure)
     points = mean_points(layout, rows.rows, {p.relative_to(data_dir).as_posix() for p in files}, plan)
     bd_rate, bd_quality = bd_tables(layout, points, reference)
     results = {
         "kind": layout.kind,
         "dataset": str(data_dir),
-        "versions": {**library_versions(*versions), **{f"{name} model": i for name, i in identities.items() if i}},
+        "versions": {**library_versions(bench.packages, libraries),
+                     **{f"{name} model": i for name, i in identities.items() if i}},
         "reference": reference,
         "codecs": {name: {"points": codec_points} for name, codec_points in points.items()},
         "bd_rate": bd_rate,

@@ -1,5 +1,5 @@
-"""What every file-to-file command shares: common options, output planning, the batch loop and
-telling audio from images. No torch or numpy here: `--help` stays instant."""
+"""What every file-to-file command shares: output planning, the batch loop and reading an
+input. No torch or numpy here: `--help` stays instant."""
 
 from __future__ import annotations
 
@@ -13,19 +13,8 @@ from typing import Callable
 
 import click
 
-from aecodec.cli.main import printable
+from aecodec.cli.common import fail, printable
 from aecodec.errors import AecError, InputError
-
-FORCE = click.option("--force", is_flag=True, help="Overwrite existing outputs.")
-JSON = click.option("--json", "as_json", is_flag=True, help="Print per-file statistics as JSON lines.")
-IMAGE_OUT = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp", ".bmp")
-AUDIO_IN = (".wav", ".flac", ".ogg", ".opus", ".mp3")  # aecodec.media.audio.READ_SUFFIXES, without its imports
-
-
-def device_option(help: str):
-    """``--device auto|cpu|cuda`` (default auto); ``help`` says what runs there."""
-    return click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
-                        help=help)
 
 
 def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[str], str]) -> list[tuple[str, str]]:
@@ -89,7 +78,7 @@ def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], 
             if len(pairs) == 1:
                 raise error
             failures += 1
-            click.echo(f"aecodec: error: {printable(f'{src}: {error}')}", err=True)
+            fail(f"{src}: {error}")
         elif dst != "-":
             click.echo(json.dumps(stats) if as_json else printable(describe(stats)))
     if failures:
@@ -159,23 +148,9 @@ def read_source(src: str) -> str | bytes:
     must start like an image or audio file and is read up to a bound (aecodec.media.inputs)."""
     if src != "-":
         return src
-    from aecodec.media.inputs import is_media_data, read_stdin  # stdlib only
+    from aecodec.media.inputs import read_stdin  # stdlib only
+    from aecodec.media.kinds import is_media_data
 
     return read_stdin(lambda reason, hint: InputError(f"cannot read standard input: {reason}; {hint}"),
                       accept=is_media_data, kind="an image or audio file")
 
-
-def is_audio(source: str | bytes) -> bool:
-    """Audio or image? By extension for the usual ones, else by asking soundfile about the content."""
-    if isinstance(source, bytes):
-        from aecodec.media.inputs import is_audio_data  # stdlib only
-
-        return is_audio_data(source[:16])
-    suffix = Path(source).suffix.lower()
-    if suffix in AUDIO_IN:
-        return True
-    if suffix in IMAGE_OUT or not Path(source).is_file():
-        return False
-    from aecodec.media.audio import is_audio_file
-
-    return is_audio_file(source)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.main import cli
+from aecodec.cli.common import device_option
 from aecodec.errors import InputError
 
 DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path),
@@ -18,8 +18,7 @@ DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_ty
 OUT = click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
                    help="Output folder; rerunning into it resumes from its points.jsonl.")
 LIMIT = click.option("--limit", type=int, default=None, help="Use only the first N files (sorted by path).")
-DEVICE = click.option("--device", default="auto", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
-                      help="Where aecodec's learned codec runs; baselines run on the CPU.")
+DEVICE = device_option("Where aecodec's learned codec runs; baselines run on the CPU.")
 
 
 def parse_names(text: str, option: str) -> tuple[str, ...]:
@@ -63,7 +62,7 @@ def report(results: dict, out_dir: Path) -> None:
     click.echo(f"results in {out_dir}: results.json, results.md, points.jsonl, plots")
 
 
-@cli.group()
+@click.group()
 def bench() -> None:
     """Rate-distortion benchmarks of codecs over a folder (JSON, Markdown, plots)."""
 
@@ -129,8 +128,7 @@ def parse_crop(text: str) -> tuple[int, int] | None:
     return width, height
 
 
-RESTORE_DEVICE = click.option("--device", default="cpu", show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
-                              help="Where aecodec's models run; baselines run on the CPU.")
+RESTORE_DEVICE = device_option("Where aecodec's models run; baselines run on the CPU.", default="cpu")
 
 
 @bench.command("denoise-image")
@@ -148,7 +146,7 @@ def bench_denoise_image(data_dir: Path, out_dir: Path, sigma: float, crop: str, 
     """PSNR of image denoisers on AWGN-noisy 8-bit copies of the images in --data."""
     names = parse_names(methods, "--methods")
     size = parse_crop(crop)
-    from aecodec.bench.restore import bench_image_denoise
+    from aecodec.bench.restore_image import bench_image_denoise
 
     results = bench_image_denoise(data_dir, out_dir, sigma, limit, size, names, device)
     report_restore(results, out_dir, "mean_psnr", "PSNR", "dB", "image")
@@ -163,7 +161,7 @@ def bench_denoise_image(data_dir: Path, out_dir: Path, sigma: float, crop: str, 
 def bench_inpaint_image(data_dir: Path, out_dir: Path, methods: str, limit: int | None, device: str) -> None:
     """PSNR inside brush-stroke holes of image inpainters over the images in --data."""
     names = parse_names(methods, "--methods")
-    from aecodec.bench.restore import bench_image_inpaint
+    from aecodec.bench.restore_image import bench_image_inpaint
 
     results = bench_image_inpaint(data_dir, out_dir, limit, names, device=device)
     report_restore(results, out_dir, "mean_psnr", "hole PSNR", "dB", "image")
@@ -175,16 +173,20 @@ def bench_inpaint_image(data_dir: Path, out_dir: Path, methods: str, limit: int 
 @click.option("--noise", "noise_dir", required=True, type=click.Path(path_type=Path),
               help="Folder of noise files, paired with the speech files in path order.")
 @OUT
-@click.option("--snr", "snr_db", type=float, default=0.0, show_default=True, help="Mixing SNR in dB.")
-@click.option("--methods", default="aecodec,noisereduce,noisereduce-stationary", show_default=True,
-              help="Comma-separated: aecodec, noisereduce, noisereduce-stationary.")
+@click.option("--snr", "snr_db", default="0,5,10", show_default=True, help="Mixing SNRs in dB, comma-separated.")
+@click.option("--methods", default="aecodec,noisereduce,noisereduce-stationary,rnnoise,deepfilternet3",
+              show_default=True, help="Comma-separated: aecodec, noisereduce, noisereduce-stationary, rnnoise, "
+              "deepfilternet3 (baselines not installed are skipped).")
 @LIMIT
 @RESTORE_DEVICE
-def bench_denoise_audio(speech_dir: Path, noise_dir: Path, out_dir: Path, snr_db: float, methods: str,
+def bench_denoise_audio(speech_dir: Path, noise_dir: Path, out_dir: Path, snr_db: str, methods: str,
                         limit: int | None, device: str) -> None:
-    """SI-SNR improvement and real-time factor of speech denoisers on speech mixed with noise."""
+    """SI-SNR gain, PESQ-WB, STOI and real-time factor of speech denoisers on speech mixed with noise."""
     names = parse_names(methods, "--methods")
-    from aecodec.bench.restore import bench_audio_denoise
+    from aecodec.bench.restore_audio import bench_audio_denoise, parse_snrs
 
-    results = bench_audio_denoise(speech_dir, noise_dir, out_dir, snr_db, limit, names, device=device)
+    results = bench_audio_denoise(speech_dir, noise_dir, out_dir, parse_snrs(snr_db), limit, names, device=device)
     report_restore(results, out_dir, "mean_si_snr_improvement", "SI-SNR improvement", "dB", "clip")
+
+
+COMMANDS = (bench,)

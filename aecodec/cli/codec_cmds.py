@@ -7,17 +7,17 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import (FORCE, JSON, Once, device_option, files_in_flight, is_audio, plan_outputs, read_source,
-                               run_batch)
-from aecodec.cli.main import cli
+from aecodec.cli.batch import Once, files_in_flight, plan_outputs, read_source, run_batch
+from aecodec.cli.common import FORCE, JSON, device_option, escaped
 from aecodec.errors import AecError, InputError
+from aecodec.media.detect import is_audio
 
 DEVICE = device_option("Where the transforms run; files decode bit-exactly on any of them.")
 CODEC_ALIGN = 64  # the image codec pads both sides to its stride (HyperpriorTransforms.stride)
 AEC_MAGIC = b"AEC\x1a"  # aecodec.container.MAGIC, without importing the container for --help
 
 
-@cli.command()
+@click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="Output .aec file, '-' for stdout, or a folder for many inputs.")
 @click.option("-q", "--quality", type=float, default=None, help="1..100, higher is better (default 75).")
@@ -29,7 +29,8 @@ AEC_MAGIC = b"AEC\x1a"  # aecodec.container.MAGIC, without importing the contain
 @JSON
 def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
     """Compress images and audio (WAV, FLAC, OGG, Opus, MP3) into .aec files."""
-    from aecodec.codecs.learned import MAX_PIXELS, LearnedImageCodec, check_quality
+    from aecodec.codecs.base import check_quality
+    from aecodec.codecs.image import MAX_PIXELS, LearnedImageCodec
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import read_image
 
@@ -61,7 +62,7 @@ def encode(inputs, output, quality, bpp, kbps, model, device, force, as_json):
 
 
 def _audio_codec(model: str, device: str):
-    from aecodec.codecs.learned_audio import LearnedAudioCodec
+    from aecodec.codecs.audio import LearnedAudioCodec
 
     return LearnedAudioCodec(model=model, device=device)
 
@@ -89,7 +90,7 @@ def encode_audio(codec, source: str | bytes, dst: str, quality: float | None, kb
             "sample_rate": info.sample_rate, "channels": info.channels, "duration_s": round(seconds, 6)}
 
 
-@cli.command()
+@click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
               help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder (.png / .wav files).")
@@ -100,8 +101,8 @@ def encode_audio(codec, source: str | bytes, dst: str, quality: float | None, kb
 @JSON
 def decode(inputs, output, sample_format, device, force, as_json):
     """Decompress .aec files into images (PNG, JPEG, TIFF, WebP) or audio (WAV, FLAC) by extension."""
-    from aecodec.codecs.learned import LearnedImageCodec
-    from aecodec.container import read_header
+    from aecodec.codecs.image import LearnedImageCodec
+    from aecodec.container import read_header, unpack
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import image_to_bytes, output_format
 
@@ -116,14 +117,14 @@ def decode(inputs, output, sample_format, device, force, as_json):
     audio_codec = Once(lambda: _audio_codec("audio-conv-lstm", device))
 
     def work(src, dst):
-        data = read_input_bytes(src)
-        if read_header(data)["media"] == "audio":
-            return decode_audio(audio_codec(), data, dst, sample_format or "16", force)
+        parsed = unpack(read_input_bytes(src))  # parsed and checked once: the codecs take it as is
+        if parsed.header["media"] == "audio":
+            return decode_audio(audio_codec(), parsed, dst, sample_format or "16", force)
         if sample_format is not None:
             raise InputError(f"--sample-format is for audio and '{src}' holds an image; leave it out")
         fmt = "PNG" if dst == "-" else output_format(dst)  # refuse unknown extensions up front
         check_output(dst, force)
-        image = codec.decode(data)
+        image = codec.decode(parsed)
         data = image_to_bytes(image, fmt)
         atomic_write(dst, data, force=force)
         return {"bytes": len(data), "height": image.height, "width": image.width}
@@ -131,7 +132,7 @@ def decode(inputs, output, sample_format, device, force, as_json):
     run_batch(pairs, work, as_json, "decode", in_flight=files_in_flight(device, len(pairs)))
 
 
-def decode_audio(codec, data: bytes, dst: str, sample_format: str, force: bool) -> dict:
+def decode_audio(codec, data, dst: str, sample_format: str, force: bool) -> dict:
     from aecodec.media.atomic import check_output
     from aecodec.media.audio import audio_writer, output_audio_format
 
@@ -167,7 +168,7 @@ def _aec_error(src: str):
     return error
 
 
-@cli.command()
+@click.command()
 @click.argument("file")
 @JSON
 def info(file, as_json):
@@ -181,17 +182,10 @@ def info(file, as_json):
         return
     for key, value in header.items():
         text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
-        click.echo(f"{_printable(key):>16}: {_printable(text)}")
+        click.echo(f"{escaped(key):>16}: {escaped(text)}")
 
 
-def _printable(text: str) -> str:
-    """Header text as a terminal may show it: control characters (escape sequences), lone
-    surrogates and other unprintables from the file come out escaped as repr does (\\x1b,
-    \\ud800), so a file can neither drive the terminal nor fail to print."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
-
-
-@cli.command()
+@click.command()
 @JSON
 def models(as_json):
     """List the installed models."""
@@ -206,3 +200,6 @@ def models(as_json):
     for c in cards:
         steps = c.get("trained", {}).get("steps", "?")
         click.echo(f"{c['name']:<24} {c.get('media', '?'):<6} {c.get('task', '?'):<9} {c['weights']['sha256'][:16]}  {steps} steps")
+
+
+COMMANDS = (encode, decode, info, models)

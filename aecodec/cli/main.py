@@ -1,4 +1,5 @@
-"""The CLI edge: the only place that turns errors into exit codes and stderr lines.
+"""The CLI edge: builds the ``aecodec`` group from the command modules (which never import this
+one), and is the only place that turns errors into exit codes and stderr lines.
 
 Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device)
 or SIGTERM / SIGHUP (after cleaning up, as for Ctrl-C); 2 is never used by us (click usage
@@ -12,6 +13,8 @@ import sys
 import click
 
 from aecodec import __version__
+from aecodec.cli import bench_cmds, codec_cmds, restore_cmds, train_cmds
+from aecodec.cli.common import fail
 from aecodec.errors import AecError
 from aecodec.runtime import Terminated
 
@@ -25,19 +28,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
-def _register() -> None:
-    # Each command module adds itself to `cli`; importing them is cheap (no torch).
-    from aecodec.cli import commands  # noqa: F401
-
-
-def fail(message: str) -> None:
-    click.echo(f"aecodec: error: {printable(message)}", err=True)
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (escape sequences in a file name or a header string
-    would drive the terminal) and lone surrogates (undecodable bytes in a path) escaped."""
-    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text.replace("\n", " "))
+# The command modules define their commands without the group (importing them is cheap: no torch).
+for _module in (codec_cmds, train_cmds, bench_cmds, restore_cmds):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
 
 
 def run() -> None:
@@ -61,7 +55,6 @@ def run() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    _register()
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:

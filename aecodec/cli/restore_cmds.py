@@ -1,6 +1,6 @@
 """denoise and inpaint. Thin: options are parsed here, the work happens in aecodec.restore.
 
-Images and audio are told apart as `encode` does (`batch.is_audio`); outputs are written
+Images and audio are told apart as `encode` does (`media.detect.is_audio`); outputs are written
 atomically, in the format named by their extension.
 """
 
@@ -10,16 +10,16 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import (FORCE, IMAGE_OUT, JSON, device_option, files_in_flight, is_audio, plan_outputs,
-                               read_source, refuse_same_file, run_batch)
-from aecodec.cli.main import cli
+from aecodec.cli.batch import files_in_flight, plan_outputs, read_source, refuse_same_file, run_batch
+from aecodec.cli.common import FORCE, JSON, device_option
 from aecodec.errors import InputError
+from aecodec.media.detect import is_audio
+from aecodec.media.kinds import AUDIO_WRITE_FORMATS, IMAGE_SUFFIXES
 
 DEVICE = device_option("Where the restoration network runs.")
-AUDIO_OUT = (".wav", ".flac")
 
 
-@cli.command()
+@click.command()
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
               help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder for many inputs.")
@@ -50,7 +50,7 @@ def denoise(inputs, output, sigma, strength, device, force, as_json):
     run_batch(pairs, work, as_json, "denoise", describe, in_flight=files_in_flight(device, len(pairs)))
 
 
-@cli.command()
+@click.command()
 @click.argument("input")
 @click.option("-o", "--output", required=True, help="Output file (format by extension), or '-' for PNG or WAV on stdout.")
 @click.option("--mask", default=None,
@@ -96,8 +96,8 @@ def output_suffix(src: str) -> str:
     """A folder of outputs: each keeps its input's extension if it can be written, else .png / .wav."""
     suffix = Path(src).suffix.lower()
     if is_audio(src):
-        return suffix if suffix in AUDIO_OUT else ".wav"
-    return suffix if suffix in IMAGE_OUT else ".png"
+        return suffix if suffix in AUDIO_WRITE_FORMATS else ".wav"
+    return suffix if suffix in IMAGE_SUFFIXES else ".png"
 
 
 def denoise_image_file(source: str | bytes, dst: str, sigma: float | None, strength: float, device: str,
@@ -120,7 +120,7 @@ def denoise_image_file(source: str | bytes, dst: str, sigma: float | None, stren
 def denoise_audio_file(source: str | bytes, dst: str, strength: float, device: str, force: bool) -> dict:
     """Stream: blocks are read, denoised and written one by one, so any length fits in memory."""
     from aecodec.media.atomic import check_output
-    from aecodec.media.audio import audio_writer, open_audio, output_audio_format
+    from aecodec.media.audio import audio_writer, open_audio, output_audio_format, sample_format_like
     from aecodec.restore.audio import denoise_blocks
 
     fmt = "WAV" if dst == "-" else output_audio_format(dst)
@@ -149,6 +149,7 @@ def inpaint_image_file(source: str | bytes, dst: str, mask_path: str, device: st
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import image_to_bytes, output_format, read_image
     from aecodec.restore.image import ALIGN, INPAINTER, MAX_PIXELS, inpaint_image
+    from aecodec.restore.masks import read_mask
 
     fmt = "PNG" if dst == "-" else output_format(dst)
     check_output(dst, force)
@@ -162,33 +163,10 @@ def inpaint_image_file(source: str | bytes, dst: str, mask_path: str, device: st
             "filled_pixels": holes, "filled_fraction": round(holes / mask.size, 6), "bytes": len(data)}
 
 
-def read_mask(path: str, width: int, height: int):
-    """A mask image -> bool (H, W), True = missing: luminance >= 128 (Pillow's ITU-R 601 weights,
-    in integers so that grey 128 counts alike in L and RGB). RGBA masks count as drawn over black,
-    so transparent pixels are kept whatever colour they store."""
-    import numpy as np
-
-    from aecodec.media.image import read_image
-
-    from aecodec.restore.image import MAX_PIXELS
-
-    mask = read_image(path, max_pixels=MAX_PIXELS)
-    if (mask.width, mask.height) != (width, height):
-        raise InputError(f"the mask '{path}' is {mask.width}x{mask.height} but the image is {width}x{height}; "
-                         "give a mask of the image's size")
-    px = mask.pixels.astype(np.int64)
-    if mask.channels == 1:
-        return px[:, :, 0] >= 128
-    luminance = px[:, :, 0] * 299 + px[:, :, 1] * 587 + px[:, :, 2] * 114  # x 1000
-    if mask.channels == 4:
-        return luminance * px[:, :, 3] >= 128 * 1000 * 255
-    return luminance >= 128 * 1000
-
-
 def inpaint_audio_file(source: str | bytes, dst: str, gap: str, force: bool) -> dict:
     """Stream: samples are copied block by block, and only the seconds around each gap are held."""
     from aecodec.media.atomic import check_output
-    from aecodec.media.audio import audio_writer, open_audio, output_audio_format
+    from aecodec.media.audio import audio_writer, open_audio, output_audio_format, sample_format_like
     from aecodec.restore.audio import inpaint_blocks, parse_gaps
 
     fmt = "WAV" if dst == "-" else output_audio_format(dst)
@@ -206,13 +184,6 @@ def inpaint_audio_file(source: str | bytes, dst: str, gap: str, force: bool) -> 
     return {"media": "audio", "sample_rate": rate, "channels": info.channels, "frames": frames,
             "gaps_s": [[round(s / rate, 6), round(e / rate, 6)] for s, e in gaps],
             "filled_frames": sum(end - start for start, end in gaps), **output_bytes(dst)}
-
-
-def sample_format_like(subtype: str, fmt: str) -> str:
-    """Keep the input's precision: 24-bit and float inputs are not cut to 16 bits (FLAC has no float)."""
-    if subtype in ("FLOAT", "DOUBLE"):
-        return "float" if fmt == "WAV" else "24"
-    return "24" if subtype in ("PCM_24", "PCM_32") else "16"
 
 
 def output_bytes(dst: str) -> dict:
@@ -237,3 +208,6 @@ def describe(s: dict) -> str:
             gaps = len(s["gaps_s"])
             what += f", filled {gaps} gap{'s' * (gaps > 1)} ({s['filled_frames'] / s['sample_rate']:.3f} s)"
     return f"{s['input']} -> {s['output']}: {what} ({s['seconds']:.2f} s)"
+
+
+COMMANDS = (denoise, inpaint)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.main import cli
 from aecodec.errors import InputError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
@@ -27,7 +26,7 @@ ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-l
                  "image-inpaint": "restore-unet", "audio-denoise": "audio-mask-gru"}
 
 
-@cli.command()
+@click.command()
 @click.argument("task", type=click.Choice(TASKS))
 @click.option("--data", required=True, multiple=True,
               help="Folder of training data (images; audio: give it once per folder, e.g. speech and music).")
@@ -53,7 +52,7 @@ ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-l
 def train(task, data, out, config, steps, resume, force, init, noise_data, val_data, threads, seed, workers, amp,
           device):
     """Train a model on your own data."""
-    from aecodec.train.loop import read_recipe, validate_recipe
+    from aecodec.train.recipe import read_recipe, validate_recipe
 
     extra, nested, options = {}, {}, {}
     if task in RESTORE_TASKS:
@@ -148,7 +147,7 @@ def check_init(init: str, task: str) -> None:
     if path.suffix == ".safetensors":
         architecture = _safetensors_architecture(path)
     elif path.suffix == ".pt":
-        from aecodec.train.loop import load_checkpoint
+        from aecodec.train.checkpoint import load_checkpoint
 
         architecture = _checkpoint_architecture(load_checkpoint(path))
     else:
@@ -200,7 +199,7 @@ def _checkpoint_architecture(state: dict) -> str | None:
     return None
 
 
-@cli.command()
+@click.command()
 @click.argument("task", type=click.Choice(TASKS))
 @click.option("--checkpoint", required=True, help="checkpoint.pt written by 'aecodec train'.")
 @click.option("--out", default="aecodec/pretrained", show_default=True, help="Folder of shipped models.")
@@ -212,7 +211,8 @@ def _checkpoint_architecture(state: dict) -> str | None:
 @click.option("--force", is_flag=True, help="Overwrite an existing version (only for unreleased weights).")
 def export(task, checkpoint, out, name, version, command, force):
     """Freeze a checkpoint into safetensors + card (codecs: with integer CDF tables)."""
-    from aecodec.train.export import check_model_name, export_audio_codec, export_image_codec, export_restore
+    from aecodec.train.export import check_model_name
+    from aecodec.train.freeze import export_audio_codec, export_image_codec, export_restore
 
     name = check_model_name(MODEL_NAMES[task] if name is None else name)
     if version >= 10**6:  # a version is a small counter; huge ones only make unreadable file names
@@ -235,3 +235,6 @@ def export(task, checkpoint, out, name, version, command, force):
         raise InputError(f"checkpoint '{checkpoint}' does not hold a {task} model (its weights or settings "
                          f"differ); export it as the task it was trained for") from None
     click.echo(f"wrote {card}")
+
+
+COMMANDS = (train, export)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aecodec.codecs import envelope
-from aecodec.codecs.learned import RANS_MIN_BYTES, cheapest_bits, min_stream_bytes
+import aecodec.codecs.envelope as envelope  # not via the package: its __init__ imports the codecs
+from aecodec.codecs.base import RANS_MIN_BYTES, cheapest_bits, min_stream_bytes
 from aecodec.errors import FormatError
 from aecodec.media.chunks import chunk_count, chunk_spans
 from aecodec.media.resample import output_frames

@@ -21,6 +21,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from aecodec.codecs.base import cheapest_bits, min_stream_bytes
 from aecodec.entropy.tables import CdfTables, decode, encode
 from aecodec.errors import FormatError
 
@@ -71,8 +72,6 @@ def check_config(e: dict) -> EnvelopeConfig:
 def shortest_stream(data: bytes, symbols: int) -> int:
     """The fewest bytes a stream can be that codes ``symbols`` with the table it names (its
     first byte): every symbol costs at least that table's cheapest code."""
-    from aecodec.codecs.learned import min_stream_bytes
-
     if not data or data[0] >= len(RATIOS):
         raise FormatError("an envelope stream names no known table; the file is damaged")
     return 1 + min_stream_bytes(symbols * _cheapest()[data[0]])
@@ -80,8 +79,6 @@ def shortest_stream(data: bytes, symbols: int) -> int:
 
 @lru_cache(maxsize=1)
 def _cheapest() -> tuple[float, ...]:
-    from aecodec.codecs.learned import cheapest_bits
-
     return tuple(float(b) for b in cheapest_bits(tables()))
 
 

@@ -15,20 +15,19 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Iterator
 
 import numpy as np
 import soundfile
 
 from aecodec.errors import InputError
 from aecodec.media.atomic import atomic_output, check_output
-from aecodec.media.inputs import STDIN, check_regular_file, is_audio_data, read_stdin
+from aecodec.media.inputs import STDIN, InputSource, check_regular_file, read_stdin
+from aecodec.media.kinds import AUDIO_WRITE_FORMATS, is_audio_data
 from aecodec.media.types import Audio
 
 log = logging.getLogger(__name__)
 
-READ_SUFFIXES = (".wav", ".flac", ".ogg", ".opus", ".mp3")
-WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
 SAMPLE_FORMATS = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 """``sample_format`` names for writing -> libsndfile subtypes (FLAC has no float)."""
 BLOCK_FRAMES = 1 << 16
@@ -39,8 +38,6 @@ MAX_CHANNELS = 64
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 1000, 768000
 # What libsndfile (through soundfile) raises on missing, foreign or damaged data.
 _SOUNDFILE_ERRORS = (soundfile.SoundFileError, RuntimeError, ValueError, TypeError, EOFError)
-
-Source = Union[str, "os.PathLike[str]", bytes]
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ class AudioReader:
             channels, or NaN / infinite samples.
     """
 
-    def __init__(self, source: Source):
+    def __init__(self, source: InputSource):
         self.name, handle = _open_source(source)
         try:
             with _quiet_c_stderr():
@@ -156,18 +153,18 @@ def check_sample_rate(rate: int, name: str = "the audio") -> None:
                           f"resample it to {MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz first")
 
 
-def open_audio(source: Source) -> AudioReader:
+def open_audio(source: InputSource) -> AudioReader:
     """Open an audio file (a path, ``"-"`` for standard input, or the file's bytes) for reading."""
     return AudioReader(source)
 
 
-def audio_info(source: Source) -> AudioInfo:
+def audio_info(source: InputSource) -> AudioInfo:
     """Sample rate, channels and frames of a file, from its header (samples are not decoded)."""
     with AudioReader(source) as reader:
         return reader.info
 
 
-def read_audio(source: Source) -> Audio:
+def read_audio(source: InputSource) -> Audio:
     """Read a whole audio file as float32 (frames, channels) at its own sample rate.
 
     Integer formats are scaled to [-1, 1); float files keep their values as stored.
@@ -179,7 +176,7 @@ def read_audio(source: Source) -> Audio:
         return reader.read()
 
 
-def read_mono(source: Source, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
+def read_mono(source: InputSource, sample_rate: int, max_seconds: float | None = None) -> np.ndarray:
     """A whole file mixed to mono (channels averaged) and resampled to ``sample_rate``: float32
     [frames], at most ``max_seconds`` of it when given.
 
@@ -212,9 +209,17 @@ def output_audio_format(path: str | os.PathLike[str]) -> str:
         InputError: any other extension.
     """
     suffix = Path(path).suffix.lower()
-    if suffix not in WRITE_FORMATS:
+    if suffix not in AUDIO_WRITE_FORMATS:
         raise InputError(f"cannot write '{path}': unknown audio extension '{suffix}'; use .wav or .flac")
-    return WRITE_FORMATS[suffix]
+    return AUDIO_WRITE_FORMATS[suffix]
+
+
+def sample_format_like(subtype: str, fmt: str) -> str:
+    """The ``sample_format`` that keeps an input's precision (its libsndfile ``subtype``) in
+    format ``fmt``: 24-bit and float inputs are not cut to 16 bits (FLAC has no float)."""
+    if subtype in ("FLOAT", "DOUBLE"):
+        return "float" if fmt == "WAV" else "24"
+    return "24" if subtype in ("PCM_24", "PCM_32") else "16"
 
 
 @contextmanager
@@ -285,14 +290,14 @@ def _check_writer_format(path, format: str | None, sample_format: str) -> str:
         fmt = output_audio_format(path)
     else:
         fmt = format.upper().lstrip(".")
-        if fmt not in WRITE_FORMATS.values():
+        if fmt not in AUDIO_WRITE_FORMATS.values():
             raise InputError(f"unknown audio format '{format}'; use wav or flac")
     if fmt == "FLAC" and sample_format == "float":
         raise InputError("FLAC stores integer samples only; use --sample-format 16 or 24, or write .wav")
     return fmt
 
 
-def _open_source(source: Source) -> tuple[str, object]:
+def _open_source(source: InputSource) -> tuple[str, object]:
     """The display name and something soundfile can open: a path or an in-memory file."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         data, name = bytes(source), "<bytes>"

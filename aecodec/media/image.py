@@ -14,7 +14,6 @@ import threading
 import warnings
 import zlib
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 import PIL.Image
@@ -22,7 +21,8 @@ from PIL import ImageFile, ImageOps
 
 from aecodec.errors import InputError
 from aecodec.media.atomic import atomic_write, check_output
-from aecodec.media.inputs import STDIN, is_image_data, read_regular_file, read_stdin
+from aecodec.media.inputs import STDIN, InputSource, read_regular_file, read_stdin
+from aecodec.media.kinds import IMAGE_FORMATS, is_image_data
 from aecodec.media.types import Image
 
 log = logging.getLogger(__name__)
@@ -44,9 +44,7 @@ JPEG_BITS_PER_BLOCK = 1
 # Ghostscript, for one) gets to see hostile bytes.
 READ_FORMATS = ("PNG", "JPEG", "TIFF", "WEBP", "BMP")  # JPEG includes MPO (camera JPEGs)
 JPEG_QUALITY = 95
-EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-              ".webp": "WEBP", ".bmp": "BMP"}
-_FORMAT_NAMES = {suffix[1:]: name for suffix, name in EXTENSIONS.items()}
+_FORMAT_NAMES = {suffix[1:]: name for suffix, name in IMAGE_FORMATS.items()}
 _SAVE_OPTIONS: dict[str, dict[str, object]] = {
     "JPEG": {"quality": JPEG_QUALITY},
     # zlib level 1, Huffman coding only (strategy 2): about 7x faster than Pillow's default level 6
@@ -65,10 +63,8 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyErr
 # concurrent reads in threads take turns.
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
-Source = Union[str, "os.PathLike[str]", bytes]
 
-
-def read_image(source: Source, max_pixels: int = MAX_PIXELS, align: int = 1) -> Image:
+def read_image(source: InputSource, max_pixels: int = MAX_PIXELS, align: int = 1) -> Image:
     """Read an image file (a path, ``"-"`` for standard input, or the file's bytes).
 
     ``max_pixels`` bounds the image, and ``align`` says what the caller pads the sides to
@@ -151,6 +147,14 @@ def image_to_bytes(image: Image, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
+def to_gray(rgb: np.ndarray) -> np.ndarray:
+    """uint8 RGB (H, W, 3) -> its (H, W, 1) ITU-R 601 luma, as Pillow's convert('L') computes it:
+    how every processed grey image (decoded, restored) returns to one channel."""
+    c = rgb.astype(np.uint32)
+    luma = (c[:, :, 0] * 299 + c[:, :, 1] * 587 + c[:, :, 2] * 114 + 500) // 1000
+    return luma.astype(np.uint8)[:, :, None]
+
+
 def output_format(path: str | os.PathLike[str]) -> str:
     """The image format for an output path, from its extension ("PNG", "JPEG", ...).
 
@@ -160,13 +164,13 @@ def output_format(path: str | os.PathLike[str]) -> str:
     if str(path) == "-":
         raise InputError("writing an image to standard output needs a format; name one, e.g. png")
     suffix = Path(path).suffix.lower()
-    if suffix not in EXTENSIONS:
+    if suffix not in IMAGE_FORMATS:
         raise InputError(f"cannot write '{path}': unknown image extension '{suffix}'; "
-                         f"use one of {', '.join(EXTENSIONS)}")
-    return EXTENSIONS[suffix]
+                         f"use one of {', '.join(IMAGE_FORMATS)}")
+    return IMAGE_FORMATS[suffix]
 
 
-def _read_source(source: Source) -> tuple[str, bytes]:
+def _read_source(source: InputSource) -> tuple[str, bytes]:
     """The display name and bytes of a path, ``"-"`` (standard input) or bytes."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         return "<bytes>", bytes(source)

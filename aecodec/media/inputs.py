@@ -10,14 +10,16 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from typing import Callable
+from typing import Callable, Union
 
 from aecodec.errors import InputError
+from aecodec.media.kinds import SNIFF_BYTES
 
 MAX_STDIN_BYTES = 1 << 30  # 1 GiB: more than any photo or .aec file the codecs accept in practice
 STDIN = "standard input"
-SNIFF_BYTES = 16  # enough for every magic number we check (RIFF....WAVE is 12)
 
+InputSource = Union[str, "os.PathLike[str]", bytes]
+"""What the media readers take: a path, ``"-"`` for standard input, or a file's bytes."""
 ReadError = Callable[[str, str], InputError]  # (reason, hint) -> the caller's one-line error
 
 
@@ -86,23 +88,3 @@ def _size(n: int) -> str:
             return f"{n >> shift} {unit}"
     return f"{n} bytes"
 
-
-IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+", b"BM")
-AUDIO_MAGIC = (b"fLaC", b"OggS", b"ID3")
-
-
-def is_image_data(head: bytes) -> bool:
-    """Whether ``head`` starts like a PNG, JPEG, TIFF, WebP or BMP file."""
-    return head.startswith(IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-
-
-def is_audio_data(head: bytes) -> bool:
-    """Whether ``head`` starts like a WAV, FLAC, OGG / Opus or MP3 file."""
-    if head[:4] in (b"RIFF", b"RF64") and head[8:12] == b"WAVE":
-        return True
-    mpeg_frame = len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
-    return head.startswith(AUDIO_MAGIC) or mpeg_frame
-
-
-def is_media_data(head: bytes) -> bool:
-    return is_image_data(head) or is_audio_data(head)

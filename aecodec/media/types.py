@@ -9,23 +9,20 @@ if TYPE_CHECKING:
     import numpy as np
 
 
+def _length(array: str, axis: int, doc: str) -> property:
+    """A read-only int property: the length of the field ``array`` along ``axis``."""
+    return property(lambda self: int(getattr(self, array).shape[axis]), doc=doc)
+
+
 @dataclass(frozen=True)
 class Image:
     """An 8-bit image: ``pixels`` is uint8 of shape (H, W, C), C = 1 (L), 3 (RGB) or 4 (RGBA)."""
 
     pixels: np.ndarray
 
-    @property
-    def height(self) -> int:
-        return int(self.pixels.shape[0])
-
-    @property
-    def width(self) -> int:
-        return int(self.pixels.shape[1])
-
-    @property
-    def channels(self) -> int:
-        return int(self.pixels.shape[2])
+    height = _length("pixels", 0, "Rows of pixels.")
+    width = _length("pixels", 1, "Pixels a row.")
+    channels = _length("pixels", 2, "1 (L), 3 (RGB) or 4 (RGBA).")
 
     @property
     def mode(self) -> str:
@@ -39,10 +36,5 @@ class Audio:
     samples: np.ndarray
     sample_rate: int
 
-    @property
-    def frames(self) -> int:
-        return int(self.samples.shape[0])
-
-    @property
-    def channels(self) -> int:
-        return int(self.samples.shape[1])
+    frames = _length("samples", 0, "Samples a channel.")
+    channels = _length("samples", 1, "Channels.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -109,3 +111,55 @@ def interpolate_gains(log_gains: torch.Tensor, position: torch.Tensor) -> torch.
     lo = pos.floor().long().clamp(max=levels - 2)
     t = (pos - lo.to(pos.dtype))[:, None]
     return ((1 - t) * log_gains[lo] + t * log_gains[lo + 1]).exp()
+
+
+class GainUnits(nn.Module):
+    """Base of the codecs' transforms: per-channel gains on the latent at ``levels`` anchor rates
+    (the encoder multiplies before rounding, the decoder after), interpolated geometrically in
+    between, so one model serves every quality; the RD trade-off each rate position trains for
+    runs geometrically from ``lambda_q1`` (quality 1) to ``lambda_q100`` (quality 100)."""
+
+    def add_gain_units(self, channels: int, levels: int, lambda_q1: float, lambda_q100: float,
+                       latent_dims: int) -> None:
+        """Called by the subclass's ``__init__``: the log-gains are the subclass's own parameters
+        (``log_gain_enc`` / ``log_gain_dec``, as shipped weights and checkpoints name them).
+        ``latent_dims``: the latent's dimensions after [B, C] (2 for images, 1 for audio)."""
+        # log-gains; a geometric ramp from the start so low qualities quantise coarsely at once
+        ramp = torch.linspace(math.log(0.5), math.log(2.0), levels)
+        self.log_gain_enc = nn.Parameter(ramp[:, None].repeat(1, channels).clone())
+        self.log_gain_dec = nn.Parameter(-ramp[:, None].repeat(1, channels).clone())
+        self.gain_levels, self.latent_dims = levels, latent_dims
+        self.lambda_q1, self.lambda_q100 = lambda_q1, lambda_q100
+
+    def gains(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Encoder and decoder gains [B, C, 1, ...] (broadcasting over the latent) at positions
+        [B] in [0, levels-1]."""
+        ones = (1,) * self.latent_dims
+        enc = interpolate_gains(self.log_gain_enc, position)
+        dec = interpolate_gains(self.log_gain_dec, position)
+        return enc.view(*enc.shape, *ones), dec.view(*dec.shape, *ones)
+
+    def lmbda(self, position: torch.Tensor) -> torch.Tensor:
+        """The RD trade-off each position is trained for (geometric from quality 1 to 100)."""
+        frac = position / (self.gain_levels - 1)
+        q1, q100 = math.log(self.lambda_q1), math.log(self.lambda_q100)
+        return torch.exp(q1 + frac * (q100 - q1))
+
+
+# --- weights ---------------------------------------------------------------------------------
+class StateDictModel(nn.Module):
+    """A network whose weights file is its state dict in float32 (small models with no entropy
+    path to keep exact: the restorers). Subclasses set ``config_class``, built from the card's
+    config, and take it as their one constructor argument."""
+
+    config_class: type
+    weights_dtype = "float32"
+
+    @classmethod
+    def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> StateDictModel:
+        model = cls(cls.config_class(**card["config"]))
+        model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
+        return model.eval().requires_grad_(False)
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: v.detach().float() for k, v in self.state_dict().items()}

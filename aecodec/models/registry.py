@@ -7,28 +7,46 @@ Weights are only ever read from local folders: nothing is downloaded.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
+import sys
 import threading
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from aecodec.errors import ModelError
 
 PACKAGED_MODELS = Path(__file__).resolve().parents[1] / "pretrained"
-_ARCHITECTURES: dict[str, Callable[..., Any]] = {}
-_BUILTIN_MODULES = ("aecodec.models.image.model", "aecodec.models.audio.model", "aecodec.models.restore.unet",
-                    "aecodec.models.restore.audio_mask")
+
+# The one table of architectures: the name a card's "architecture" gives -> "module:Class". A
+# module is imported only when a model of its architecture is built, so listing cards needs no
+# torch. The class has ``from_pretrained(card, tensors)``, ``to_tensors()`` (its weights file:
+# ``from_pretrained(card, tensors).to_tensors() == tensors``), ``config.to_dict()`` and
+# ``weights_dtype`` (docs/adding-a-model.md).
+ARCHITECTURES: dict[str, str] = {
+    "image-hyperprior": "aecodec.models.image.model:HyperpriorCodec",
+    "audio-conv-lstm": "aecodec.models.audio.model:ConvLstmAudioCodec",
+    "restore-unet": "aecodec.models.image.restore_unet:RestorationUNet",
+    "audio-mask-gru": "aecodec.models.audio.mask_gru:SpectralMaskNet",
+}
 
 
-def register_architecture(name: str):
-    """Class decorator: ``cls.from_pretrained(config: dict, tensors: dict)`` builds a model."""
+def architecture(name: str) -> type:
+    """The class of architecture ``name`` (its module imported now)."""
+    if name not in ARCHITECTURES:
+        raise ModelError(f"architecture '{name}' is unknown to this aecodec; upgrade")
+    module, _, cls = ARCHITECTURES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
 
-    def wrap(cls):
-        _ARCHITECTURES[name] = cls
-        return cls
 
-    return wrap
+def architecture_name(model: Any) -> str:
+    """The table's name for ``model``'s class (for the card an export writes)."""
+    for name, target in ARCHITECTURES.items():
+        module, _, cls = target.partition(":")
+        if getattr(sys.modules.get(module), cls, None) is type(model):
+            return name
+    raise ModelError(f"{type(model).__name__} is not in models.registry.ARCHITECTURES; add its line there")
 
 
 def model_dirs() -> list[Path]:
@@ -107,17 +125,15 @@ def load_model(name: str, expected_sha256_prefix: str | None = None) -> tuple[di
     actual = sha256_file(path)
     if actual != digest:
         raise ModelError(f"weights file '{path}' is damaged (sha256 {actual[:16]}, card says {digest[:16]}); restore it")
-    for module in _BUILTIN_MODULES:
-        __import__(module)
-    arch = _ARCHITECTURES.get(card.get("architecture", ""))
-    if arch is None:
+    if not isinstance(card.get("architecture"), str) or card["architecture"] not in ARCHITECTURES:
         raise ModelError(f"model '{name}' needs architecture '{card.get('architecture')}', unknown to this aecodec; upgrade")
+    arch = architecture(card["architecture"])
     from safetensors.torch import load_file
 
     try:
         tensors = load_file(str(path))
         return card, arch.from_pretrained(card, tensors)
-    except (ValueError, KeyError, RuntimeError, OSError) as e:
+    except (ValueError, KeyError, TypeError, RuntimeError, OSError) as e:  # TypeError: an unknown config key
         raise ModelError(f"cannot load '{path}': {e}; restore pretrained/ from the repository") from None
 
 

@@ -1,6 +1,7 @@
 """Restoration: denoising and inpainting of images and audio with the learned models.
 
-``image`` and ``audio`` run the models in ``aecodec.models.restore`` on ``Image`` / ``Audio``;
+``image`` and ``audio`` run the networks in ``aecodec.models`` (``image.restore_unet``,
+``audio.mask_gru``) on ``Image`` / ``Audio``;
 ``masks`` draws the hole masks that inpainting trains and is benchmarked on (brush strokes,
 boxes) and ``degrade`` makes the noisy inputs of the benchmark protocols (8-bit AWGN, speech
 mixed with noise at a given SNR). ``networks`` loads the shipped models once per process. Import the submodule you need: this package imports nothing,

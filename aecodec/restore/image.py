@@ -10,6 +10,7 @@ import numpy as np
 
 from aecodec.device import to_device
 from aecodec.errors import InputError
+from aecodec.media.image import to_gray
 from aecodec.media.types import Image
 from aecodec.restore.networks import shipped
 
@@ -102,7 +103,7 @@ def denoise_image(image: Image, sigma: float | None = None, strength: float = 1.
     denoised as colour and averaged back; an alpha channel passes through unchanged."""
     import torch
 
-    from aecodec.models.restore.unet import denoise
+    from aecodec.models.image.restore_unet import denoise
 
     if not 0.0 <= strength <= 1.0:
         raise InputError(f"--strength must be between 0 and 1, got {strength}")
@@ -127,7 +128,7 @@ def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image
     unchanged, bit for bit."""
     import torch
 
-    from aecodec.models.restore.unet import inpaint
+    from aecodec.models.image.restore_unet import inpaint
 
     mask = np.asarray(mask, dtype=bool)
     if mask.shape != (image.height, image.width):
@@ -182,10 +183,10 @@ def _rgb(pixels: np.ndarray) -> np.ndarray:
 
 
 def _merge(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
-    """Float RGB 0..255 -> uint8 pixels shaped as ``like``: grey averaged back, alpha from ``like``."""
+    """Float RGB 0..255 -> uint8 pixels shaped as ``like``: grey back to luma, alpha from ``like``."""
     out = np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
     if like.shape[2] == 1:
-        out = np.clip(np.rint(rgb.mean(axis=2, keepdims=True)), 0, 255).astype(np.uint8)
+        out = to_gray(out)
     elif like.shape[2] == 4:
         out = np.concatenate([out, like[:, :, 3:]], axis=2)
     return out

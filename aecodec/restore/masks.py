@@ -192,3 +192,28 @@ def box_mask(height: int, width: int, rng: np.random.Generator,
         left = int(rng.integers(0, width - box_w + 1))
         mask[top : top + box_h, left : left + box_w] = True
     return mask
+
+
+def read_mask(path: str, width: int, height: int) -> np.ndarray:
+    """A user's mask image -> bool (H, W), True = missing: luminance >= 128 (Pillow's ITU-R 601
+    weights, in integers so that grey 128 counts alike in L and RGB). RGBA masks count as drawn
+    over black, so transparent pixels are kept whatever colour they store.
+
+    Raises:
+        InputError: the mask cannot be read, or its size is not ``width`` x ``height``.
+    """
+    from aecodec.errors import InputError
+    from aecodec.media.image import read_image
+    from aecodec.restore.image import MAX_PIXELS
+
+    mask = read_image(path, max_pixels=MAX_PIXELS)
+    if (mask.width, mask.height) != (width, height):
+        raise InputError(f"the mask '{path}' is {mask.width}x{mask.height} but the image is {width}x{height}; "
+                         "give a mask of the image's size")
+    px = mask.pixels.astype(np.int64)
+    if mask.channels == 1:
+        return px[:, :, 0] >= 128
+    luminance = px[:, :, 0] * 299 + px[:, :, 1] * 587 + px[:, :, 2] * 114  # x 1000
+    if mask.channels == 4:
+        return luminance * px[:, :, 3] >= 128 * 1000 * 255
+    return luminance >= 128 * 1000

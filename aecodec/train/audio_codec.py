@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import torch
@@ -21,12 +20,9 @@ from torch import nn
 
 from aecodec.media.silence import min_run_frames, silence_mask
 from aecodec.models.audio.conv_lstm import ConvLstmConfig, ConvLstmTransforms, positions_to_levels
-from aecodec.train.image_codec import make_optimizers, ste_round
-from aecodec.train.loop import (
-    checkpoint_steps, load_checkpoint,
-    MetricLog, RunConfig, autocast, end_of_step, float32, optimiser_step, progress_bar, read_recipe, resume_checkpoint,
-    save_checkpoint, set_lr, start_run,
-)
+from aecodec.train.codec_task import CodecTask, ste_round
+from aecodec.train.loop import RunConfig, float32, train as train_task
+from aecodec.train.recipe import read_recipe
 
 
 @dataclass
@@ -104,20 +100,12 @@ def apply_weight_norm(module: nn.Module) -> None:
             nn.utils.parametrizations.weight_norm(m)
 
 
-def fold_weight_norm(module: nn.Module) -> None:
-    from torch.nn.utils import parametrize
-
-    for m in module.modules():
-        if parametrize.is_parametrized(m, "weight"):
-            parametrize.remove_parametrizations(m, "weight", leave_parametrized=True)
-
-
 def load_checkpoint_model(state: dict) -> TrainableConvLstm:
     """The model of a checkpoint with weight norm folded away (plain weights, as inference has them)."""
-    weight_norm = any(".parametrizations.weight." in k for k in state["model"])
-    model = TrainableConvLstm(ConvLstmConfig(**state["config"]["model"]), weight_norm=weight_norm)
-    model.load_state_dict(state["model"])
-    fold_weight_norm(model.transforms)
+    from aecodec.train.checkpoint import plain_weights
+
+    model = TrainableConvLstm(ConvLstmConfig(**state["config"]["model"]))
+    model.load_state_dict(plain_weights(state["model"]))
     return model
 
 
@@ -192,41 +180,67 @@ def load_recipe(path: str | None, **overrides) -> AudioTrainConfig:
     return AudioTrainConfig(**recipe, model=model)
 
 
-def load_weights(model: TrainableConvLstm, source: str) -> int:
-    """Initialise from shipped weights (.safetensors) or a checkpoint (.pt); returns the steps
-    already trained into them. Call before weight norm is applied."""
-    if str(source).endswith(".safetensors"):
-        from aecodec.train.export import load_for_training
+class AudioCodecTask(CodecTask):
+    """Spectral + rate training on random segments of folders of audio (each folder equally
+    often); the validation runs on the centre ``val_seconds`` of up to ``val_files`` held-out files."""
 
-        return load_for_training(model, source)
-    state = load_checkpoint(source)
-    model.load_state_dict(load_checkpoint_model(state).state_dict())
-    return checkpoint_steps(state)
+    keys = ("loss", "kbps", "mel", "stft", "aux")
+    # Each batch uses the entropy models of the rate anchors its samples drew, not all of them.
+    find_unused_parameters = True
 
+    def __init__(self, cfg: AudioTrainConfig, main: bool):
+        from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
 
-@torch.no_grad()
-def validate(model: TrainableConvLstm, clips: list[torch.Tensor], qualities=(1.0, 50.0, 100.0)) -> list[dict]:
-    """Mel distance and estimated kbps (rounded latents, likelihood rate) on held-out clips."""
-    from aecodec.metrics.audio import mel_distance
-    from aecodec.models.layers import quality_to_position
+        super().__init__(cfg, main)
+        sr = cfg.model.sample_rate
+        folders = [load_mono(list_audio(d), sr, cfg.max_file_seconds) for d in cfg.data]
+        self.segments = RandomSegments(folders, tuple(cfg.gain_db))
+        if cfg.val_data and main:
+            self.val = validation_clips(cfg.val_data, cfg)
 
-    model.eval()
-    config = model.transforms.config
-    device = next(model.parameters()).device
-    rows = []
-    for quality in qualities:
-        position = torch.tensor([quality_to_position(quality, config.levels)], device=device)
-        mel, kbps = [], []
-        for clip in clips:
-            x = clip.float()[None].to(device)
-            out = model(x, position)
-            x_hat = out["x_hat"].clamp(-1, 1)[0].cpu().numpy()
-            x_hat[silence_mask(clip.numpy(), min_run_frames(config.sample_rate))] = 0  # as the codec decodes
-            mel.append(mel_distance(clip.numpy(), x_hat, config.sample_rate))
-            kbps.append(float(out["bits"][0]) / (x.shape[1] / config.sample_rate) / 1000)
-        rows.append({"quality": quality, "kbps": sum(kbps) / len(kbps), "mel_distance": sum(mel) / len(mel)})
-    model.train()
-    return rows
+    def build_model(self) -> TrainableConvLstm:
+        return TrainableConvLstm(self.cfg.model)
+
+    def start_fresh(self, model: TrainableConvLstm) -> None:
+        with torch.no_grad():
+            model.transforms.log_gain_enc += math.log(self.cfg.latent_gain_init)
+            model.transforms.log_gain_dec -= math.log(self.cfg.latent_gain_init)
+
+    def prepare(self, model: TrainableConvLstm, device: torch.device) -> TrainableConvLstm:
+        cfg = self.cfg
+        if cfg.weight_norm:
+            apply_weight_norm(model.transforms)
+        # the loss's mel filterbanks and windows live on the model's device
+        self.spectral = SpectralLoss(cfg.model.sample_rate, cfg.mel_scales, cfg.stft_windows).to(device)
+        return model.to(device)
+
+    def batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        return make_batch(self.segments, self.cfg, gen)
+
+    def loss(self, model: TrainableConvLstm, forward, batch) -> dict:
+        x, silent, position = batch
+        return rd_loss(forward(x, position), model.transforms, self.spectral, x, silent, position, self.cfg)
+
+    def validate(self, model: TrainableConvLstm, qualities=(1.0, 50.0, 100.0)) -> list[dict]:
+        """Mel distance and estimated kbps (rounded latents, likelihood rate) on held-out clips."""
+        from aecodec.metrics.audio import mel_distance
+        from aecodec.models.layers import quality_to_position
+
+        config = model.transforms.config
+        device = next(model.parameters()).device
+        rows = []
+        for quality in qualities:
+            position = torch.tensor([quality_to_position(quality, config.levels)], device=device)
+            mel, kbps = [], []
+            for clip in self.val:
+                x = clip.float()[None].to(device)
+                out = model(x, position)
+                x_hat = out["x_hat"].clamp(-1, 1)[0].cpu().numpy()
+                x_hat[silence_mask(clip.numpy(), min_run_frames(config.sample_rate))] = 0  # as the codec decodes
+                mel.append(mel_distance(clip.numpy(), x_hat, config.sample_rate))
+                kbps.append(float(out["bits"][0]) / (x.shape[1] / config.sample_rate) / 1000)
+            rows.append({"quality": quality, "kbps": sum(kbps) / len(kbps), "mel_distance": sum(mel) / len(mel)})
+        return rows
 
 
 def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
@@ -244,51 +258,5 @@ def validation_clips(folder: str, cfg: AudioTrainConfig) -> list[torch.Tensor]:
 
 
 def train(cfg: AudioTrainConfig, resume: bool = False, log=print) -> Path:
-    """Train (or resume) a run; works alone or under torchrun (DDP, one batch per rank)."""
-    from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
-    from aecodec.train.batches import step_batches
-
-    dist, ckpt = start_run(cfg)
-    model = TrainableConvLstm(cfg.model)
-    prior_steps = 0
-    if cfg.init and not (resume and ckpt.exists()):
-        prior_steps = load_weights(model, cfg.init)
-        log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
-    elif not (resume and ckpt.exists()):
-        with torch.no_grad():
-            model.transforms.log_gain_enc += math.log(cfg.latent_gain_init)
-            model.transforms.log_gain_dec -= math.log(cfg.latent_gain_init)
-    if cfg.weight_norm:
-        apply_weight_norm(model.transforms)
-    model.to(dist.device)  # before the optimisers: their state follows
-    opt, aux_opt = make_optimizers(model, cfg)
-    step = 0
-    if resume and ckpt.exists():
-        step, prior_steps = resume_checkpoint(ckpt, model, opt, aux_opt, log)
-    # Each batch uses the entropy models of the rate anchors its samples drew, not all of them.
-    net = dist.wrap(model, find_unused_parameters=True)
-
-    sr = cfg.model.sample_rate
-    folders = [load_mono(list_audio(d), sr, cfg.max_file_seconds) for d in cfg.data]
-    segments = RandomSegments(folders, tuple(cfg.gain_db))
-    val_clips = validation_clips(cfg.val_data, cfg) if cfg.val_data and dist.is_main else []
-    spectral = SpectralLoss(sr, cfg.mel_scales, cfg.stft_windows).to(dist.device)
-    metrics_log = MetricLog(ckpt.parent / "log.jsonl", ("loss", "kbps", "mel", "stft", "aux"), log)
-    model.train()
-
-    bar = progress_bar(cfg, step, dist.is_main)
-    for x, silent, position in step_batches(partial(make_batch, segments, cfg), cfg, dist.rank, dist.device, step):
-        lr = set_lr(opt, step, cfg)
-        opt.zero_grad(set_to_none=True)
-        aux_opt.zero_grad(set_to_none=True)
-        with autocast(cfg, dist.device):
-            out = net(x, position)
-        metrics = rd_loss(out, model.transforms, spectral, x, silent, position, cfg)
-        optimiser_step(metrics["loss"] + metrics["aux"], opt, aux_opt, cfg.clip)
-        step += 1
-        end_of_step(step, lr, metrics, cfg, dist, bar, metrics_log, prior_steps,
-                    (lambda: validate(model, val_clips)) if val_clips else None,
-                    lambda: save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, cfg))
-    bar.close()
-    dist.stop()
-    return ckpt
+    """Train (or resume) an audio-codec run; works alone or under torchrun (``loop.train``)."""
+    return train_task(cfg, AudioCodecTask, resume, log)

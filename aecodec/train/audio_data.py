@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from aecodec.errors import InputError
-from aecodec.media.audio import READ_SUFFIXES
+from aecodec.media.kinds import AUDIO_SUFFIXES
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ def list_audio(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"training data folder '{folder}' does not exist; pass --data DIR")
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in READ_SUFFIXES and p.is_file())
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not files:
         raise InputError(f"no audio files in '{folder}'; put WAV/FLAC/OGG/MP3 files there")
     return files

@@ -8,8 +8,7 @@ import numpy as np
 import torch
 
 from aecodec.errors import InputError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp"}
+from aecodec.media.kinds import IMAGE_SUFFIXES
 
 
 def list_images(folder: str | Path) -> list[Path]:
@@ -22,8 +21,9 @@ def list_images(folder: str | Path) -> list[Path]:
     return files
 
 
-def load_rgb(files: list[Path], min_side: int) -> list[torch.Tensor]:
-    """Decode every image once into uint8 CHW tensors (the train set fits in memory)."""
+def read_rgb_tensors(files: list[Path], min_side: int) -> list[torch.Tensor]:
+    """Decode every image once into RGB uint8 CHW tensors (the train set fits in memory), leaving
+    out those under ``min_side`` px on their short side."""
     from aecodec.media.image import read_image
 
     images = []

@@ -1,32 +1,27 @@
 """Training of the restoration models: image denoiser, image inpainter, audio denoiser.
 
-One loop serves the three; a task supplies the model, the degraded batches (made on the fly
-from clean data with each step's own generator, so every step sees new noise and new holes),
-the loss and the validation.
-Runs alone or under torchrun (DDP), resumes exactly, and compounds across runs via ``init``.
+Each is a ``loop.Task``: it supplies the model, the degraded batches (made on the fly from clean
+data with each step's own generator, so every step sees new noise and new holes), the loss and
+the validation; ``loop.train`` runs them alone or under torchrun (DDP), resumes exactly, and
+compounds across runs via ``init``.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from aecodec.models.restore.unet import denoise, inpaint
+from aecodec.models.image.restore_unet import denoise, inpaint
+from aecodec.train.loop import RunConfig, Task, train as train_task
 from aecodec.train.noise_synth import DEFAULT_WEIGHTS
-from aecodec.train.loop import (
-    checkpoint_steps, load_checkpoint,
-    MetricLog, RunConfig, autocast, end_of_step, progress_bar, read_recipe, resume_checkpoint, save_checkpoint, set_lr,
-    start_run,
-)
+from aecodec.train.recipe import read_recipe
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
 
@@ -52,41 +47,61 @@ class RestoreTrainConfig(RunConfig):
 
 # --- tasks ----------------------------------------------------------------------------------
 
-class ImageDenoiseTask:
+class ImageRestoreTask(Task):
+    """A U-Net task on random crops of one folder of images, validated on the 256x256 centre
+    crops of the first ``val_images`` held-out images, degraded once with a fixed seed."""
+
+    architecture = "restore-unet"
+    unet: dict  # the task's UNetConfig settings under the recipe's "model"
+    defaults: dict  # the degradation settings a recipe's "degrade" may change
+    val_seed: int
+    val_images: int
+
+    def __init__(self, cfg: RestoreTrainConfig, main: bool):
+        from aecodec.train.data import RandomCrops, list_images, read_rgb_tensors
+
+        super().__init__(cfg, main)
+        self.opts = {**self.defaults, **cfg.degrade}
+        self.crops = RandomCrops(read_rgb_tensors(list_images(cfg.data[0]), cfg.crop), cfg.crop)
+        if cfg.val_data and main:
+            rng = np.random.default_rng(self.val_seed)
+            for img in read_rgb_tensors(list_images(cfg.val_data), 256)[: self.val_images]:
+                clean = centre_crop(img, 256).permute(1, 2, 0).numpy()
+                self.val.append((clean, self.degrade_for_validation(clean, rng)))
+
+    def degrade_for_validation(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The validation input paired with ``clean`` (HxWx3 uint8), drawn from ``rng``."""
+        raise NotImplementedError
+
+    @classmethod
+    def model_config(cls, model: dict):
+        from aecodec.models.image.restore_unet import UNetConfig
+
+        return UNetConfig(**{"in_channels": 4, "out_channels": 3, **cls.unet, **model})
+
+    def build_model(self) -> nn.Module:
+        from aecodec.models.image.restore_unet import RestorationUNet
+
+        return RestorationUNet(self.model_config(self.cfg.model))
+
+
+class ImageDenoiseTask(ImageRestoreTask):
     """Blind colour denoising with a noise-level map (FFDNet): AWGN over a range of sigma,
     signal-dependent Poisson-Gaussian noise, and noise that went through JPEG afterwards. The
     noisy input is rounded and clipped to 8 bits, as real noisy files are; the map carries the
     noise's overall standard deviation, which inference estimates (or takes from --sigma)."""
 
-    architecture = "restore-unet"
     keys = ("loss", "psnr")
+    unet = {}
     defaults = {"sigma": [0.0, 55.0], "p_poisson": 0.2, "p_jpeg": 0.1, "jpeg_quality": [60, 95]}
+    val_seed, val_images = 1234, 4
 
-    def __init__(self, cfg: RestoreTrainConfig, main: bool):
-        from aecodec.train.data import RandomCrops, list_images, load_rgb
+    def degrade_for_validation(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """AWGN at sigma 25, in 8 bits."""
+        return np.clip(np.round(clean + rng.normal(0, 25, clean.shape)), 0, 255).astype(np.uint8)
 
-        self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
-        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop)
-        self.val = []
-        if cfg.val_data and main:
-            rng = np.random.default_rng(1234)
-            for img in load_rgb(list_images(cfg.val_data), 256)[:4]:
-                clean = centre_crop(img, 256).permute(1, 2, 0).numpy()
-                noisy = np.clip(np.round(clean + rng.normal(0, 25, clean.shape)), 0, 255).astype(np.uint8)
-                self.val.append((clean, noisy))
-
-    @staticmethod
-    def model_config(model: dict):
-        from aecodec.models.restore.unet import UNetConfig
-
-        return UNetConfig(**{"in_channels": 4, "out_channels": 3, **model})
-
-    def build_model(self) -> nn.Module:
-        from aecodec.models.restore.unet import RestorationUNet
-
-        return RestorationUNet(self.model_config(self.cfg.model))
-
-    def batch(self, size: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    def batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        size = self.cfg.batch_size
         clean = self.crops.batch(size, gen)
         noisy, sigma = torch.empty_like(clean), torch.empty(size)
         lo, hi = self.opts["sigma"]
@@ -108,13 +123,12 @@ class ImageDenoiseTask:
             noisy[i], sigma[i] = x, s * 255
         return noisy, sigma, clean
 
-    def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
+    def loss(self, model: nn.Module, forward: Callable[..., torch.Tensor], batch) -> dict:
         noisy, sigma, clean = batch
-        out = denoise(net, noisy, sigma)
+        out = denoise(forward, noisy, sigma)
         mse = (out - clean).square().mean()
         return {"loss": mse, "psnr": -10 * torch.log10(mse.detach().clamp_min(1e-10))}
 
-    @torch.no_grad()
     def validate(self, model: nn.Module) -> dict:
         """PSNR on 256x256 dev crops at sigma 25, given the true sigma and estimated blind."""
         from aecodec.metrics.image import psnr_rgb
@@ -131,26 +145,18 @@ class ImageDenoiseTask:
         return {"psnr_sigma25": float(np.mean(known)), "psnr_blind25": float(np.mean(blind))}
 
 
-
-class ImageInpaintTask:
+class ImageInpaintTask(ImageRestoreTask):
     """Free-form brush strokes and boxes; the loss is the MSE inside the holes (the pixels
     outside are pasted back unchanged, so only the holes matter)."""
 
-    architecture = "restore-unet"
     keys = ("loss", "psnr_hole")
+    unet = {"gated": True}
     defaults = {"strokes": [1, 7], "width": [6, 28], "fraction": [0.03, 0.2], "p_box": 0.1}
+    val_seed, val_images = 4321, 6
 
-    def __init__(self, cfg: RestoreTrainConfig, main: bool):
-        from aecodec.train.data import RandomCrops, list_images, load_rgb
-
-        self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
-        self.crops = RandomCrops(load_rgb(list_images(cfg.data[0]), cfg.crop), cfg.crop)
-        self.val = []
-        if cfg.val_data and main:
-            rng = np.random.default_rng(4321)
-            for img in load_rgb(list_images(cfg.val_data), 256)[:6]:
-                clean = centre_crop(img, 256).permute(1, 2, 0).numpy()
-                self.val.append((clean, self.mask(256, 256, rng, protocol=True)))
+    def degrade_for_validation(self, clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """The mask of the evaluation protocol."""
+        return self.mask(256, 256, rng, protocol=True)
 
     def mask(self, h: int, w: int, rng: np.random.Generator, protocol: bool = False) -> np.ndarray:
         from aecodec.restore.masks import box_mask, brush_stroke_mask
@@ -164,31 +170,19 @@ class ImageInpaintTask:
             m |= box_mask(h, w, rng)
         return m
 
-    @staticmethod
-    def model_config(model: dict):
-        from aecodec.models.restore.unet import UNetConfig
-
-        return UNetConfig(**{"in_channels": 4, "out_channels": 3, "gated": True, **model})
-
-    def build_model(self) -> nn.Module:
-        from aecodec.models.restore.unet import RestorationUNet
-
-        return RestorationUNet(self.model_config(self.cfg.model))
-
-    def batch(self, size: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+    def batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        size, c = self.cfg.batch_size, self.cfg.crop
         clean = self.crops.batch(size, gen)
-        c = self.cfg.crop
         rng = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen)))  # the masks' numpy RNG
         mask = torch.from_numpy(np.stack([self.mask(c, c, rng) for _ in range(size)]))[:, None].float()
         return clean, mask
 
-    def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
+    def loss(self, model: nn.Module, forward: Callable[..., torch.Tensor], batch) -> dict:
         clean, mask = batch
-        out = inpaint(net, clean, mask)
+        out = inpaint(forward, clean, mask)
         mse = ((out - clean).square() * mask).sum() / (3 * mask.sum()).clamp_min(1)
         return {"loss": mse, "psnr_hole": -10 * torch.log10(mse.detach().clamp_min(1e-10))}
 
-    @torch.no_grad()
     def validate(self, model: nn.Module) -> dict:
         device = next(model.parameters()).device
         scores = []
@@ -201,8 +195,7 @@ class ImageInpaintTask:
         return {"psnr_hole": float(np.mean(scores))}
 
 
-
-class AudioDenoiseTask:
+class AudioDenoiseTask(Task):
     """Clean speech (and some music, to be kept intact) plus noise at a random SNR; some
     segments are clean and must pass unchanged. The loss is the negative SNR of the output,
     which unlike SI-SNR also keeps the level right."""
@@ -216,7 +209,8 @@ class AudioDenoiseTask:
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
         from aecodec.train.noise_synth import NoiseBank
 
-        self.cfg, self.opts = cfg, {**self.defaults, **cfg.degrade}
+        super().__init__(cfg, main)
+        self.opts = {**self.defaults, **cfg.degrade}
         self.model_cfg = self.model_config(cfg.model)
         sr = self.model_cfg.sample_rate
         if not cfg.noise_data:
@@ -228,7 +222,6 @@ class AudioDenoiseTask:
             if len(cfg.data) > 1 else None
         recorded = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], (0.0, 0.0))
         self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"])
-        self.val = []
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
 
@@ -242,17 +235,17 @@ class AudioDenoiseTask:
 
     @staticmethod
     def model_config(model: dict):
-        from aecodec.models.restore.audio_mask import MaskConfig
+        from aecodec.models.audio.mask_gru import MaskConfig
 
         return MaskConfig(**model)
 
     def build_model(self) -> nn.Module:
-        from aecodec.models.restore.audio_mask import SpectralMaskNet
+        from aecodec.models.audio.mask_gru import SpectralMaskNet
 
         return SpectralMaskNet(self.model_cfg)
 
-    def batch(self, size: int, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
-        frames = int(self.cfg.segment_seconds * self.model_cfg.sample_rate)
+    def batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
+        size, frames = self.cfg.batch_size, int(self.cfg.segment_seconds * self.model_cfg.sample_rate)
         o = self.opts
         clean = self.speech.batch(size, frames, gen)
         if self.others is not None:  # a quarter of the clean signals are music
@@ -285,13 +278,12 @@ class AudioDenoiseTask:
                 clean[i] = y * (float(x.abs().max()) / max(float(y.abs().max()), 1e-9))
         return clean
 
-    def loss(self, net: Callable[..., torch.Tensor], batch) -> dict:
+    def loss(self, model: nn.Module, forward: Callable[..., torch.Tensor], batch) -> dict:
         noisy, clean = batch
-        out = net(noisy)
+        out = forward(noisy)
         snr_out = snr_db(clean, out)
         return {"loss": -snr_out.mean(), "snr_in": snr_db(clean, noisy).mean().detach(), "snr_out": snr_out.mean().detach()}
 
-    @torch.no_grad()
     def validate(self, model: nn.Module) -> dict:
         from aecodec.metrics.audio import si_snr
 
@@ -337,69 +329,10 @@ def load_recipe(path: str | None, **overrides) -> RestoreTrainConfig:
     return RestoreTrainConfig(**read_recipe(path, overrides))
 
 
-def load_weights(model: nn.Module, source: str) -> int:
-    """Start from shipped weights (.safetensors + its card beside it) or a checkpoint (.pt);
-    returns the steps already trained into them, so model cards can add the steps up."""
-    if str(source).endswith(".safetensors"):
-        from safetensors.torch import load_file
-
-        model.load_state_dict({k: v.float() for k, v in load_file(source).items()})
-        card = json.loads(Path(source).with_suffix(".json").read_text())
-        return int(card["trained"]["steps"])
-    state = load_checkpoint(source)
-    model.load_state_dict(state["model"])
-    return checkpoint_steps(state)
-
-
-def validate(model: nn.Module, task) -> dict:
-    model.eval()
-    try:
-        return task.validate(model)
-    finally:
-        model.train()
-
-
-# --- the loop -----------------------------------------------------------------------------------
-
 def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
-    from aecodec.train.batches import step_batches
-
+    """Train (or resume) a run of ``cfg.task``; works alone or under torchrun (``loop.train``)."""
     if cfg.task not in TASK_CLASSES:
         from aecodec.errors import InputError
 
         raise InputError(f"unknown restoration task '{cfg.task}'; use one of {', '.join(TASKS)}")
-    dist, ckpt = start_run(cfg)
-    task = TASK_CLASSES[cfg.task](cfg, dist.is_main)
-    model = task.build_model().to(dist.device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    step, prior_steps = 0, 0
-    if resume and ckpt.exists():
-        step, prior_steps = resume_checkpoint(ckpt, model, opt, None, log)
-    elif cfg.init:
-        prior_steps = load_weights(model, cfg.init)
-        log(f"initialised from {cfg.init} ({prior_steps} steps already trained)")
-    net = dist.wrap(model)
-
-    def forward(*inputs: torch.Tensor) -> torch.Tensor:
-        """The network under amp; the task's loss around it then runs in float32."""
-        with autocast(cfg, dist.device):
-            return net(*inputs).float()
-
-    metrics_log = MetricLog(ckpt.parent / "log.jsonl", task.keys, log)
-    model.train()
-    bar = progress_bar(cfg, step, dist.is_main)
-    for batch in step_batches(partial(task.batch, cfg.batch_size), cfg, dist.rank, dist.device, step):
-        lr = set_lr(opt, step, cfg)
-        opt.zero_grad(set_to_none=True)
-        metrics = task.loss(forward, batch)
-        metrics["loss"].backward()
-        if cfg.clip:
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-        opt.step()
-        step += 1
-        end_of_step(step, lr, metrics, cfg, dist, bar, metrics_log, prior_steps,
-                    (lambda: validate(model, task)) if task.val else None,
-                    lambda: save_checkpoint(ckpt, model, opt, None, step, prior_steps, cfg))
-    bar.close()
-    dist.stop()
-    return ckpt
+    return train_task(cfg, TASK_CLASSES[cfg.task], resume, log)

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from aecodec.errors import InputError
-from aecodec.train.loop import load_checkpoint
+from aecodec.train.checkpoint import load_checkpoint
 
 DATA = Path(__file__).parents[1] / "data" / "images"
 

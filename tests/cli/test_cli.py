@@ -10,22 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli_run import aecodec, assert_one_line_error
+
 DATA = Path(__file__).parents[1] / "data" / "images"
 SAMPLE = DATA / "canyon_wren.png"
-
-
-def aecodec(*args, stdin: bytes | None = None, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aecodec", *map(str, args)], input=stdin,
-                          capture_output=True, cwd=cwd, timeout=300)
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    err = result.stderr.decode()
-    assert result.returncode == 1, err
-    assert err.startswith("aecodec: error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for w in words:
-        assert w in err, err
 
 
 def test_help_and_info_do_not_import_torch(tmp_path):
@@ -47,7 +35,7 @@ def test_help_and_info_do_not_import_torch(tmp_path):
 def test_cli_inference_matches_the_library_exactly(tmp_path):
     """The CLI defers torch's meta-kernel registrations (aecodec.runtime); files and pixels
     must be exactly what the library makes in this process, where torch is imported in full."""
-    from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.codecs.image import LearnedImageCodec
     from aecodec.media.image import read_image
 
     aec, png = tmp_path / "a.aec", tmp_path / "a.png"

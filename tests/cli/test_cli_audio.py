@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+
+from cli_run import aecodec, assert_one_line_error
 
 IMAGE = Path(__file__).parents[1] / "data" / "images" / "canyon_wren.png"
 
@@ -27,7 +27,7 @@ def env(tmp_path_factory) -> dict:
 
     from aecodec.models.audio.conv_lstm import ConvLstmConfig
     from aecodec.train.audio_codec import AudioTrainConfig, TrainableConvLstm
-    from aecodec.train.export import export_audio_codec
+    from aecodec.train.freeze import export_audio_codec
 
     folder = tmp_path_factory.mktemp("models")
     config = AudioTrainConfig(model=ConvLstmConfig(channels=(4, 4, 8, 8, 16), latent=8, levels=3))
@@ -47,51 +47,41 @@ def song(tmp_path_factory) -> Path:
     return path
 
 
-def aecodec(env, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aecodec", *map(str, args)], input=stdin, capture_output=True,
-                          env=env, timeout=300)
-
-
-def assert_one_line_error(result, *words: str) -> None:
-    err = result.stderr.decode()
-    assert result.returncode == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
-    for w in words:
-        assert w in err, err
-
-
 def test_kbps_round_trip_to_flac_keeps_rate_channels_and_length(env, song, tmp_path):
     aec, flac = tmp_path / "s.aec", tmp_path / "s.flac"
-    r = aecodec(env, "encode", song, "-o", aec, "--kbps", "64", "--json")
+    r = aecodec("encode", song, "-o", aec, "--kbps", "64", "--json", env=env)
     assert r.returncode == 0, r.stderr.decode()
     stats = json.loads(r.stdout)
     assert stats["kbps"] <= 64 and stats["bytes"] == aec.stat().st_size and stats["channels"] == 2
-    info = json.loads(aecodec(env, "info", "--json", aec).stdout)
+    info = json.loads(aecodec("info", "--json", aec, env=env).stdout)
     assert info["media"] == "audio" and info["frames"] == 66150 and info["channel_coding"] == "mid-side"
-    r = aecodec(env, "decode", aec, "-o", flac, "--sample-format", "24")
+    r = aecodec("decode", aec, "-o", flac, "--sample-format", "24", env=env)
     assert r.returncode == 0, r.stderr.decode()
     out = soundfile.info(str(flac))
     assert (out.samplerate, out.channels, out.frames, out.subtype) == (44100, 2, 66150, "PCM_24")
 
 
+@pytest.mark.slow
 def test_mixed_batch_and_stdin(env, song, tmp_path):
     enc, dec = tmp_path / "enc", tmp_path / "dec"
     enc.mkdir(), dec.mkdir()
-    assert aecodec(env, "encode", song, IMAGE, "-o", enc, "-q", "40").returncode == 0
+    assert aecodec("encode", song, IMAGE, "-o", enc, "-q", "40", env=env).returncode == 0
     assert sorted(p.name for p in enc.iterdir()) == ["canyon_wren.aec", "song.aec"]
-    r = aecodec(env, "decode", *sorted(enc.iterdir()), "-o", dec)
+    r = aecodec("decode", *sorted(enc.iterdir()), "-o", dec, env=env)
     assert r.returncode == 0, r.stderr.decode()
     assert sorted(p.name for p in dec.iterdir()) == ["canyon_wren.png", "song.wav"]
-    piped = aecodec(env, "encode", "-", "-o", "-", "-q", "30", stdin=song.read_bytes())
+    piped = aecodec("encode", "-", "-o", "-", "-q", "30", stdin=song.read_bytes(), env=env)
     assert piped.returncode == 0 and piped.stdout[:4] == b"AEC\x1a"
-    back = aecodec(env, "decode", "-", "-o", "-", stdin=piped.stdout)
+    back = aecodec("decode", "-", "-o", "-", stdin=piped.stdout, env=env)
     assert back.returncode == 0 and back.stdout[:4] == b"RIFF"
 
 
+@pytest.mark.slow
 def test_audio_errors_are_one_line_and_leave_nothing(env, song, tmp_path):
     noise = tmp_path / "noise.wav"
     noise.write_bytes(np.random.default_rng(0).bytes(3000))
     aec = tmp_path / "s.aec"
-    assert aecodec(env, "encode", song, "-o", aec, "-q", "20").returncode == 0
+    assert aecodec("encode", song, "-o", aec, "-q", "20", env=env).returncode == 0
     cases = [
         (["encode", song, "-o", tmp_path / "o1.aec", "--bpp", "1"], "--bpp is for images"),
         (["encode", IMAGE, "-o", tmp_path / "o2.aec", "--kbps", "6"], "--kbps is for audio"),
@@ -101,5 +91,5 @@ def test_audio_errors_are_one_line_and_leave_nothing(env, song, tmp_path):
         (["decode", aec, "-o", tmp_path / "o6.flac", "--sample-format", "float"], "FLAC stores integer"),
     ]
     for args, words in cases:
-        assert_one_line_error(aecodec(env, *args), words)
+        assert_one_line_error(aecodec(*args, env=env), words)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["noise.wav", "s.aec"]

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile
+
+from cli_run import aecodec, assert_one_line_error
 
 ROOT = Path(__file__).parents[2]
 IMAGES = ROOT / "tests" / "data" / "images"
@@ -39,23 +40,10 @@ def song(tmp_path_factory) -> Path:
     return path
 
 
-def aecodec(env, *args, stdin: bytes | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "aecodec", *map(str, args)], input=stdin, capture_output=True,
-                          env=env, timeout=300)
-
-
 def ok(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, result.stderr.decode()
     assert not result.stderr, result.stderr.decode()
     return result.stdout.decode()
-
-
-def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    err = result.stderr.decode()
-    assert result.returncode == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
-    assert "Traceback" not in err
-    for w in words:
-        assert w in err, err
 
 
 def pixels(path) -> np.ndarray:
@@ -67,7 +55,7 @@ def pixels(path) -> np.ndarray:
 def test_denoise_folder_batch_keeps_size_mode_alpha_and_audio_length(env, song, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    stdout = ok(aecodec(env, "denoise", RGB, GRAY, RGBA, song, "-o", out, "--json"))
+    stdout = ok(aecodec("denoise", RGB, GRAY, RGBA, song, "-o", out, "--json", env=env))
     stats = {Path(s["input"]).name: s for s in map(json.loads, stdout.splitlines())}
     assert sorted(p.name for p in out.iterdir()) == ["canyon_wren.png", "lake_gray.png", "osprey_alpha.png", "song.wav"]
     for src in (RGB, GRAY, RGBA):
@@ -82,10 +70,10 @@ def test_denoise_folder_batch_keeps_size_mode_alpha_and_audio_length(env, song, 
 
 
 def test_strength_zero_returns_the_input(env, song, tmp_path):
-    ok(aecodec(env, "denoise", RGBA, "-o", tmp_path / "zero.png", "--strength", "0", "--sigma", "25"))
+    ok(aecodec("denoise", RGBA, "-o", tmp_path / "zero.png", "--strength", "0", "--sigma", "25", env=env))
     assert np.array_equal(pixels(tmp_path / "zero.png"), pixels(RGBA))
-    ok(aecodec(env, "denoise", song, "-o", tmp_path / "zero.wav", "--strength", "0"))
-    ok(aecodec(env, "denoise", song, "-o", tmp_path / "full.wav", "--strength", "1"))
+    ok(aecodec("denoise", song, "-o", tmp_path / "zero.wav", "--strength", "0", env=env))
+    ok(aecodec("denoise", song, "-o", tmp_path / "full.wav", "--strength", "1", env=env))
     original, _ = soundfile.read(song, dtype="float32")
     zero, _ = soundfile.read(tmp_path / "zero.wav", dtype="float32")
     full, _ = soundfile.read(tmp_path / "full.wav", dtype="float32")
@@ -99,14 +87,14 @@ def test_denoise_long_mono_audio_to_flac_keeps_exact_length(env, tmp_path):
     frames = 31 * 8000 + 7
     noise = 0.05 * np.random.default_rng(1).standard_normal((frames, 1))
     soundfile.write(src, noise + 0.3 * np.sin(np.arange(frames) / 10)[:, None], 8000, subtype="PCM_16")
-    stats = json.loads(ok(aecodec(env, "denoise", src, "-o", tmp_path / "long.flac", "--json")))
+    stats = json.loads(ok(aecodec("denoise", src, "-o", tmp_path / "long.flac", "--json", env=env)))
     info = soundfile.info(str(tmp_path / "long.flac"))
     assert (info.format, info.samplerate, info.channels, info.frames) == ("FLAC", 8000, 1, frames)
     assert stats["frames"] == frames and stats["sample_rate"] == 8000
 
 
 def test_denoise_stdin_to_stdout(env, song):
-    r = aecodec(env, "denoise", "-", "-o", "-", stdin=song.read_bytes())
+    r = aecodec("denoise", "-", "-o", "-", stdin=song.read_bytes(), env=env)
     assert r.returncode == 0 and r.stdout[:4] == b"RIFF", r.stderr.decode()
     import io
 
@@ -124,8 +112,8 @@ def test_inpaint_image_changes_only_the_masked_pixels(env, tmp_path):
     mask = np.full((h, w, 4), 255, np.uint8)
     mask[:, :, 3] = np.where(hole, 255, 0)
     Image.fromarray(mask).save(tmp_path / "mask.png")
-    stats = json.loads(ok(aecodec(env, "inpaint", RGBA, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out.png",
-                                  "--json")))
+    stats = json.loads(ok(aecodec("inpaint", RGBA, "--mask", tmp_path / "mask.png", "-o", tmp_path / "out.png",
+                                  "--json", env=env)))
     out = pixels(tmp_path / "out.png")
     assert out.shape == image.shape and stats["filled_pixels"] == hole.sum()
     assert np.array_equal(out[~hole], image[~hole])
@@ -136,7 +124,7 @@ def test_inpaint_image_changes_only_the_masked_pixels(env, tmp_path):
 def test_mask_threshold_is_luminance_128_in_every_mode(tmp_path):
     from PIL import Image
 
-    from aecodec.cli.restore_cmds import read_mask
+    from aecodec.restore.masks import read_mask
 
     grey = np.array([[127, 128]], np.uint8)
     masks = {
@@ -154,14 +142,14 @@ def test_inpaint_with_an_empty_mask_writes_the_input_unchanged(env, tmp_path):
     from PIL import Image
 
     Image.fromarray(np.zeros(pixels(GRAY).shape[:2], np.uint8)).save(tmp_path / "black.png")
-    summary = ok(aecodec(env, "inpaint", GRAY, "--mask", tmp_path / "black.png", "-o", tmp_path / "out.tif"))
+    summary = ok(aecodec("inpaint", GRAY, "--mask", tmp_path / "black.png", "-o", tmp_path / "out.tif", env=env))
     assert "nothing to fill" in summary
     assert np.array_equal(pixels(tmp_path / "out.tif"), pixels(GRAY))
 
 
 def test_inpaint_audio_fills_only_the_gaps(env, song, tmp_path):
-    stats = json.loads(ok(aecodec(env, "inpaint", song, "--gap", "0.5:0.6,1.45:2", "-o", tmp_path / "out.wav",
-                                  "--json")))
+    stats = json.loads(ok(aecodec("inpaint", song, "--gap", "0.5:0.6,1.45:2", "-o", tmp_path / "out.wav",
+                                  "--json", env=env)))
     assert stats["gaps_s"] == [[0.5, 0.6], [1.45, 1.5]] and stats["filled_frames"] == 4410 + 2205
     original, _ = soundfile.read(song, dtype="float32")
     out, rate = soundfile.read(tmp_path / "out.wav", dtype="float32")
@@ -172,6 +160,7 @@ def test_inpaint_audio_fills_only_the_gaps(env, song, tmp_path):
     assert np.abs(out[~keep] - original[~keep]).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_errors_are_one_line_and_leave_no_output(env, song, tmp_path):
     import torch
     from PIL import Image
@@ -201,7 +190,7 @@ def test_errors_are_one_line_and_leave_no_output(env, song, tmp_path):
     if not torch.cuda.is_available():
         cases.append((["denoise", RGB, "-o", out / "n.png", "--device", "cuda"], "CUDA"))
     for args, words in cases:
-        assert_one_line_error(aecodec(env, *args), words)
+        assert_one_line_error(aecodec(*args, env=env), words)
     assert list(out.iterdir()) == []
 
 
@@ -210,7 +199,7 @@ def test_missing_weights_are_one_line(env, tmp_path):
     card["version"] = 1001  # newer than the stand-ins and anything in pretrained/
     card["weights"]["file"] = "gone.safetensors"
     (tmp_path / "image-denoise-unet.v1001.json").write_text(json.dumps(card))
-    result = aecodec({**env, "AECODEC_MODELS": str(tmp_path)}, "denoise", RGB, "-o", tmp_path / "out.png")
+    result = aecodec("denoise", RGB, "-o", tmp_path / "out.png", env={**env, "AECODEC_MODELS": str(tmp_path)})
     assert_one_line_error(result, "gone.safetensors", "missing")
     assert not (tmp_path / "out.png").exists()
 
@@ -219,19 +208,19 @@ def test_denoise_very_short_audio(env, tmp_path):
     """Fewer samples than one STFT window at the model's rate still come back, all of them."""
     for name, frames, rate in (("click.wav", 50, 8000), ("one.wav", 1, 48000)):
         soundfile.write(tmp_path / name, np.full((frames, 1), 0.1), rate)
-        ok(aecodec(env, "denoise", tmp_path / name, "-o", tmp_path / f"out-{name}"))
+        ok(aecodec("denoise", tmp_path / name, "-o", tmp_path / f"out-{name}", env=env))
         assert soundfile.info(str(tmp_path / f"out-{name}")).frames == frames
 
 
 def test_inpaint_float_audio_keeps_samples_outside_the_gaps(env, tmp_path):
     loud = np.full((24000, 1), 1.5, np.float32)
     soundfile.write(tmp_path / "loud.wav", loud, 48000, subtype="FLOAT")
-    ok(aecodec(env, "inpaint", tmp_path / "loud.wav", "--gap", "0.2:0.3", "-o", tmp_path / "out.wav"))
+    ok(aecodec("inpaint", tmp_path / "loud.wav", "--gap", "0.2:0.3", "-o", tmp_path / "out.wav", env=env))
     out, _ = soundfile.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
     assert np.array_equal(out[:9600], loud[:9600]) and np.array_equal(out[14400:], loud[14400:])
 
 
 def test_a_restoration_model_is_not_a_codec(env, tmp_path):
-    result = aecodec(env, "encode", RGB, "-o", tmp_path / "x.aec", "--model", "image-denoise-unet")
+    result = aecodec("encode", RGB, "-o", tmp_path / "x.aec", "--model", "image-denoise-unet", env=env)
     assert_one_line_error(result, "not a codec")
     assert not (tmp_path / "x.aec").exists()

@@ -184,6 +184,7 @@ def test_dev_zero_on_standard_input_is_refused_at_once(tmp_path, command, suffix
 # --- signals --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
 def test_sigterm_and_sighup_end_in_one_line_like_ctrl_c(tmp_path, signum):
     read, write = os.pipe()  # standard input that stays open and empty: the program waits in read()

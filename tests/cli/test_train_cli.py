@@ -22,6 +22,7 @@ RESTORE_TINY = {"batch_size": 2, "crop": 32, "warmup": 1, "log_every": 1, "check
                 "model": {"widths": [4, 8, 8], "blocks": 1}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", ["image-codec", "audio-codec", "image-denoise"])
 def test_torchrun_two_processes_write_a_checkpoint(tmp_path, task, tone_folder):
     recipe = tmp_path / "tiny.json"
@@ -43,6 +44,7 @@ def test_torchrun_two_processes_write_a_checkpoint(tmp_path, task, tone_folder):
     assert rows[-1]["ranks"] == 2 and rows[-1]["step"] == 4
 
 
+@pytest.mark.slow
 def test_bad_training_options_are_one_line(tmp_path):
     r = subprocess.run([sys.executable, "-m", "aecodec", "train", "image-codec", "--data", str(tmp_path / "none"),
                         "--out", str(tmp_path / "run"), "--steps", "1"], capture_output=True, timeout=120)

@@ -10,7 +10,6 @@ cases of the newest models that do not exist yet; it never rewrites an old one.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,6 +20,8 @@ import pytest
 from aecodec import container
 from aecodec.media.image import read_image
 from aecodec.media.types import Audio, Image
+
+from symbols import symbols_sha256
 
 HERE = Path(__file__).parent
 CASES = HERE / "cases.json"
@@ -40,45 +41,6 @@ AUDIO_SOURCES = {  # name (without the version) -> (sample, seconds, quality)
 AUDIO_TOLERANCE = 1e-3
 
 
-def decoded_audio_symbols(codec, data: bytes) -> str:
-    """sha256 over every entropy-decoded symbol of an audio file, stream by stream."""
-    from aecodec.codecs.learned_audio import check_audio_header, chunking_for
-    from aecodec.entropy.tables import decode
-    from aecodec.media.chunks import chunk_spans
-    from aecodec.media.resample import output_frames
-
-    parsed = container.unpack(data)
-    h = check_audio_header(parsed.header)
-    model = codec.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
-    assert (h.chunk_frames, h.overlap) == chunking_for(model.sample_rate, model.hop)
-    spans = chunk_spans(output_frames(h.frames, h.sample_rate, model.sample_rate), h.chunk_frames, h.overlap)
-    digest = hashlib.sha256()
-    for k, (start, stop) in enumerate(spans):
-        indexes = model.indexes(h.qualities(), (h.coded_channels, model.config.latent, -(-(stop - start) // model.hop)))
-        for c in range(h.coded_channels):
-            digest.update(decode(parsed.streams[k * h.coded_channels + c], indexes[c], model.tables).tobytes())
-    return digest.hexdigest()
-
-
-def decoded_symbols(codec, data: bytes) -> str:
-    """sha256 over every entropy-decoded symbol of an image file (z then y)."""
-    import torch
-
-    from aecodec.codecs.learned import check_image_header
-    from aecodec.entropy.tables import decode
-
-    parsed = container.unpack(data)
-    height, width, _, _, _, group = check_image_header(parsed.header)
-    model = codec.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
-    hp, wp = -(-height // 64) * 64, -(-width // 64) * 64
-    z = decode(parsed.streams[0], model.z_indexes((1, model.config.N, hp // 64, wp // 64)), model.z_tables)
-    _, y_idx = model.entropy_parameters(torch.from_numpy(z))
-    h = hashlib.sha256(z.tobytes())
-    for i, c in enumerate(range(0, model.config.M, group)):
-        h.update(decode(parsed.streams[1 + i], y_idx[:, c : c + group], model.y_tables).tobytes())
-    return h.hexdigest()
-
-
 def regenerate(codec) -> None:
     from aecodec.media.image import write_image
 
@@ -93,7 +55,7 @@ def regenerate(codec) -> None:
         data = codec.encode(Image(np.ascontiguousarray(px[top:bottom, left:right])), quality)
         (HERE / f"{name}.aec").write_bytes(data)
         write_image(codec.decode(data), HERE / f"{name}.png", force=True)
-        cases[name] = {"file": f"{name}.aec", "reference": f"{name}.png", "symbols_sha256": decoded_symbols(codec, data)}
+        cases[name] = {"file": f"{name}.aec", "reference": f"{name}.png", "symbols_sha256": symbols_sha256(codec, data)}
     CASES.write_text(json.dumps(cases, indent=2) + "\n")
 
 
@@ -111,7 +73,7 @@ def regenerate_audio(codec) -> None:
         data = codec.encode(Audio(clip.samples[int(start * rate) : int(stop * rate)], rate), quality)
         (HERE / f"{name}.aec").write_bytes(data)
         write_audio(codec.decode(data), HERE / f"{name}.flac", force=True, sample_format="24")
-        cases[name] = {"file": f"{name}.aec", "reference": f"{name}.flac", "symbols_sha256": decoded_audio_symbols(codec, data)}
+        cases[name] = {"file": f"{name}.aec", "reference": f"{name}.flac", "symbols_sha256": symbols_sha256(codec, data)}
     CASES.write_text(json.dumps(cases, indent=2) + "\n")
 
 
@@ -121,7 +83,7 @@ def load_cases() -> dict:
 
 @pytest.fixture(scope="module")
 def audio_codec():
-    from aecodec.codecs.learned_audio import LearnedAudioCodec
+    from aecodec.codecs.audio import LearnedAudioCodec
 
     return LearnedAudioCodec(device="cpu")
 
@@ -137,11 +99,16 @@ def test_regeneration_switch(image_codec, audio_codec):
 
 @pytest.mark.parametrize("name", sorted(n for n in load_cases() if n.startswith("audio-")))
 def test_golden_audio_decodes_as_recorded(name, audio_codec):
+    from aecodec.codecs.audio import chunking_for
+    from aecodec.codecs.audio_header import check_audio_header
     from aecodec.media.audio import read_audio
 
     case = load_cases()[name]
     data = (HERE / case["file"]).read_bytes()
-    assert decoded_audio_symbols(audio_codec, data) == case["symbols_sha256"]
+    header = container.unpack(data).header
+    h, model = check_audio_header(header), audio_codec.model(header["model"]["name"], header["model"]["sha256"])
+    assert (h.chunk_frames, h.overlap) == chunking_for(model.sample_rate, model.hop)
+    assert symbols_sha256(audio_codec, data) == case["symbols_sha256"]
     decoded = audio_codec.decode(data)
     reference = read_audio(HERE / case["reference"])
     assert decoded.samples.shape == reference.samples.shape and decoded.sample_rate == reference.sample_rate
@@ -152,7 +119,7 @@ def test_golden_audio_decodes_as_recorded(name, audio_codec):
 def test_golden_file_decodes_as_recorded(name, image_codec):
     case = load_cases()[name]
     data = (HERE / case["file"]).read_bytes()
-    assert decoded_symbols(image_codec, data) == case["symbols_sha256"]
+    assert symbols_sha256(image_codec, data) == case["symbols_sha256"]
     decoded = image_codec.decode(data).pixels.astype(int)
     reference = read_image(HERE / case["reference"]).pixels.astype(int)
     assert decoded.shape == reference.shape

@@ -18,7 +18,7 @@ SPEECH = Path(__file__).parents[1] / "data" / "audio" / "librivox_speech.flac"
 
 @pytest.fixture(scope="module")
 def codec():
-    from aecodec.codecs.learned_audio import LearnedAudioCodec
+    from aecodec.codecs.audio import LearnedAudioCodec
 
     return LearnedAudioCodec(device="cpu")
 

@@ -54,8 +54,8 @@ def test_every_baseline_is_listed() -> None:
 
 
 def test_aecodec_is_the_learned_codec_of_the_media_on_the_device() -> None:
-    from aecodec.codecs.learned import LearnedImageCodec
-    from aecodec.codecs.learned_audio import LearnedAudioCodec
+    from aecodec.codecs.image import LearnedImageCodec
+    from aecodec.codecs.audio import LearnedAudioCodec
 
     image, audio = get_codec("aecodec", "image", "cpu"), get_codec("aecodec", "audio", "cpu")
     assert isinstance(image, LearnedImageCodec) and isinstance(audio, LearnedAudioCodec)

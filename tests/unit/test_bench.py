@@ -15,6 +15,7 @@ import pytest
 from aecodec.bench.image import bench_images
 from aecodec.bench.report import RowLog
 from aecodec.errors import InputError
+from cli_run import aecodec
 
 QUALITIES = (10, 30, 50, 70, 90)
 POINT_KEYS = {"quality", "bpp", "psnr", "ms_ssim", "encode_s", "decode_s"}
@@ -137,10 +138,9 @@ def test_bench_input_errors(images: Path, tmp_path: Path) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
-    # commands.py registers the bench group in the product; here the module is imported directly.
-    code = "import sys; from aecodec.cli import bench_cmds; from aecodec.cli.main import main; main(sys.argv[1:])"
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # as one_torch_thread, for the child process
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120, env=env)
+    """The CLI with one torch thread (as one_torch_thread, for the child process), output as text."""
+    result = aecodec(*args, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    return subprocess.CompletedProcess(result.args, result.returncode, result.stdout.decode(), result.stderr.decode())
 
 
 def test_cli_bad_options_are_one_line_errors(images: Path, tmp_path: Path) -> None:

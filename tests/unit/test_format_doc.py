@@ -95,7 +95,7 @@ def test_every_key_in_the_examples_is_documented() -> None:
 
 def test_the_audio_example_follows_the_chunk_and_stream_rules() -> None:
     from aecodec.media.chunks import chunk_count
-    from aecodec.codecs.learned_audio import check_audio_header
+    from aecodec.codecs.audio_header import check_audio_header
 
     header = example_header("audio")
     h = check_audio_header(header)

@@ -13,7 +13,6 @@ import math
 import os
 import struct
 import subprocess
-import sys
 import time
 import zlib
 
@@ -23,12 +22,15 @@ import soundfile
 import torch
 
 from aecodec import container
-from aecodec.codecs import envelope, learned, learned_audio
-from aecodec.codecs.learned_audio import LearnedAudioCodec
+from aecodec.codecs import audio as learned_audio
+from aecodec.codecs import audio_header, base, envelope
+from aecodec.codecs import image as learned_image
+from aecodec.codecs.audio import LearnedAudioCodec
 from aecodec.errors import FormatError, InputError
 from aecodec.media.audio import open_audio
 from aecodec.media.types import Audio, Image
 from aecodec.models.registry import read_card
+from cli_run import aecodec
 
 FAST = 2.0  # seconds: refusals take well under 0.5 s (no work in proportion to the claim); room for a busy machine
 
@@ -67,8 +69,8 @@ def refused(decode, data: bytes, match: str) -> None:
 def image_layout(codec, height: int, width: int) -> tuple[int, int, int]:
     """(tile, y_group_channels, streams) the encoder writes for an RGB image of this size."""
     model = codec.model()
-    hp, wp = learned.padded_size(height), learned.padded_size(width)
-    group = min(model.config.M, max(1, learned.MAX_GROUP_SYMBOLS // (hp // 16 * (wp // 16))))
+    hp, wp = learned_image.padded_size(height), learned_image.padded_size(width)
+    group = min(model.config.M, max(1, learned_image.MAX_GROUP_SYMBOLS // (hp // 16 * (wp // 16))))
     return model.tile_for(hp, wp), group, 1 + math.ceil(model.config.M / group)
 
 
@@ -143,7 +145,7 @@ def test_the_cheapest_legitimate_images_still_decode(image_codec, shape, value):
     z = container.unpack(data).streams[0]
     cells = math.ceil(shape[0] / 64) * math.ceil(shape[1] / 64)
     model = image_codec.model()
-    bound = learned.min_stream_bytes(cells * learned.cheapest_bits(model.z_tables)[: model.config.N].sum())
+    bound = base.min_stream_bytes(cells * base.cheapest_bits(model.z_tables)[: model.config.N].sum())
     assert bound <= len(z) <= 1.5 * bound + 8  # the bound is tight on flat images, and holds
     out = image_codec.decode(data).pixels
     assert out.shape == px.shape and np.abs(out.astype(int) - value).mean() < 4  # quality 1: close, not exact
@@ -193,7 +195,7 @@ def test_chunks_must_be_whole_latent_frames(audio_codec):
 
 
 def test_a_megabyte_claiming_terabytes_of_audio_is_refused_at_once(audio_codec):
-    chunk = learned_audio.MAX_CHUNK_FRAMES // 320 * 320  # whole latent frames
+    chunk = audio_header.MAX_CHUNK_FRAMES // 320 * 320  # whole latent frames
     frames = 65536 * chunk * 32  # 65536 chunks at the model rate, at 768 kHz: about 2.2 TB of 16-bit WAV
     data = audio_file(frames=frames, rate=768000, chunk=chunk, overlap=0, streams=[b"\0" * 16] * 65536)
     assert len(data) < 2 << 20
@@ -261,10 +263,10 @@ def raw_aec(header: dict, streams=()) -> bytes:
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def aecodec(*args) -> subprocess.CompletedProcess:
+def shipped_models(*args) -> subprocess.CompletedProcess:
+    """The CLI with only the shipped models (no test stand-ins from AECODEC_MODELS)."""
     env = {k: v for k, v in os.environ.items() if k != "AECODEC_MODELS"}
-    return subprocess.run([sys.executable, "-m", "aecodec", *map(str, args)], capture_output=True, timeout=120,
-                          env=env)
+    return aecodec(*args, env=env, timeout=120)
 
 
 def no_control_characters(text: str) -> bool:
@@ -277,7 +279,7 @@ def test_info_escapes_control_characters_and_lone_surrogates(tmp_path):
               "comment": ESCAPES, "\x1b[31mkey": ["\ud800", ESCAPES], "surrogate": "\udcff"}
     path.write_bytes(container.pack(header, []))
     for args in (["info", path], ["info", "--json", path]):
-        result = aecodec(*args)
+        result = shipped_models(*args)
         out = result.stdout.decode("utf-8")
         assert result.returncode == 0, result.stderr.decode()
         assert no_control_characters(out) and "\u202e" not in out, out
@@ -289,7 +291,7 @@ def test_a_model_name_with_escape_sequences_is_refused_in_one_clean_line(tmp_pat
     path = tmp_path / "x.aec"
     path.write_bytes(raw_aec({"media": "image", "model": {"name": "m" + ESCAPES, "sha256": "0" * 16}, "streams": 0}))
     for args in (["info", path], ["decode", path, "-o", tmp_path / "x.png"]):
-        result = aecodec(*args)
+        result = shipped_models(*args)
         err = result.stderr.decode("utf-8")
         assert result.returncode == 1 and err.count("\n") == 1 and "model.name" in err, err
         assert no_control_characters(err), err
@@ -302,7 +304,7 @@ def test_decoding_a_bomb_through_the_cli_is_one_line_and_leaves_nothing(tmp_path
     bomb = tmp_path / "bomb.aec"
     bomb.write_bytes(image_file(rgb(4096, 4096), 1024, 32, [b"\0" * 8] * 5))  # the issue's 83-byte 4096^2 file, tiled
     start = time.perf_counter()
-    result = aecodec("decode", bomb, "-o", tmp_path / "out.png")
+    result = shipped_models("decode", bomb, "-o", tmp_path / "out.png")
     err = result.stderr.decode()
     assert result.returncode == 1 and err.count("\n") == 1 and "hyper-latent" in err, err
     assert time.perf_counter() - start < 30

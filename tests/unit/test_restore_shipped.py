@@ -22,8 +22,8 @@ def test_shipped_denoiser_removes_most_of_the_noise(sample_rgb):
 def test_shipped_inpainter_does_better_than_its_smooth_starting_fill(sample_rgb):
     import torch
 
-    from aecodec.bench.restore import hole_psnr
-    from aecodec.models.restore.unet import pull_push
+    from aecodec.bench.restore_image import hole_psnr
+    from aecodec.models.image.restore_unet import pull_push
     from aecodec.restore.image import inpaint_image
     from aecodec.restore.masks import brush_stroke_mask
 

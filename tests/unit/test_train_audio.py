@@ -48,10 +48,11 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(data, tmp_path):
 
 
 def test_export_gives_a_model_that_codes_audio_and_continues_training(data, tmp_path, monkeypatch):
-    from aecodec.codecs.learned_audio import LearnedAudioCodec
+    from aecodec.codecs.audio import LearnedAudioCodec
     from aecodec.media.audio import read_audio
-    from aecodec.train.audio_codec import TrainableConvLstm, load_weights
-    from aecodec.train.export import export_audio_codec
+    from aecodec.train.audio_codec import TrainableConvLstm
+    from aecodec.train.checkpoint import load_weights
+    from aecodec.train.freeze import export_audio_codec
 
     ckpt = train(tiny(data, tmp_path / "run", 2), log=lambda _: None)
     card_path = export_audio_codec(ckpt, tmp_path / "models", "tiny-audio", 1, {"trained": {"command": "test"}})

@@ -33,10 +33,11 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(tmp_path):
 
 
 def test_export_gives_a_model_that_codes_images_and_continues_training(tmp_path, monkeypatch):
-    from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.codecs.image import LearnedImageCodec
     from aecodec.media.image import read_image
-    from aecodec.train.export import export_image_codec
-    from aecodec.train.image_codec import TrainableHyperprior, load_weights
+    from aecodec.train.freeze import export_image_codec
+    from aecodec.train.checkpoint import load_weights
+    from aecodec.train.image_codec import TrainableHyperprior
 
     ckpt = train(tiny(tmp_path / "run", 2), log=lambda _: None)
     card_path = export_image_codec(ckpt, tmp_path / "models", "tiny-hyperprior", 1, {"trained": {"command": "test"}})
@@ -54,10 +55,10 @@ def test_export_gives_a_model_that_codes_images_and_continues_training(tmp_path,
 def test_batches_do_not_depend_on_the_workers_or_where_the_run_starts(tmp_path, batch_stream):
     from functools import partial
 
-    from aecodec.train.data import RandomCrops, list_images, load_rgb
+    from aecodec.train.data import RandomCrops, list_images, read_rgb_tensors
     from aecodec.train.image_codec import make_batch
 
-    make = partial(make_batch, RandomCrops(load_rgb(list_images(DATA), 64), 64), tiny(tmp_path, 5))
+    make = partial(make_batch, RandomCrops(read_rgb_tensors(list_images(DATA), 64), 64), tiny(tmp_path, 5))
     whole = batch_stream(make, 0, 0, 5)  # 5 steps x (crops, positions)
     assert len(whole) == 10 and not torch.equal(whole[0], whole[2])
     for workers, first in ((2, 0), (2, 3), (0, 3)):

@@ -11,8 +11,9 @@ ELU residual units and one LSTM layer at the bottleneck of each side, non-causal
 
 Instead of residual vector quantisation, ``y`` is scalar quantised and entropy coded with a
 factorized prior per channel (CompressAI's EntropyBottleneck; Balle et al. 2018), one prior
-per gain anchor. One model serves every rate through gain units (Cui et al. 2021): per-channel
-gains on the latent at ``levels`` anchors, interpolated geometrically, so quality is continuous.
+per gain anchor. One model serves every rate through gain units (Cui et al. 2021,
+``layers.GainUnits``): per-channel gains on the latent at ``levels`` anchors, interpolated
+geometrically, so quality is continuous.
 Entropy models live elsewhere: training wraps this module with CompressAI's, inference uses
 frozen integer tables (models/audio/model.py).
 """
@@ -26,7 +27,7 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import nn
 
-from aecodec.models.layers import interpolate_gains, quality_to_position
+from aecodec.models.layers import GainUnits, quality_to_position
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,7 @@ def up(cin: int, cout: int, stride: int) -> nn.ConvTranspose1d:
     return nn.ConvTranspose1d(cin, cout, 2 * stride, stride=stride, padding=pad, output_padding=2 * pad - stride)
 
 
-class ConvLstmTransforms(nn.Module):
+class ConvLstmTransforms(GainUnits):
     """Analysis and synthesis transforms and gain units; inputs are padded to a multiple of ``hop``."""
 
     def __init__(self, config: ConvLstmConfig):
@@ -156,22 +157,8 @@ class ConvLstmTransforms(nn.Module):
             dec += [ResidualUnit(c[i], d) for d in config.dilations]
         dec += [nn.ELU(), nn.Conv1d(c[0], 1, k, padding=k // 2)]
         self.g_s = nn.Sequential(*dec)
-        # log-gains; a geometric ramp from the start so low qualities quantise coarsely at once
-        ramp = torch.linspace(math.log(0.5), math.log(2.0), config.levels)
-        self.log_gain_enc = nn.Parameter(ramp[:, None].repeat(1, config.latent).clone())
-        self.log_gain_dec = nn.Parameter(-ramp[:, None].repeat(1, config.latent).clone())
+        self.add_gain_units(config.latent, config.levels, config.lambda_q1, config.lambda_q100, latent_dims=1)
 
     @property
     def hop(self) -> int:
         return self.config.hop
-
-    def gains(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder and decoder gains, shape [B, C, 1], for positions [B] in [0, levels-1]."""
-        return (interpolate_gains(self.log_gain_enc, position)[:, :, None],
-                interpolate_gains(self.log_gain_dec, position)[:, :, None])
-
-    def lmbda(self, position: torch.Tensor) -> torch.Tensor:
-        """The rate weight each position is trained with (geometric from quality 1 to 100)."""
-        c = self.config
-        frac = position / (c.levels - 1)
-        return torch.exp(math.log(c.lambda_q1) + frac * (math.log(c.lambda_q100) - math.log(c.lambda_q1)))

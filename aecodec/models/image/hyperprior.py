@@ -2,34 +2,34 @@
 
 Transforms after Minnen et al. 2018 (mean-scale hyperprior, no context model: decoding is
 fully parallel), with simplified GDN. One model serves every rate through gain units
-(Cui et al. 2021): per-channel gains on the latent at ``levels`` anchor rates, interpolated
-geometrically in between, so ``quality`` is continuous. Entropy models live elsewhere:
-training wraps this module with CompressAI's, inference uses frozen integer tables.
+(Cui et al. 2021, ``layers.GainUnits``): per-channel gains on the latent at ``levels`` anchor
+rates, interpolated geometrically in between, so ``quality`` is continuous. Entropy models live
+elsewhere: training wraps this module with CompressAI's, inference uses frozen integer tables.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
-from aecodec.models.layers import SimplifiedGDN, conv, deconv, interpolate_gains
+from aecodec.models.layers import GainUnits, SimplifiedGDN, conv, deconv
+
 
 @dataclass(frozen=True)
 class HyperpriorConfig:
     N: int = 96  # channels of the transforms and of the hyper-latent z
     M: int = 128  # channels of the latent y
     levels: int = 6  # gain-unit anchors from lowest to highest rate
-    lambda_min: float = 0.0018  # RD trade-off (MSE on [0, 1] * 255^2) at quality 1
-    lambda_max: float = 0.13  # ... and at quality 100
+    lambda_q1: float = 0.0018  # RD trade-off (MSE on [0, 1] * 255^2) at quality 1
+    lambda_q100: float = 0.13  # ... and at quality 100
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-class HyperpriorTransforms(nn.Module):
+class HyperpriorTransforms(GainUnits):
     """Analysis/synthesis transforms, hyper-transforms and gain units. Stride 16 (y), 64 (z)."""
 
     stride = 64  # images are padded to a multiple of this
@@ -61,22 +61,7 @@ class HyperpriorTransforms(nn.Module):
             deconv(N, N * 3 // 2), nn.ReLU(),
             conv(N * 3 // 2, 2 * M, 3, 1),
         )
-        # log-gains; start as a geometric ramp so low qualities quantise coarsely from step 0
-        ramp = torch.linspace(math.log(0.5), math.log(2.0), config.levels)
-        self.log_gain_enc = nn.Parameter(ramp[:, None].repeat(1, M).clone())
-        self.log_gain_dec = nn.Parameter(-ramp[:, None].repeat(1, M).clone())
-
-    def gains(self, position: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Encoder and decoder gains, shape [B, M, 1, 1], for positions in [0, levels-1]."""
-        enc = interpolate_gains(self.log_gain_enc, position)
-        dec = interpolate_gains(self.log_gain_dec, position)
-        return enc[:, :, None, None], dec[:, :, None, None]
-
-    def lmbda(self, position: torch.Tensor) -> torch.Tensor:
-        """The RD trade-off this position is trained for (geometric between the extremes)."""
-        c = self.config
-        frac = position / (c.levels - 1)
-        return torch.exp(math.log(c.lambda_min) + frac * (math.log(c.lambda_max) - math.log(c.lambda_min)))
+        self.add_gain_units(M, config.levels, config.lambda_q1, config.lambda_q100, latent_dims=2)
 
     def entropy_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float h_s (training only): means and scales of the latent."""

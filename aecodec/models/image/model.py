@@ -9,10 +9,11 @@ from torch import nn
 from aecodec.device import to_device
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.models.layers import SubpixelConv, quality_to_position
 from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
 from aecodec.models.image.tiling import tiled
-from aecodec.models.registry import register_architecture
+from aecodec.models.layers import SubpixelConv, quality_to_position
+from aecodec.models.weights import (load_transforms, tables_from_tensors, tables_to_tensors, transforms_to_tensors,
+                                     with_prefix)
 
 # Tiles in image pixels (a multiple of the stride 64); margins exceed each transform's field.
 TILE = 1024
@@ -22,17 +23,28 @@ Z_LIMIT = 2**11  # hyper-latent symbols are clamped to +-2048 on both sides (kee
 # h_s runs on HS_TILE x HS_TILE hyper-latent tiles (about 150 MB of float64 buffers each) with
 # HS_MARGIN cells of context: each output depends on z cells at most 2 away, so tiles are exact.
 HS_TILE, HS_MARGIN, HS_SCALE = 16, 2, 4  # HS_SCALE: y cells per z cell along each side
+HS_INT = "hs_int."  # the integer h_s's tensors
+TRAINING = "entropy_bottleneck."  # the hyper-latent's float density, for training only
 
 
-@register_architecture("image-hyperprior")
 class HyperpriorCodec:
-    """Tensor-level codec: images in, integer symbols out, and back. No files, no bytes framing."""
+    """Tensor-level codec: images in, integer symbols out, and back. No files, no bytes framing.
+
+    Weights file: ``transforms.*`` (float16; log-gains float32), the integer h_s ``hs_int.*``,
+    the frozen CDF tables ``tables.z.*`` (with the medians in units of 2^-A_BITS) and
+    ``tables.y.*`` (with the scale table), and the training-only ``entropy_bottleneck.*``.
+    """
 
     stride = HyperpriorTransforms.stride
+    weights_dtype = "float16 transforms, int32 entropy path"
+    about = {"task": "compress", "media": "image",  # the card's fields beside the config (export)
+             "quality": {"min": 1, "max": 100, "method": "gain units, geometric interpolation"}}
 
     def __init__(self, config: HyperpriorConfig, transforms: HyperpriorTransforms, h_s: IntegerHyperSynthesis,
-                 z_tables: CdfTables, z_medians: np.ndarray, y_tables: CdfTables, scale_table: np.ndarray):
+                 z_tables: CdfTables, z_medians: np.ndarray, y_tables: CdfTables, scale_table: np.ndarray,
+                 training_tensors: dict[str, torch.Tensor]):
         self.config = config
+        self.training_tensors = training_tensors  # carried unread, so training can resume from the shipped weights
         # channels_last is oneDNN's fast layout (1.4x the float synthesis here); the output layer
         # runs as a sub-pixel convolution (SubpixelConv). Neither touches the entropy path.
         self.transforms = transforms.eval().requires_grad_(False).to(memory_format=torch.channels_last)
@@ -47,16 +59,21 @@ class HyperpriorCodec:
     def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> HyperpriorCodec:
         config = HyperpriorConfig(**card["config"])
         transforms = HyperpriorTransforms(config)
-        prefix = "transforms."
-        state = {k[len(prefix):]: v.float() for k, v in tensors.items() if k.startswith(prefix)}
-        transforms.load_state_dict(state, strict=True)
-        h_s = IntegerHyperSynthesis.from_tensors(tensors, "hs_int.", transforms.h_s)
+        load_transforms(transforms, tensors)
+        h_s = IntegerHyperSynthesis.from_tensors(tensors, HS_INT, transforms.h_s)
+        return cls(config, transforms, h_s, tables_from_tensors("z", tensors),
+                   tensors["tables.z.medians"].numpy().astype(np.int64), tables_from_tensors("y", tensors),
+                   tensors["tables.y.scale_table"].double().numpy(), with_prefix(tensors, TRAINING))
 
-        def table(name: str) -> CdfTables:
-            return CdfTables(*(tensors[f"tables.{name}.{k}"].numpy().astype(np.int32) for k in ("cdf", "cdf_length", "offset")))
-
-        return cls(config, transforms, h_s, table("z"), tensors["tables.z.medians"].numpy().astype(np.int64),
-                   table("y"), tensors["tables.y.scale_table"].double().numpy())
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        tensors = transforms_to_tensors(self.transforms)
+        tensors.update(self.training_tensors)
+        tensors.update(self.h_s.tensors(HS_INT))
+        tensors.update(tables_to_tensors("z", self.z_tables))
+        tensors["tables.z.medians"] = torch.from_numpy(self.z_medians.astype(np.int64))
+        tensors.update(tables_to_tensors("y", self.y_tables))
+        tensors["tables.y.scale_table"] = torch.from_numpy(self.scale_table.astype(np.float64))
+        return tensors
 
     def to(self, device: torch.device) -> HyperpriorCodec:
         self.transforms.to(device)

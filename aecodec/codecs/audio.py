@@ -25,14 +25,13 @@ from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Literal, U
 
 import numpy as np
 
+import aecodec.codecs.envelope as envelope  # not via the package: its __init__ imports the codecs
 from aecodec import container
-from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
-from aecodec.codecs import envelope
-from aecodec.codecs.audio_header import (MAX_CHANNELS, MAX_CHUNK_FRAMES, MAX_SAMPLE_RATE,  # noqa: F401 (re-exported)
-                                         MIN_CHUNK_FRAMES, MIN_SAMPLE_RATE, AudioHeader, check_audio_header,
-                                         check_audio_streams, check_stream_count)
-from aecodec.codecs.learned import EncodeResult, LazyModel, check_quality, highest_quality_within
+from aecodec.codecs.audio_header import (MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioHeader,
+                                         check_audio_header, check_audio_streams, check_stream_count)
+from aecodec.codecs.base import EncodeResult, LazyModel, check_quality, highest_quality_within
 from aecodec.errors import FormatError, InputError, ModelError
+from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
 from aecodec.media.audio import AudioInfo, AudioReader
 from aecodec.media.resample import StreamResampler, output_frames
 from aecodec.media.silence import SilenceFinder, SilenceWriter, min_run_frames, pack_runs
@@ -68,9 +67,7 @@ class LearnedAudioCodec(LazyModel):
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu",
                  quality_unit: Literal["quality", "kbps"] = "quality"):
-        self.name = "aecodec"
-        self.model_name = model
-        self.device = device
+        super().__init__(model, device)
         self.quality_unit = quality_unit
 
     # --- encode ------------------------------------------------------------------------
@@ -165,12 +162,14 @@ class LearnedAudioCodec(LazyModel):
         return at, frames / sample_rate
 
     # --- decode ------------------------------------------------------------------------
-    def decode(self, data: bytes) -> Audio:
+    def decode(self, data: bytes | container.Container) -> Audio:
+        """``data``: the file's bytes, or the file ``container.unpack`` already parsed."""
         header, blocks = self.decode_blocks(data)
         samples = np.concatenate(list(blocks))
         return Audio(samples, header.sample_rate)
 
-    def decode_to(self, data: bytes, open_writer: Callable[[int, int], ContextManager[AudioWriter]]) -> AudioHeader:
+    def decode_to(self, data: bytes | container.Container,
+                  open_writer: Callable[[int, int], ContextManager[AudioWriter]]) -> AudioHeader:
         """Decode block by block into the writer ``open_writer(sample_rate, channels)`` returns
         (a context manager such as ``media.audio.audio_writer``); memory stays bounded."""
         header, blocks = self.decode_blocks(data)
@@ -179,7 +178,7 @@ class LearnedAudioCodec(LazyModel):
                 writer.write(block)
         return header
 
-    def decode_blocks(self, data: bytes) -> tuple[AudioHeader, Iterator[np.ndarray]]:
+    def decode_blocks(self, data: bytes | container.Container) -> tuple[AudioHeader, Iterator[np.ndarray]]:
         """Validate the file and load its model now; the samples come lazily, float32
         (frames, channels) blocks that add up to exactly ``header.frames`` frames.
 
@@ -187,9 +186,21 @@ class LearnedAudioCodec(LazyModel):
             FormatError: damaged, truncated or inconsistent file, or not audio.
             ModelError: the weights the file names are not installed.
         """
-        parsed = container.unpack(data)
-        if parsed.header["media"] != "audio":
-            raise FormatError(f"this .aec file holds {parsed.header['media']}, not audio; decode it with 'aecodec decode'")
+        h, model, spans, streams = self._checked(data)
+        return h, self._samples(model, h, spans, streams)
+
+    def symbols(self, data: bytes | container.Container) -> dict[str, list[np.ndarray]]:
+        """The file's entropy-decoded symbols, checked as ``decode`` checks them, chunk by chunk:
+        ``{"latent": [int32 (coded channels, latent channels, latent frames)], "envelope":
+        [int32 (coded channels, bands, envelope frames)]}`` (no envelope: an empty list)."""
+        h, model, spans, streams = self._checked(data)
+        chunks = [_chunk_symbols(model, h, spans, streams, k) for k in range(len(spans))]
+        return {"latent": [latent for latent, _ in chunks],
+                "envelope": [env for _, env in chunks if env is not None]}
+
+    def _checked(self, data: bytes | container.Container) -> tuple[AudioHeader, object, list, tuple]:
+        """(header, model, chunk spans, streams) of a file that passed every check."""
+        parsed = self.unpack(data)
         h = check_audio_header(parsed.header)
         # The card (no torch needed) fixes the model rate: the stream count is checked before
         # the model loads, and before listing the chunks, since a header may claim years; the
@@ -201,12 +212,10 @@ class LearnedAudioCodec(LazyModel):
         check_stream_count(h, model_rate, parsed.streams)
         model = self.model(name, sha)
         spans = check_audio_streams(model, h, parsed.streams)
-        return h, self._samples(model, h, spans, parsed.streams)
+        return h, model, spans, parsed.streams
 
     def _samples(self, model, h: AudioHeader, spans, streams) -> Iterator[np.ndarray]:
-        from aecodec.entropy.tables import decode
-
-        qualities, coded = h.qualities(), h.coded_channels
+        coded = h.coded_channels
         fader = Crossfader(h.overlap, coded)
         resampler = StreamResampler(model.sample_rate, h.sample_rate, h.channels)
         dc = np.asarray(h.dc_offset, np.float32)
@@ -222,15 +231,11 @@ class LearnedAudioCodec(LazyModel):
             return silence.apply(block)
 
         for k, (start, stop) in enumerate(spans):
-            latent_frames = -(-(stop - start) // model.hop)
-            indexes = model.indexes(qualities, (coded, model.config.latent, latent_frames))
-            symbols = np.stack([decode(streams[k * coded + c], indexes[c], model.tables) for c in range(coded)])
-            x = synthesise(model, symbols, qualities)[:, : stop - start].T
-            if h.envelope is not None:
-                shape = (h.envelope.bands, h.envelope.frames(stop - start))
-                first = len(spans) * coded + k * coded
-                x = np.stack([envelope.apply(x[:, c], envelope.decode_symbols(streams[first + c], shape), h.envelope,
-                                             model.sample_rate) for c in range(coded)], axis=1)
+            symbols, env = _chunk_symbols(model, h, spans, streams, k)
+            x = synthesise(model, symbols, h.qualities())[:, : stop - start].T
+            if env is not None:
+                x = np.stack([envelope.apply(x[:, c], env[c], h.envelope, model.sample_rate) for c in range(coded)],
+                             axis=1)
             block = resampler.push(from_coded(fader.push(x, last=k == len(spans) - 1), h.coding))
             if block.shape[0]:
                 yield finish(block)
@@ -241,6 +246,21 @@ class LearnedAudioCodec(LazyModel):
             raise FormatError(f"the decoded audio is {left} frames short; the file is damaged")
         if over:
             log.warning("%d decoded samples went past full scale and were soft-limited", over)
+
+
+def _chunk_symbols(model, h: AudioHeader, spans, streams, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Chunk ``k``'s latent symbols (coded, latent, frames) and envelope symbols (coded, bands,
+    frames), or None without an envelope layer."""
+    from aecodec.entropy.tables import decode
+
+    coded, (start, stop) = h.coded_channels, spans[k]
+    indexes = model.indexes(h.qualities(), (coded, model.config.latent, -(-(stop - start) // model.hop)))
+    latent = np.stack([decode(streams[k * coded + c], indexes[c], model.tables) for c in range(coded)])
+    if h.envelope is None:
+        return latent, None
+    shape = (h.envelope.bands, h.envelope.frames(stop - start))
+    first = len(spans) * coded + k * coded
+    return latent, np.stack([envelope.decode_symbols(streams[first + c], shape) for c in range(coded)])
 
 
 class _ArraySource:
@@ -359,3 +379,8 @@ def soft_limit(x: np.ndarray) -> tuple[np.ndarray, int]:
     y = x.copy()
     y[over] = np.sign(x[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
     return y, int(np.count_nonzero(a > 1))
+
+
+def audio_codec(device: str = "cpu") -> LearnedAudioCodec:
+    """The learned audio codec as the benchmarks use it: ``quality`` means a kbps budget."""
+    return LearnedAudioCodec(device=device, quality_unit="kbps")

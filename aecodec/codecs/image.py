@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from aecodec import container
-from aecodec.errors import FormatError, InputError, ModelError
+from aecodec.codecs.base import (RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality, cheapest_bits,
+                                 highest_quality_within, min_stream_bytes)
+from aecodec.errors import FormatError, InputError
+from aecodec.media.image import to_gray
 from aecodec.media.types import Image
 
 DEFAULT_MODEL = "image-hyperprior"
@@ -25,46 +26,6 @@ DEFAULT_MODEL = "image-hyperprior"
 MAX_PIXELS = 1 << 26
 MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 MAX_GROUP_SYMBOLS = 1 << 21  # bounds the rANS coder's python lists for huge images
-RANS_MIN_BYTES = 8  # the coder's final flush alone writes its 64-bit state
-RANS_ROUNDING_BITS = 2**-15 / math.log(2)  # the most one rANS step can round away (its state is >= 2^15 freq)
-
-
-@dataclass
-class EncodeResult:
-    data: bytes
-    quality: float
-
-
-class LazyModel:
-    """Mixin of the learned codecs: the model is loaded on first use, so constructing a codec is free."""
-
-    media: str
-    model_name: str
-    device: str
-
-    def model(self, name: str | None = None, sha_prefix: str | None = None):
-        """The loaded model: the newest of ``model_name``, or the one a file names."""
-        return self.loaded(name, sha_prefix)[1]
-
-    def identity(self) -> str:
-        """The newest model's name, version and weights hash: what a benchmark row depends on."""
-        card = self.loaded()[0]
-        return f"{card['name']} v{card['version']} {card['weights']['sha256'][:16]}"
-
-    def loaded(self, name: str | None = None, sha_prefix: str | None = None) -> tuple[dict, Any]:
-        """(card, model) of ``model``. Each stays loaded, so decoding an old file does not
-        change the model new files are encoded with."""
-        from aecodec.models.registry import loaded_model
-
-        name = name or self.model_name
-        card, model = loaded_model(name, sha_prefix, self.device)
-        if card.get("task", "compress") != "compress":
-            raise ModelError(f"model '{name}' is a {card['task']} model, not a codec; "
-                             "pick a codec with --model (see 'aecodec models')")
-        if card.get("media", self.media) != self.media:
-            raise ModelError(f"model '{name}' codes {card['media']}, not {self.media}; "
-                             "pick another with --model (see 'aecodec models')")
-        return card, model
 
 
 class LearnedImageCodec(LazyModel):
@@ -73,9 +34,7 @@ class LearnedImageCodec(LazyModel):
     media = "image"
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu"):
-        self.name = "aecodec"
-        self.model_name = model
-        self.device = device
+        super().__init__(model, device)
 
     # --- encode ------------------------------------------------------------------------
     def encode(self, item: Image, quality: float) -> bytes:
@@ -127,22 +86,39 @@ class LearnedImageCodec(LazyModel):
         return at
 
     # --- decode ------------------------------------------------------------------------
-    def decode(self, data: bytes) -> Image:
-        # The header is checked before torch is even imported, the streams' layout and lengths
-        # before anything is decoded: damaged or forged files are refused in milliseconds,
-        # no byte reaches the rANS decoder unchecked, and no header can claim more work than
-        # its payload could honestly carry (docs/FORMAT.md, "Limits").
-        parsed = container.unpack(data)
-        h = parsed.header
-        if h["media"] != "image":
-            raise FormatError(f"this .aec file holds {h['media']}, not an image; decode it with 'aecodec decode'")
-        height, width, channels, quality, tile, group = check_image_header(h)
+    def decode(self, data: bytes | container.Container) -> Image:
+        """``data``: the file's bytes, or the file ``container.unpack`` already parsed."""
+        parsed = self.unpack(data)
+        height, width, channels, quality, tile, group = check_image_header(parsed.header)
+        model, z_sym, means, y_sym = self._symbols(parsed, height, width, channels, tile, group)
+        rgb = model.synthesise(y_sym, means, quality, tile).numpy()[:height, :width]
+        if channels == 1:
+            return Image(to_gray(rgb))
+        if channels == 4:
+            alpha = read_png_plane(parsed.streams[-1], height, width)
+            return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2))
+        return Image(np.ascontiguousarray(rgb))
 
+    def symbols(self, data: bytes | container.Container) -> dict[str, list[np.ndarray]]:
+        """The file's entropy-decoded symbols, checked as ``decode`` checks them: ``{"z": [the
+        hyper-latent], "y": [the latent]}``, int32 arrays of shape (1, channels, rows, columns)."""
+        parsed = self.unpack(data)
+        height, width, channels, _, tile, group = check_image_header(parsed.header)
+        _, z_sym, _, y_sym = self._symbols(parsed, height, width, channels, tile, group)
+        return {"z": [z_sym], "y": [y_sym]}
+
+    def _symbols(self, parsed: container.Container, height: int, width: int, channels: int, tile: int, group: int):
+        """(model, z symbols, latent means, y symbols) of a file whose header is checked.
+
+        The header is checked before torch is even imported, the streams' layout and lengths
+        before anything is decoded: damaged or forged files are refused in milliseconds, no
+        byte reaches the rANS decoder unchecked, and no header can claim more work than its
+        payload could honestly carry (docs/FORMAT.md, "Limits")."""
         import torch
 
         from aecodec.entropy.tables import decode
 
-        model = self.model(h["model"]["name"], h["model"]["sha256"])
+        model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
         check_image_streams(model, parsed.streams, height, width, channels, tile, group)
         M, N, stride = model.config.M, model.config.N, model.stride
         z_shape = (1, N, -(-height // stride), -(-width // stride))
@@ -157,35 +133,7 @@ class LearnedImageCodec(LazyModel):
                 raise FormatError(f"latent stream {i + 1} has {len(stream)} bytes, its symbols need at least {need}; "
                                   "the file is damaged")
             y_sym[:, c : c + group] = decode(stream, idx, model.y_tables)
-        del y_idx
-        rgb = model.synthesise(y_sym, means, quality, tile).numpy()[:height, :width]
-        if channels == 1:
-            return Image(to_gray(rgb))
-        if channels == 4:
-            alpha = read_png_plane(parsed.streams[-1], height, width)
-            return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2))
-        return Image(np.ascontiguousarray(rgb))
-
-
-def highest_quality_within(encode, budget_bytes: float) -> EncodeResult | None:
-    """Binary search over integer qualities 1..100 (file size grows with quality) for the
-    highest one whose real file fits ``budget_bytes``; None when even quality 1 does not."""
-    lo, hi, best = 1, 100, None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        data = encode(float(mid))
-        if len(data) <= budget_bytes:
-            best, lo = EncodeResult(data, float(mid)), mid + 1
-        else:
-            hi = mid - 1
-    return best
-
-
-def check_quality(quality: float) -> float:
-    q = float(quality)
-    if not (1 <= q <= 100):
-        raise InputError(f"--quality must be between 1 and 100, got {quality:g}; e.g. --quality 75")
-    return q
+        return model, z_sym, means, y_sym
 
 
 def check_image_header(h: dict) -> tuple[int, int, int, float, int, int]:
@@ -258,23 +206,6 @@ def refuse_unreadable(header: dict, streams: list, model) -> list:
     return streams
 
 
-def cheapest_bits(tables) -> np.ndarray:
-    """Per CDF table, the fewest bits a rANS coder can spend on one symbol: -log2 of the largest
-    probability, less what one coding step can round away."""
-    cdf = tables.cdf.astype(np.int64)
-    length = tables.cdf_length.astype(np.int64)[:, None]
-    freq = np.where(np.arange(cdf.shape[1] - 1)[None] < length - 1, np.diff(cdf, axis=1), 0)
-    total = np.take_along_axis(cdf, length - 1, axis=1)[:, 0]
-    return np.maximum(0.0, np.log2(total / freq.max(axis=1)) - RANS_ROUNDING_BITS)
-
-
-def min_stream_bytes(bits: float) -> int:
-    """The fewest bytes a rANS stream can hold symbols needing ``bits`` in: its 64-bit state
-    starts at 2^31 and stays below 2^63, so all but 32 of the bits go out in 32-bit words, and
-    the final flush writes 8 bytes. 1 % and 32 more bits of slack guard against rounding."""
-    return RANS_MIN_BYTES + max(0, int((0.99 * bits - 64) // 8))
-
-
 def split_channels(item: Image) -> tuple[np.ndarray, np.ndarray | None]:
     px = item.pixels
     if item.channels == 1:
@@ -282,13 +213,6 @@ def split_channels(item: Image) -> tuple[np.ndarray, np.ndarray | None]:
     if item.channels == 4:
         return px[:, :, :3], np.ascontiguousarray(px[:, :, 3])
     return px, None
-
-
-def to_gray(rgb: np.ndarray) -> np.ndarray:
-    """ITU-R 601 luma, as Pillow's convert('L') computes it."""
-    c = rgb.astype(np.uint32)
-    luma = (c[:, :, 0] * 299 + c[:, :, 1] * 587 + c[:, :, 2] * 114 + 500) // 1000
-    return luma.astype(np.uint8)[:, :, None]
 
 
 def png_bytes(plane: np.ndarray) -> bytes:
@@ -313,10 +237,3 @@ def read_png_plane(data: bytes, height: int, width: int) -> np.ndarray:
 
 def image_codec(device: str = "cpu") -> LearnedImageCodec:
     return LearnedImageCodec(device=device)
-
-
-def audio_codec(device: str = "cpu"):
-    """The learned audio codec as the benchmarks use it: ``quality`` means a kbps budget."""
-    from aecodec.codecs.learned_audio import LearnedAudioCodec
-
-    return LearnedAudioCodec(device=device, quality_unit="kbps")

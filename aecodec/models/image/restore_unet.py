@@ -16,7 +16,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from aecodec.models.registry import register_architecture
+from aecodec.models.layers import StateDictModel
 
 
 @dataclass(frozen=True)
@@ -62,13 +62,8 @@ class ResBlock(nn.Module):
         return x + self.conv2(F.relu(self.conv1(x)))
 
 
-@register_architecture("restore-unet")
-class RestorationUNet(nn.Module):
-    @classmethod
-    def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> RestorationUNet:
-        model = cls(UNetConfig(**card["config"]))
-        model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
-        return model.eval().requires_grad_(False)
+class RestorationUNet(StateDictModel):
+    config_class = UNetConfig
 
     def __init__(self, config: UNetConfig):
         super().__init__()
@@ -127,15 +122,15 @@ def pull_push(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     coarser one (bilinear). Smooth, fast, and on thin strokes as good as OpenCV's TELEA."""
     weight = 1 - mask
     colour = image * weight
-    levels = [(colour, weight)]
+    pyramid = [(colour, weight)]
     while not bool((weight > 0).all()) and min(colour.shape[2:]) > 1:
         pad = (0, colour.shape[3] % 2, 0, colour.shape[2] % 2)
         total = F.avg_pool2d(F.pad(weight, pad, mode="replicate"), 2)
         colour = F.avg_pool2d(F.pad(colour * weight, pad, mode="replicate"), 2) / total.clamp_min(1e-8)
         weight = (2 * total).clamp(max=1.0)  # a coarse pixel with half its children known is known
-        levels.append((colour, weight))
-    filled = levels[-1][0]
-    for colour, weight in reversed(levels[:-1]):
+        pyramid.append((colour, weight))
+    filled = pyramid[-1][0]
+    for colour, weight in reversed(pyramid[:-1]):
         up = F.interpolate(filled, size=colour.shape[2:], mode="bilinear", align_corners=False)
         filled = weight * colour + (1 - weight) * up
     return filled

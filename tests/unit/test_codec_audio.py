@@ -13,12 +13,13 @@ import pytest
 import soundfile
 import torch
 
-from aecodec import container
-from aecodec.codecs import envelope, learned_audio
-from aecodec.media.chunks import Chunker, Crossfader, chunk_spans
-from aecodec.codecs.learned_audio import LearnedAudioCodec, soft_limit
+from aecodec import codecs, container
+from aecodec.codecs import audio as learned_audio
+from aecodec.codecs import envelope
+from aecodec.codecs.audio import LearnedAudioCodec, soft_limit
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import open_audio, read_audio
+from aecodec.media.chunks import Chunker, Crossfader, chunk_spans
 from aecodec.media.types import Audio
 
 RNG = np.random.default_rng(0)
@@ -30,7 +31,7 @@ FIXTURE_VERSION = 1000  # newer than any shipped version, so the registry picks 
 def model_dir(tmp_path_factory):
     from aecodec.models.audio.conv_lstm import ConvLstmConfig
     from aecodec.train.audio_codec import AudioTrainConfig, TrainableConvLstm
-    from aecodec.train.export import export_audio_codec
+    from aecodec.train.freeze import export_audio_codec
 
     folder = tmp_path_factory.mktemp("models")
     config = AudioTrainConfig(model=ConvLstmConfig(channels=(4, 4, 8, 8, 16), latent=8, levels=3))
@@ -221,7 +222,7 @@ def codec_at(quality: float, audio: Audio) -> bytes:
 
 
 def test_the_benchmark_codec_takes_kbps(model_dir):
-    from aecodec.codecs.learned import audio_codec
+    from aecodec.codecs.audio import audio_codec
 
     audio = Audio(tone(2.0, 24000), 24000)
     data = audio_codec().encode(audio, 40)
@@ -297,7 +298,7 @@ def test_invalid_headers_are_refused_before_decoding(codec, changes):
 
 
 def test_wrong_media_is_refused(codec, tmp_path):
-    from aecodec.codecs.learned import LearnedImageCodec
+    from aecodec.codecs.image import LearnedImageCodec
 
     data = codec.encode(Audio(tone(0.2, 8000), 8000), 50)
     with pytest.raises(FormatError, match="holds audio"):
@@ -332,6 +333,17 @@ def test_written_file_reads_back(codec, tmp_path):
     assert (back.sample_rate, back.channels, back.frames) == (header.sample_rate, 2, header.frames)
 
 
+def test_codecs_decode_and_symbols_read_audio_files(codec, monkeypatch):
+    monkeypatch.setattr(learned_audio, "CHUNK_SECONDS", 0.4)  # two chunks
+    monkeypatch.setattr(learned_audio, "OVERLAP_SECONDS", 0.04)
+    data = codec.encode(Audio(tone(0.6, 24000, channels=2), 24000), 50)
+    assert np.array_equal(codecs.decode(data).samples, codec.decode(data).samples)
+    symbols, h = codecs.symbols(data), container.unpack(data).header
+    assert [s.shape[:2] for s in symbols["latent"]] == [(2, 8)] * 2  # (coded channels, latent channels) a chunk
+    assert [s.shape[:2] for s in symbols["envelope"]] == [(2, h["envelope"]["bands"])] * 2
+    assert all(s.dtype == np.int32 for s in symbols["latent"] + symbols["envelope"])
+
+
 def test_impossible_stream_layouts_are_refused(codec):
     data = codec.encode(Audio(tone(0.5, 44100, channels=2), 44100), 50)
     parsed = container.unpack(data)
@@ -344,7 +356,7 @@ def test_impossible_stream_layouts_are_refused(codec):
 def test_decoding_an_old_file_does_not_change_the_model_new_files_use(model_dir, tmp_path, monkeypatch):
     import shutil
 
-    from aecodec.train.export import export_audio_codec
+    from aecodec.train.freeze import export_audio_codec
 
     old = LearnedAudioCodec().encode(Audio(tone(0.5, 24000), 24000), 50)  # the fixture's version only
     both = tmp_path / "models"

@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from aecodec import container
-from aecodec.codecs import learned
+from aecodec import codecs, container
+from aecodec.codecs.image import LearnedImageCodec
 from aecodec.errors import FormatError, InputError, ModelError
+from aecodec.media.image import to_gray
 from aecodec.media.types import Image
 from aecodec.metrics.image import psnr_rgb
 
@@ -143,6 +144,25 @@ def test_valid_checksum_with_inconsistent_header_is_refused(image_codec, sample_
 def test_unknown_weights_are_named(image_codec, sample_rgb):
     data = image_codec.encode(Image(sample_rgb[:64, :64]), 50)
     with pytest.raises(ModelError, match="not installed"):
-        learned.LearnedImageCodec().decode(_forge({"model": {"name": "image-hyperprior", "sha256": "0" * 16}}, data))
+        LearnedImageCodec().decode(_forge({"model": {"name": "image-hyperprior", "sha256": "0" * 16}}, data))
     with pytest.raises(ModelError, match="not installed"):
-        learned.LearnedImageCodec().decode(_forge({"model": {"name": "no-such-model", "sha256": "0" * 16}}, data))
+        LearnedImageCodec().decode(_forge({"model": {"name": "no-such-model", "sha256": "0" * 16}}, data))
+
+
+def test_codecs_decode_reads_any_file_parsing_it_once(image_codec, sample_rgb, monkeypatch):
+    data = image_codec.encode(Image(sample_rgb[:70, :90]), 50)
+    expected, symbols = image_codec.decode(data).pixels, image_codec.symbols(data)
+    parses = []
+    unpack = container.unpack
+    monkeypatch.setattr(container, "unpack", lambda d: parses.append(len(d)) or unpack(d))
+    assert np.array_equal(codecs.decode(data).pixels, expected) and parses == [len(data)]
+    assert sorted(symbols) == ["y", "z"] and [a.dtype for a in symbols["z"] + symbols["y"]] == [np.int32] * 2
+    same = codecs.symbols(data)
+    assert all(np.array_equal(a, b) for k in symbols for a, b in zip(symbols[k], same[k], strict=True))
+
+
+def test_grey_is_luma_as_pillow_computes_it():
+    from PIL import Image as PILImage
+
+    rgb = np.random.default_rng(1).integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    assert np.array_equal(to_gray(rgb)[:, :, 0], np.asarray(PILImage.fromarray(rgb).convert("L")))

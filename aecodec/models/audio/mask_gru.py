@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from aecodec.models.registry import register_architecture
+from aecodec.models.layers import StateDictModel
 
 
 @dataclass(frozen=True)
@@ -32,13 +32,8 @@ class MaskConfig:
         return asdict(self)
 
 
-@register_architecture("audio-mask-gru")
-class SpectralMaskNet(nn.Module):
-    @classmethod
-    def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> SpectralMaskNet:
-        model = cls(MaskConfig(**card["config"]))
-        model.load_state_dict({k: v.float() for k, v in tensors.items()}, strict=True)
-        return model.eval().requires_grad_(False)
+class SpectralMaskNet(StateDictModel):
+    config_class = MaskConfig
 
     def __init__(self, config: MaskConfig):
         super().__init__()

@@ -1,0 +1,17 @@
+"""The fingerprint golden cases record of an `.aec` file: its latent symbols, which must be the same
+on every machine and device (the entropy path is integer-exact)."""
+
+from __future__ import annotations
+
+import hashlib
+
+
+def symbols_sha256(codec, data: bytes) -> str:
+    """sha256 over a file's entropy-decoded latent symbols in file order: z then y for an image,
+    chunk by chunk for audio (its envelope symbols are not part of it)."""
+    symbols = codec.symbols(data)
+    digest = hashlib.sha256()
+    for kind in ("z", "y", "latent"):
+        for array in symbols.get(kind, []):
+            digest.update(array.tobytes())
+    return digest.hexdigest()
