@@ -13,10 +13,11 @@ def aecodec(*args, stdin: bytes | None = None, env: dict | None = None, cwd=None
                           env=env, cwd=cwd, timeout=timeout)
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
-    """Exit 1 and exactly one stderr line, ``aecodec: error: ...``, naming every one of ``words``."""
+def assert_one_line_error(result: subprocess.CompletedProcess, *words: str, code: int = 1) -> None:
+    """Exit ``code`` (2: a usage error click found) and exactly one stderr line, ``aecodec: error: ...``,
+    naming every one of ``words``."""
     err = result.stderr.decode()
-    assert result.returncode == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
+    assert result.returncode == code and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
     assert "Traceback" not in err
     for w in words:
         assert w in err, err

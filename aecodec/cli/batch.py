@@ -9,41 +9,91 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal
 
 import click
 
-from aecodec.cli.common import fail, printable
+from aecodec.cli.common import detail, fail, file_error, naming, printable, quiet, say
+from aecodec.cli.inputs import MEDIA, Wanted, expand_inputs
 from aecodec.errors import AecError, InputError
 
+INPUTS_HELP = ("Inputs are files, '-' for standard input, folders (searched recursively, their tree kept under -o; "
+               "hidden files and files of other kinds are skipped) or quoted globs such as 'shots/**/*.png'. "
+               "Their outputs go into the folder -o, which must exist unless its name ends with '/'.")
+Existing = Literal["refuse", "force", "skip"]  # what to do with an output that exists
+SKIP_EXISTING = click.option("--skip-existing", is_flag=True,
+                             help="Keep existing outputs: their inputs are skipped with a notice, not counted as "
+                                  "failed (as ffmpeg -n).")
 
-def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[str], str]) -> list[tuple[str, str]]:
-    """One input -> the named file; many inputs (or an existing folder) -> files in that folder,
-    named by the input's stem and ``suffix`` (a string, or a function of the input path)."""
+
+def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[str], str],
+                 wanted: Wanted = MEDIA) -> list[tuple[str, str]]:
+    """(input, output) pairs. One file and ``-o FILE``: that file. Several inputs, a folder or a
+    glob, or ``-o`` an existing folder or ending in ``/`` (then made if missing): files in that
+    folder, in the found file's subfolder (made as needed) of the folder or glob it came from,
+    named by the input's stem and ``suffix`` (a string, or a function of the input path). Files
+    of folders and globs that are not ``wanted`` are skipped with a notice (``cli.inputs``)."""
     if not inputs:
         raise InputError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
     if not output:
         raise InputError("the output name is empty; give a file or folder with -o")
+    expanded = expand_inputs(inputs, wanted)
+    found = expanded.found
     out = Path(output)
     try:
         is_dir = out.is_dir()
+        exists = os.path.lexists(out)
     except OSError as e:  # a name too long for the file system, a loop of links, ...
         raise InputError(f"cannot use output '{output}': {e.strerror}; give another name with -o") from None
-    if len(inputs) == 1 and not is_dir:
-        refuse_same_file(inputs[0], output)
-        return [(inputs[0], output)]
+    slash = output.endswith(("/", os.sep))
+    searched = any(f.tree is not None for f in found)
+    if len(found) == 1 and not (is_dir or slash or searched):
+        refuse_same_file(found[0].path, output)
+        _notice_skipped(expanded.skipped)
+        return [(found[0].path, output)]
     if output == "-":
-        raise InputError("several inputs cannot go to standard output; give a folder with -o")
-    if not is_dir:
-        raise InputError(f"output folder '{output}' does not exist; create it or give one input")
+        raise InputError("several inputs, a folder or a glob cannot go to standard output; give a folder with -o")
+    if not is_dir and exists:
+        raise InputError(f"output '{output}' is not a folder; give a folder with -o for several inputs")
+    if not is_dir and not slash:
+        raise InputError(f"output folder '{output}' does not exist; create it, end its name with '/' to have it "
+                         "made, or give one input")
     suffix_of = suffix if callable(suffix) else lambda _: suffix
-    pairs = [(i, str(out / (Path(i).stem + suffix_of(i)))) for i in inputs]
-    names = [p for _, p in pairs]
-    if len(set(names)) != len(names):
-        raise InputError("two inputs have the same name stem and would overwrite each other; rename one")
+    pairs = [(f.path, str(out / (f.tree or "") / (Path(f.path).stem + suffix_of(f.path)))) for f in found]
+    first: dict[str, str] = {}
     for src, dst in pairs:
+        if dst in first:
+            raise InputError(f"'{first[dst]}' and '{src}' would both be written to '{dst}' (same name stem); "
+                             "rename one")
+        first[dst] = src
         refuse_same_file(src, dst)
+    _notice_skipped(expanded.skipped)  # once the plan holds: an error stays the only line
+    for folder in sorted({os.path.dirname(dst) for _, dst in pairs}):
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise InputError(f"cannot make output folder '{folder}': {(e.strerror or 'failed').lower()}; "
+                             "check the path") from None
     return pairs
+
+
+def _notice_skipped(skipped: list[tuple[str, str]]) -> None:
+    """One line for what folders and globs held that a command does not read (each with --verbose)."""
+    if len(skipped) == 1:
+        notice("skipped '{}': {}".format(*skipped[0]))
+    elif skipped:
+        notice("skipped {} files of other kinds (first: '{}', {}; -v lists them)".format(len(skipped), *skipped[0]))
+        for path, why in skipped:
+            detail(f"skipped '{path}': {why}")
+
+
+def notice(message: str) -> None:
+    """One stderr line about what a batch left out (not an error), through the progress bar;
+    not with --quiet."""
+    if not quiet():
+        from tqdm import tqdm
+
+        tqdm.write(f"aecodec: {printable(message)}", file=sys.stderr)
 
 
 def refuse_same_file(src: str, dst: str) -> None:
@@ -60,29 +110,61 @@ def refuse_same_file(src: str, dst: str) -> None:
 
 
 def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], str] | None = None,
-              in_flight: int = 1) -> None:
-    """Run ``work(src, dst) -> stats`` per file; report failures per file and carry on.
+              in_flight: int = 1, existing: Existing = "refuse") -> None:
+    """Run ``work(src, dst, progress) -> stats`` per file; report failures per file and carry on.
 
     Each finished file prints one line, in input order: ``describe(stats)`` (default: bytes,
-    rate and quality), or the stats as JSON with ``as_json``. One input: its error is raised as
-    is. ``in_flight`` files are worked on at once by as many threads (see ``files_in_flight``).
+    rate and quality), or the stats as JSON with ``as_json``; every line goes through the
+    progress bar, so a terminal's bar is redrawn below it rather than garbled. One input: its
+    error is raised as is. ``in_flight`` files are worked on at once by as many threads (see
+    ``files_in_flight``). An existing output is refused, replaced by ``work`` ("force") or
+    skipped with a notice, counted apart from failures ("skip"). ``progress`` is None, or on a
+    terminal with one file at a time a ``(done, total)`` callback over the file's steps (tiles,
+    chunks) that draws a bar once the file takes a while.
     """
     from tqdm import tqdm
 
     describe = describe or summary
-    failures = 0
-    show = len(pairs) > 1 and sys.stderr.isatty()
-    outcomes = _outcomes(pairs, work, in_flight)
-    for src, dst, stats, error in tqdm(outcomes, total=len(pairs), disable=not show, unit="file", desc=verb):
+    failures = skipped = 0
+    terminal = sys.stderr.isatty() and not quiet()
+    outcomes = _outcomes(pairs, _unless_exists(work, existing), in_flight, terminal and in_flight <= 1)
+    for src, dst, stats, error in tqdm(outcomes, total=len(pairs), disable=not (terminal and len(pairs) > 1),
+                                       unit="file", desc=verb):
         if error is not None:
             if len(pairs) == 1:
                 raise error
             failures += 1
-            fail(f"{src}: {error}")
+            fail(file_error(src, error))
+        elif stats is None:
+            skipped += 1
+            notice(f"skipped '{src}': its output '{dst}' exists (--skip-existing)")
         elif dst != "-":
-            click.echo(json.dumps(stats) if as_json else printable(describe(stats)))
+            tqdm.write(json.dumps(stats), file=sys.stdout) if as_json else say(describe(stats))
+    kept = f", {skipped} skipped as their outputs exist" if skipped else ""
     if failures:
-        raise AecError(f"{failures} of {len(pairs)} files failed; see the messages above")
+        raise AecError(f"{failures} of {len(pairs)} files failed{kept}; see the messages above")
+    if skipped and len(pairs) > 1:
+        notice(f"{len(pairs) - skipped} of {len(pairs)} files done{kept}")
+
+
+def existing_outputs(force: bool, skip_existing: bool) -> Existing:
+    """What --force and --skip-existing ask for; call it before anything else (both: an error)."""
+    if force and skip_existing:
+        raise InputError("give --force (overwrite) or --skip-existing (keep), not both")
+    return "force" if force else "skip" if skip_existing else "refuse"
+
+
+def _unless_exists(work, existing: Existing):
+    """``work``, behind the check for an existing output: None (skipped) or an error naming both ways on."""
+
+    def checked(src: str, dst: str, progress):
+        if existing != "force" and dst != "-" and os.path.lexists(dst) and not os.path.isdir(dst):
+            if existing == "skip":
+                return None
+            raise InputError(f"output '{dst}' exists; pass --force to overwrite it or --skip-existing to keep it")
+        return work(src, dst, progress)
+
+    return checked
 
 
 def files_in_flight(device: str, count: int) -> int:
@@ -96,17 +178,24 @@ def files_in_flight(device: str, count: int) -> int:
     return 3 if resolve_device(device).type == "cuda" else 1
 
 
-def _outcomes(pairs, work, in_flight: int):
-    """(src, dst, stats, error) per pair, in input order; at most ``in_flight`` + 1 files in memory."""
+def _outcomes(pairs, work, in_flight: int, steps: bool = False):
+    """(src, dst, stats, error) per pair, in input order; at most ``in_flight`` + 1 files in
+    memory. ``steps``: each file's ``work`` gets a ``StepBar``, else None."""
 
     def attempt(src: str, dst: str):
+        progress = StepBar(src) if steps else None
         try:
             t0 = time.perf_counter()
-            stats = work(src, dst)
-            stats.update(input=src, output=dst, seconds=round(time.perf_counter() - t0, 3))
+            with naming(src):  # warnings name the file
+                stats = work(src, dst, progress)
+            if stats is not None:
+                stats.update(input=src, output=dst, seconds=round(time.perf_counter() - t0, 3))
             return src, dst, stats, None
         except AecError as e:
             return src, dst, None, e
+        finally:
+            if progress is not None:
+                progress.close()
 
     if in_flight <= 1:
         yield from (attempt(src, dst) for src, dst in pairs)
@@ -122,6 +211,27 @@ def _outcomes(pairs, work, in_flight: int):
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+class StepBar:
+    """A ``(done, total)`` progress callback drawing a bar over one file's steps (an image's
+    tiles, audio's chunks), below the batch's bar; shown only once the file has taken a second,
+    so quick files never flash one, and cleared when the file is done."""
+
+    def __init__(self, src: str):
+        self.label, self.bar = printable(Path(src).name), None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.label, unit="step", leave=False, delay=1.0, file=sys.stderr)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 class Once:

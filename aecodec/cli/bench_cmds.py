@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.common import device_option
+from aecodec.cli.common import device_option, say
 from aecodec.errors import InputError
 
 DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path),
@@ -58,8 +58,8 @@ def report(results: dict, out_dir: Path) -> None:
         on_ms_ssim = results.get("bd_rate_ms_ssim", {})
         if codec in on_ms_ssim:
             shown += ", " + ("n/a" if on_ms_ssim[codec] is None else f"{on_ms_ssim[codec]:+.1f} %") + " on MS-SSIM"
-        click.echo(f"{codec}: BD-rate {shown} vs {results['reference']}")
-    click.echo(f"results in {out_dir}: results.json, results.md, points.jsonl, plots")
+        say(f"{codec}: BD-rate {shown} vs {results['reference']}")
+    say(f"results in {out_dir}: results.json, results.md, points.jsonl, plots")
 
 
 @click.group()
@@ -111,8 +111,8 @@ def report_restore(results: dict, out_dir: Path, score_key: str, label: str, uni
     for name, entry in results["methods"].items():
         score = "n/a" if entry[score_key] is None else f"{entry[score_key]:.2f} {unit}"
         speed = "n/a" if entry["seconds_per_item"] is None else f"{entry['seconds_per_item']:.3f} s/{item}"
-        click.echo(f"{name}: {label} {score}, {speed} ({entry['items']} {item}s)")
-    click.echo(f"results in {out_dir}: results.json, results.md, points.jsonl")
+        say(f"{name}: {label} {score}, {speed} ({entry['items']} {item}s)")
+    say(f"results in {out_dir}: results.json, results.md, points.jsonl")
 
 
 def parse_crop(text: str) -> tuple[int, int] | None:

@@ -1,20 +1,23 @@
 """The CLI edge: builds the ``aecodec`` group from the command modules (which never import this
 one), and is the only place that turns errors into exit codes and stderr lines.
 
-Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device)
-or SIGTERM / SIGHUP (after cleaning up, as for Ctrl-C); 2 is never used by us (click usage
-errors are reported as 1 too); 130 interrupted (Ctrl-C).
+Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device,
+an option value aecodec itself refused) or SIGTERM / SIGHUP (after cleaning up, as for Ctrl-C);
+2 a usage error click found while reading the command line (unknown option or command, missing
+argument, a value of the wrong type, out of its range or not among the choices), as click and
+most Unix tools have it; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 
 import click
 
 from aecodec import __version__
-from aecodec.cli import bench_cmds, codec_cmds, restore_cmds, train_cmds
-from aecodec.cli.common import fail
+from aecodec.cli import bench_cmds, codec_cmds, info_cmds, restore_cmds, train_cmds
+from aecodec.cli.common import fail, reset_verbosity, show_log_records, verbosity_options
 from aecodec.errors import AecError
 from aecodec.runtime import Terminated
 
@@ -28,10 +31,18 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _with_verbosity(command: click.Command) -> None:
+    """--quiet / --verbose on ``command`` and, in a group, on each of its commands."""
+    command.params.extend(verbosity_options())
+    for sub in getattr(command, "commands", {}).values():
+        _with_verbosity(sub)
+
+
 # The command modules define their commands without the group (importing them is cheap: no torch).
-for _module in (codec_cmds, train_cmds, bench_cmds, restore_cmds):
+for _module in (codec_cmds, info_cmds, train_cmds, bench_cmds, restore_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+_with_verbosity(cli)
 
 
 def run() -> None:
@@ -57,6 +68,8 @@ def run() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    reset_verbosity()
+    show_log_records()
     try:
         rv = cli.main(args=args, prog_name="aecodec", standalone_mode=False)
     except click.exceptions.Abort:
@@ -68,17 +81,20 @@ def main(argv: list[str] | None = None) -> None:
     except Terminated as e:  # every partial output was removed on the way here
         fail(f"stopped by {e}; no partial output was left, run the command again to finish")
         sys.exit(1)
+    except click.exceptions.NoArgsIsHelpError as e:  # 'aecodec' or 'aecodec bench' alone: the help, then why
+        click.echo(e.ctx.get_help())
+        fail(f"'{e.ctx.command_path}' needs a command; pick one of those listed above")
+        sys.exit(2)
     except click.UsageError as e:
-        hint = "; see 'aecodec --help'" if e.ctx is None else f"; see '{e.ctx.command_path} --help'"
-        fail(e.format_message().replace("\n", " ") + hint)
-        sys.exit(1)
+        fail(usage_message(e))
+        sys.exit(2)
     except click.ClickException as e:
-        fail(e.format_message().replace("\n", " "))
+        fail(e.format_message())
         sys.exit(1)
     except AecError as e:
         if debug:
             raise
-        fail(str(e).replace("\n", " "))
+        fail(str(e))
         sys.exit(1)
     except Exception as e:  # a bug: keep the traceback behind --debug
         if debug:
@@ -86,3 +102,15 @@ def main(argv: list[str] | None = None) -> None:
         fail(f"internal error: {type(e).__name__}: {e}; rerun with --debug and report it")
         sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def usage_message(e: click.UsageError) -> str:
+    """click's message in the house form: lower-case start, no full stops before the semicolon,
+    and what to do after it (click's "did you mean", else where the help is)."""
+    text = " ".join(e.format_message().split())
+    text = text[:1].lower() + text[1:] if text[1:2].islower() else text
+    text, suggested = re.subn(r"\.? \(?Did you mean (.+?)\)?$", r"; did you mean \1", text)
+    if suggested:
+        return text
+    command = e.ctx.command_path if e.ctx is not None else "aecodec"
+    return f"{text.rstrip('.')}; see '{command} --help'"

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.batch import files_in_flight, plan_outputs, read_source, refuse_same_file, run_batch
-from aecodec.cli.common import FORCE, JSON, device_option
+from aecodec.cli.batch import (INPUTS_HELP, SKIP_EXISTING, existing_outputs, files_in_flight, plan_outputs,
+                               read_source, refuse_same_file, run_batch)
+from aecodec.cli.codec_cmds import tell_model
+from aecodec.cli.common import FORCE, JSON, Timings, device_option
 from aecodec.errors import InputError
 from aecodec.media.detect import is_audio
 from aecodec.media.kinds import AUDIO_WRITE_FORMATS, IMAGE_SUFFIXES
@@ -19,7 +21,7 @@ from aecodec.media.kinds import AUDIO_WRITE_FORMATS, IMAGE_SUFFIXES
 DEVICE = device_option("Where the restoration network runs.")
 
 
-@click.command()
+@click.command(epilog=INPUTS_HELP)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
               help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder for many inputs.")
@@ -29,57 +31,77 @@ DEVICE = device_option("Where the restoration network runs.")
               help="0 returns the input unchanged, 1 the fully denoised result; values between mix the two.")
 @DEVICE
 @FORCE
+@SKIP_EXISTING
 @JSON
-def denoise(inputs, output, sigma, strength, device, force, as_json):
+def denoise(inputs, output, sigma, strength, device, force, skip_existing, as_json):
     """Remove noise from images and audio (WAV, FLAC, OGG, Opus, MP3 in; WAV or FLAC out)."""
+    from aecodec.models.registry import read_card
     from aecodec.restore import audio as restore_audio
     from aecodec.restore import image as restore_image
 
+    existing = existing_outputs(force, skip_existing)
     pairs = plan_outputs(inputs, output, output_suffix)
     kinds = {is_audio(src) for src, _ in pairs if src != "-"}
     preflight(device, [restore_image.DENOISER] * (False in kinds) + [restore_audio.DENOISER] * (True in kinds))
 
-    def work(src, dst):
+    def work(src, dst, progress):  # no steps to show: the restorers report none
         source = read_source(src)
         if is_audio(source):
             if sigma is not None:
                 raise InputError(f"--sigma is for images and '{src}' is audio; leave it out (audio needs no noise level)")
-            return denoise_audio_file(source, dst, strength, device, force)
-        return denoise_image_file(source, dst, sigma, strength, device, force)
+            stats = denoise_audio_file(source, dst, strength, device, force)
+        else:
+            stats = denoise_image_file(source, dst, sigma, strength, device, force)
+        model = restore_audio.DENOISER if stats["media"] == "audio" else restore_image.DENOISER
+        tell_model(src, lambda: read_card(model), device, Timings())
+        return stats
 
-    run_batch(pairs, work, as_json, "denoise", describe, in_flight=files_in_flight(device, len(pairs)))
+    run_batch(pairs, work, as_json, "denoise", describe, in_flight=files_in_flight(device, len(pairs)),
+              existing=existing)
 
 
-@click.command()
+@click.command(epilog=INPUTS_HELP)
 @click.argument("input")
-@click.option("-o", "--output", required=True, help="Output file (format by extension), or '-' for PNG or WAV on stdout.")
+@click.option("-o", "--output", required=True,
+              help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder for a folder or glob.")
 @click.option("--mask", default=None,
               help="Images: a mask image of the same size; white (luminance >= 128) marks the pixels to fill.")
 @click.option("--gap", default=None,
-              help="Audio: the spans to fill, START:END[,START:END] in seconds (each at most 1 s).")
+              help="Audio: the spans to fill, START-END or START+DURATION, comma-separated; times are "
+                   "[[hh:]mm:]ss[.frac], each gap at most 1 s, e.g. 1:02.5-1:02.7,75+0.2.")
 @device_option("Where the image inpainter runs (audio gaps are filled on the CPU).")
 @FORCE
+@SKIP_EXISTING
 @JSON
-def inpaint(input, output, mask, gap, device, force, as_json):
+def inpaint(input, output, mask, gap, device, force, skip_existing, as_json):
     """Fill holes in an image (--mask) or gaps in audio (--gap) from their surroundings."""
+    from aecodec.restore.audio import parse_gaps  # numpy, no torch
+
+    existing = existing_outputs(force, skip_existing)
     if mask is None and gap is None:
-        raise InputError("nothing to fill; give --mask MASK for an image or --gap START:END for audio")
+        raise InputError("nothing to fill; give --mask MASK for an image or --gap START-END for audio")
     if mask is not None and gap is not None:
         raise InputError("give --mask (images) or --gap (audio), not both")
+    gaps = None if gap is None else parse_gaps(gap)  # malformed: refused before any file is read
     if mask is not None:
         refuse_same_file(mask, output)
 
-    def work(src, dst):
+    def work(src, dst, progress):
         source = read_source(src)
         if is_audio(source):
             if mask is not None:
-                raise InputError(f"--mask is for images and '{src}' is audio; give --gap START:END in seconds")
-            return inpaint_audio_file(source, dst, gap, force)
+                raise InputError(f"--mask is for images and '{src}' is audio; give --gap START-END")
+            return inpaint_audio_file(source, dst, gaps, force)
         if gap is not None:
             raise InputError(f"--gap is for audio and '{src}' is an image; give --mask with a mask image")
-        return inpaint_image_file(source, dst, mask, device, force)
+        from aecodec.models.registry import read_card
+        from aecodec.restore.image import INPAINTER
 
-    run_batch(plan_outputs((input,), output, output_suffix), work, as_json, "inpaint", describe)
+        stats = inpaint_image_file(source, dst, mask, device, force)
+        tell_model(src, lambda: read_card(INPAINTER), device, Timings())
+        return stats
+
+    run_batch(plan_outputs((input,), output, output_suffix), work, as_json, "inpaint", describe, existing=existing)
 
 
 def preflight(device: str, models: list[str]) -> None:
@@ -163,18 +185,18 @@ def inpaint_image_file(source: str | bytes, dst: str, mask_path: str, device: st
             "filled_pixels": holes, "filled_fraction": round(holes / mask.size, 6), "bytes": len(data)}
 
 
-def inpaint_audio_file(source: str | bytes, dst: str, gap: str, force: bool) -> dict:
+def inpaint_audio_file(source: str | bytes, dst: str, gaps_s: list, force: bool) -> dict:
     """Stream: samples are copied block by block, and only the seconds around each gap are held."""
     from aecodec.media.atomic import check_output
     from aecodec.media.audio import audio_writer, open_audio, output_audio_format, sample_format_like
-    from aecodec.restore.audio import inpaint_blocks, parse_gaps
+    from aecodec.restore.audio import gap_spans, inpaint_blocks
 
     fmt = "WAV" if dst == "-" else output_audio_format(dst)
     check_output(dst, force)
     with open_audio(source) as reader:
         info = reader.info
         rate = info.sample_rate
-        gaps = parse_gaps(gap, rate, info.frames)  # the header's length: checked before any sample is read
+        gaps = gap_spans(gaps_s, rate, info.frames)  # the header's length: checked before any sample is read
         with audio_writer(dst, rate, info.channels, force=force, format=fmt,
                           sample_format=sample_format_like(info.subtype, fmt)) as writer:
             for block in inpaint_blocks(reader.blocks(), gaps, rate, info.channels):
@@ -206,7 +228,8 @@ def describe(s: dict) -> str:
             what += f", strength {s['strength']:g}"
         else:
             gaps = len(s["gaps_s"])
-            what += f", filled {gaps} gap{'s' * (gaps > 1)} ({s['filled_frames'] / s['sample_rate']:.3f} s)"
+            what += (f", filled {gaps} gap{'s' * (gaps > 1)} ({s['filled_frames'] / s['sample_rate']:.3f} s)" if gaps
+                     else ", no gap within the audio: written unchanged")
     return f"{s['input']} -> {s['output']}: {what} ({s['seconds']:.2f} s)"
 
 

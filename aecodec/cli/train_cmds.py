@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from aecodec.cli.common import note, say
 from aecodec.errors import InputError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
@@ -110,7 +111,7 @@ def _run(task, config, overrides, load_recipe, run, resume) -> None:
     if cfg.init:
         check_init(cfg.init, task)
     try:
-        ckpt = run(cfg, resume=resume, log=lambda line: click.echo(line, err=True))
+        ckpt = run(cfg, resume=resume, log=note)
     except RuntimeError as e:  # load_state_dict: --init / --resume weights of another shape
         if "loading state_dict" not in str(e):
             raise
@@ -118,7 +119,7 @@ def _run(task, config, overrides, load_recipe, run, resume) -> None:
         raise InputError(f"{source} does not fit the model of this recipe (its layers differ); "
                          "use the recipe it was trained with, or start without it") from None
     if os.environ.get("RANK", "0") == "0":  # under torchrun, one line for the whole job
-        click.echo(f"checkpoint: {ckpt}")
+        say(f"checkpoint: {ckpt}")
 
 
 def check_run_folder(out: str, resume: bool, force: bool) -> None:
@@ -234,7 +235,7 @@ def export(task, checkpoint, out, name, version, command, force):
             raise
         raise InputError(f"checkpoint '{checkpoint}' does not hold a {task} model (its weights or settings "
                          f"differ); export it as the task it was trained for") from None
-    click.echo(f"wrote {card}")
+    say(f"wrote {card}")
 
 
 COMMANDS = (train, export)

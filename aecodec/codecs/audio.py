@@ -29,7 +29,7 @@ import aecodec.codecs.envelope as envelope  # not via the package: its __init__ 
 from aecodec import container
 from aecodec.codecs.audio_header import (MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioHeader,
                                          check_audio_header, check_audio_streams, check_stream_count)
-from aecodec.codecs.base import EncodeResult, LazyModel, check_quality, highest_quality_within
+from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality, highest_quality_within
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
 from aecodec.media.audio import AudioInfo, AudioReader
@@ -71,39 +71,43 @@ class LearnedAudioCodec(LazyModel):
         self.quality_unit = quality_unit
 
     # --- encode ------------------------------------------------------------------------
-    def encode(self, item: Source, quality: float) -> bytes:
-        """``item``: an ``Audio`` or an open ``AudioReader`` (streamed in blocks)."""
+    def encode(self, item: Source, quality: float, progress: Progress | None = None) -> bytes:
+        """``item``: an ``Audio`` or an open ``AudioReader`` (streamed in blocks); ``progress(done,
+        total)``, if given, is called as each chunk is analysed."""
         if self.quality_unit == "kbps":
-            return self._within_kbps(item, quality, or_lowest=True).data
+            return self._within_kbps(item, quality, or_lowest=True, progress=progress).data
         quality = check_quality(quality)  # before the analysis: a bad option fails at once
-        return self._encoder(item)[0](quality)
+        return self._encoder(item, progress)[0](quality)
 
-    def encode_to_kbps(self, item: Source, kbps: float) -> EncodeResult:
+    def encode_to_kbps(self, item: Source, kbps: float, or_lowest: bool = False,
+                       progress: Progress | None = None) -> EncodeResult:
         """The highest integer quality whose real file size is at most ``kbps`` kbit/s.
 
         The analysis runs once; each step of the binary search only quantises and codes.
 
         Raises:
-            InputError: ``kbps`` is not a positive number, or even quality 1 needs more.
+            InputError: ``kbps`` is not a positive number, or even quality 1 needs more (unless
+                ``or_lowest``: then the quality-1 file, with a warning).
         """
-        return self._within_kbps(item, kbps, or_lowest=False)
+        return self._within_kbps(item, kbps, or_lowest, progress)
 
-    def _within_kbps(self, item: Source, kbps: float, or_lowest: bool) -> EncodeResult:
+    def _within_kbps(self, item: Source, kbps: float, or_lowest: bool, progress: Progress | None) -> EncodeResult:
         if not (kbps > 0 and math.isfinite(kbps)):
             raise InputError(f"--kbps must be a positive number, got {kbps}; try e.g. --kbps 6")
-        encode, seconds = self._encoder(item)
+        encode, seconds = self._encoder(item, progress)
         best = highest_quality_within(encode, kbps * 1000 * seconds / 8)
         if best is None:
             lowest = encode(1.0)
             lowest_kbps = len(lowest) * 8 / seconds / 1000
             if or_lowest:
-                log.info("%g kbps is out of reach; quality 1 gives %.2f kbps", kbps, lowest_kbps)
+                log.warning("%g kbps is out of reach: quality 1, the lowest, needs %.2f kbps; coded at quality 1",
+                            kbps, lowest_kbps)
                 return EncodeResult(lowest, 1.0)
             raise InputError(f"cannot reach {kbps:g} kbps: quality 1 needs {lowest_kbps:.2f} kbps for this "
                              f"{seconds:.2f} s clip; ask for more bits")
         return best
 
-    def _encoder(self, item: Source) -> tuple[Callable[[float], bytes], float]:
+    def _encoder(self, item: Source, progress: Progress | None = None) -> tuple[Callable[[float], bytes], float]:
         """Runs the analysis once; returns (quality -> file bytes, duration in seconds)."""
         import torch
 
@@ -126,13 +130,15 @@ class LearnedAudioCodec(LazyModel):
         base = AudioHeader(BASE_QUALITY, max(1.0, BASE_QUALITY - SIDE_QUALITY_DROP) if coding == "mid-side" else None,
                            sample_rate, channels, frames, coding, dc, chunk, overlap)
         latent_streams, ratios = [], []
-        for piece in _model_rate_chunks(source, dc, coding, model.sample_rate, spans):
+        for k, piece in enumerate(_model_rate_chunks(source, dc, coding, model.sample_rate, spans)):
             x = torch.from_numpy(np.ascontiguousarray(piece.T))
             symbols, indexes = model.quantise(torch.cat([model.analyse(x[c : c + 1]) for c in range(coded)]),
                                               base.qualities())
             latent_streams += [encode(symbols[c], indexes[c], model.tables) for c in range(coded)]
             decoded = synthesise(model, symbols, base.qualities())[:, : piece.shape[0]]
             ratios += [envelope.rung_ratios(piece[:, c], decoded[c], model.sample_rate) for c in range(coded)]
+            if progress is not None:
+                progress(k + 1, len(spans))
         if len(ratios) != len(spans) * coded:
             raise InputError("the input changed while it was read; read it again")
 
@@ -162,32 +168,35 @@ class LearnedAudioCodec(LazyModel):
         return at, frames / sample_rate
 
     # --- decode ------------------------------------------------------------------------
-    def decode(self, data: bytes | container.Container) -> Audio:
-        """``data``: the file's bytes, or the file ``container.unpack`` already parsed."""
-        header, blocks = self.decode_blocks(data)
+    def decode(self, data: bytes | container.Container, progress: Progress | None = None) -> Audio:
+        """``data``: the file's bytes, or the file ``container.unpack`` parsed; ``progress``: see decode_blocks."""
+        header, blocks = self.decode_blocks(data, progress)
         samples = np.concatenate(list(blocks))
         return Audio(samples, header.sample_rate)
 
     def decode_to(self, data: bytes | container.Container,
-                  open_writer: Callable[[int, int], ContextManager[AudioWriter]]) -> AudioHeader:
+                  open_writer: Callable[[int, int], ContextManager[AudioWriter]],
+                  progress: Progress | None = None) -> AudioHeader:
         """Decode block by block into the writer ``open_writer(sample_rate, channels)`` returns
         (a context manager such as ``media.audio.audio_writer``); memory stays bounded."""
-        header, blocks = self.decode_blocks(data)
+        header, blocks = self.decode_blocks(data, progress)
         with open_writer(header.sample_rate, header.channels) as writer:
             for block in blocks:
                 writer.write(block)
         return header
 
-    def decode_blocks(self, data: bytes | container.Container) -> tuple[AudioHeader, Iterator[np.ndarray]]:
+    def decode_blocks(self, data: bytes | container.Container,
+                      progress: Progress | None = None) -> tuple[AudioHeader, Iterator[np.ndarray]]:
         """Validate the file and load its model now; the samples come lazily, float32
         (frames, channels) blocks that add up to exactly ``header.frames`` frames.
+        ``progress(done, total)``, if given, is called as each chunk is synthesised.
 
         Raises:
             FormatError: damaged, truncated or inconsistent file, or not audio.
             ModelError: the weights the file names are not installed.
         """
         h, model, spans, streams = self._checked(data)
-        return h, self._samples(model, h, spans, streams)
+        return h, self._samples(model, h, spans, streams, progress)
 
     def symbols(self, data: bytes | container.Container) -> dict[str, list[np.ndarray]]:
         """The file's entropy-decoded symbols, checked as ``decode`` checks them, chunk by chunk:
@@ -214,7 +223,7 @@ class LearnedAudioCodec(LazyModel):
         spans = check_audio_streams(model, h, parsed.streams)
         return h, model, spans, parsed.streams
 
-    def _samples(self, model, h: AudioHeader, spans, streams) -> Iterator[np.ndarray]:
+    def _samples(self, model, h: AudioHeader, spans, streams, progress: Progress | None = None) -> Iterator[np.ndarray]:
         coded = h.coded_channels
         fader = Crossfader(h.overlap, coded)
         resampler = StreamResampler(model.sample_rate, h.sample_rate, h.channels)
@@ -236,6 +245,8 @@ class LearnedAudioCodec(LazyModel):
             if env is not None:
                 x = np.stack([envelope.apply(x[:, c], env[c], h.envelope, model.sample_rate) for c in range(coded)],
                              axis=1)
+            if progress is not None:
+                progress(k + 1, len(spans))
             block = resampler.push(from_coded(fader.push(x, last=k == len(spans) - 1), h.coding))
             if block.shape[0]:
                 yield finish(block)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Callable, Literal, Protocol, Union
 
 import numpy as np
 
@@ -15,6 +15,7 @@ from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.types import Audio, Image
 
 Media = Union[Image, Audio]
+Progress = Callable[[int, int], None]  # (steps done, steps in all): a long file's progress, for a bar
 
 RANS_MIN_BYTES = 8  # the coder's final flush alone writes its 64-bit state
 RANS_ROUNDING_BITS = 2**-15 / math.log(2)  # the most one rANS step can round away (its state is >= 2^15 freq)

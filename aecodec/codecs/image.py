@@ -2,22 +2,27 @@
 
 Streams of an image file, in order: the hyper-latent z, the latent y in channel groups
 (``y_groups`` streams of ``y_group_channels`` channels each), then the alpha plane as PNG
-when the source had one. Header keys are specified in docs/FORMAT.md.
+when the source had one. Header keys are specified in docs/FORMAT.md. The image's ICC profile,
+EXIF and XMP (``Image.metadata``) go into the container's ``metadata`` and come back on decode.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import math
 
 import numpy as np
 
 from aecodec import container
-from aecodec.codecs.base import (RANS_MIN_BYTES, EncodeResult, LazyModel, check_quality, cheapest_bits,
-                                 highest_quality_within, min_stream_bytes)
+from aecodec.codecs.base import (RANS_MIN_BYTES, EncodeResult, LazyModel, Progress, check_quality,
+                                 cheapest_bits, highest_quality_within, min_stream_bytes)
 from aecodec.errors import FormatError, InputError
 from aecodec.media.image import to_gray
+from aecodec.media.metadata import ImageMetadata
 from aecodec.media.types import Image
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "image-hyperprior"
 # Padded to the stride 64, the most pixels a file may hold (8192 x 8192). Memory grows with the
@@ -37,32 +42,42 @@ class LearnedImageCodec(LazyModel):
         super().__init__(model, device)
 
     # --- encode ------------------------------------------------------------------------
-    def encode(self, item: Image, quality: float) -> bytes:
+    def encode(self, item: Image, quality: float, progress: Progress | None = None) -> bytes:
+        """``progress(done, total)``, if given, is called as the tiles and the coding finish."""
         quality = check_quality(quality)
-        return self._encoder(item)(quality)
+        return self._encoder(item, progress)(quality)
 
-    def encode_to_bpp(self, item: Image, bpp: float) -> EncodeResult:
-        """The highest integer quality whose real file size is at most ``bpp`` bits per pixel."""
+    def encode_to_bpp(self, item: Image, bpp: float, or_lowest: bool = False,
+                      progress: Progress | None = None) -> EncodeResult:
+        """The highest integer quality whose real file size is at most ``bpp`` bits per pixel;
+        out of reach: an error, or with ``or_lowest`` the quality-1 file and a warning."""
         if not (bpp > 0 and math.isfinite(bpp)):
             raise InputError(f"--bpp must be a positive number, got {bpp}; try e.g. --bpp 0.5")
-        encode = self._encoder(item)
+        encode = self._encoder(item, progress)
         best = highest_quality_within(encode, bpp * item.height * item.width / 8)
         if best is None:
-            lowest = len(encode(1.0)) * 8 / (item.height * item.width)
+            data = encode(1.0)
+            lowest = len(data) * 8 / (item.height * item.width)
+            if or_lowest:
+                log.warning("%g bpp is out of reach: quality 1, the lowest, needs %.3f bpp; coded at quality 1",
+                            bpp, lowest)
+                return EncodeResult(data, 1.0)
             raise InputError(f"cannot reach {bpp:g} bpp: quality 1 needs {lowest:.3f} bpp; ask for more bits")
         return best
 
-    def _encoder(self, item: Image):
+    def _encoder(self, item: Image, progress: Progress | None = None):
         """Runs the analysis transform once; the returned function codes it at any quality."""
         import torch
 
         check_image_size(item.height, item.width)
+        metadata = storable_metadata(item.metadata)  # refused before any work
         card, model = self.loaded()
         rgb, alpha = split_channels(item)
         stride = model.stride
         padded = np.pad(rgb, ((0, -item.height % stride), (0, -item.width % stride), (0, 0)), mode="edge")
         tile = model.tile_for(*padded.shape[:2])
-        y = model.analyse(torch.from_numpy(np.ascontiguousarray(padded)), tile)
+        steps = Steps(progress, tile_count(*padded.shape[:2], tile) + 1)  # the tiles, then the coding
+        y = model.analyse(torch.from_numpy(np.ascontiguousarray(padded)), tile, steps.tick)
         alpha_stream = [png_bytes(alpha)] if alpha is not None else []
         group = min(model.config.M, max(1, MAX_GROUP_SYMBOLS // (y.shape[2] * y.shape[3])))
 
@@ -73,6 +88,7 @@ class LearnedImageCodec(LazyModel):
             streams = [encode(z_sym, z_idx, model.z_tables)]
             for c in range(0, y_sym.shape[1], group):
                 streams.append(encode(y_sym[:, c : c + group], y_idx[:, c : c + group], model.y_tables))
+            steps.tick()
             header = {
                 "media": "image",
                 "model": {"name": card["name"], "sha256": card["weights"]["sha256"][:16]},
@@ -81,23 +97,26 @@ class LearnedImageCodec(LazyModel):
                 "tiles": {"size": tile},
                 "y_group_channels": group,
             }
-            return container.pack(header, refuse_unreadable(header, streams + alpha_stream, model))
+            return container.pack(header, refuse_unreadable(header, streams + alpha_stream, model), metadata)
 
         return at
 
     # --- decode ------------------------------------------------------------------------
-    def decode(self, data: bytes | container.Container) -> Image:
-        """``data``: the file's bytes, or the file ``container.unpack`` already parsed."""
+    def decode(self, data: bytes | container.Container, progress: Progress | None = None) -> Image:
+        """``data``: the file's bytes, or the file ``container.unpack`` already parsed; ``progress(done,
+        total)``, if given, is called as the latent groups and the tiles finish."""
         parsed = self.unpack(data)
         height, width, channels, quality, tile, group = check_image_header(parsed.header)
-        model, z_sym, means, y_sym = self._symbols(parsed, height, width, channels, tile, group)
-        rgb = model.synthesise(y_sym, means, quality, tile).numpy()[:height, :width]
+        steps = Steps(progress, tile_count(padded_size(height), padded_size(width), tile))
+        model, z_sym, means, y_sym = self._symbols(parsed, height, width, channels, tile, group, steps)
+        rgb = model.synthesise(y_sym, means, quality, tile, steps.tick).numpy()[:height, :width]
+        metadata = ImageMetadata(**parsed.metadata)
         if channels == 1:
-            return Image(to_gray(rgb))
+            return Image(to_gray(rgb), metadata)
         if channels == 4:
             alpha = read_png_plane(parsed.streams[-1], height, width)
-            return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2))
-        return Image(np.ascontiguousarray(rgb))
+            return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2), metadata)
+        return Image(np.ascontiguousarray(rgb), metadata)
 
     def symbols(self, data: bytes | container.Container) -> dict[str, list[np.ndarray]]:
         """The file's entropy-decoded symbols, checked as ``decode`` checks them: ``{"z": [the
@@ -107,7 +126,8 @@ class LearnedImageCodec(LazyModel):
         _, z_sym, _, y_sym = self._symbols(parsed, height, width, channels, tile, group)
         return {"z": [z_sym], "y": [y_sym]}
 
-    def _symbols(self, parsed: container.Container, height: int, width: int, channels: int, tile: int, group: int):
+    def _symbols(self, parsed: container.Container, height: int, width: int, channels: int, tile: int, group: int,
+                 steps: Steps | None = None):
         """(model, z symbols, latent means, y symbols) of a file whose header is checked.
 
         The header is checked before torch is even imported, the streams' layout and lengths
@@ -124,6 +144,9 @@ class LearnedImageCodec(LazyModel):
         z_shape = (1, N, -(-height // stride), -(-width // stride))
         z_sym = decode(parsed.streams[0], model.z_indexes(z_shape), model.z_tables)
         means, y_idx = model.entropy_parameters(torch.from_numpy(z_sym))
+        if steps is not None:
+            steps.add(1 + -(-M // group))
+            steps.tick()
         y_bits = cheapest_bits(model.y_tables)
         y_sym = np.empty(y_idx.shape, dtype=np.int32)
         for i, c in enumerate(range(0, M, group)):
@@ -133,7 +156,32 @@ class LearnedImageCodec(LazyModel):
                 raise FormatError(f"latent stream {i + 1} has {len(stream)} bytes, its symbols need at least {need}; "
                                   "the file is damaged")
             y_sym[:, c : c + group] = decode(stream, idx, model.y_tables)
+            if steps is not None:
+                steps.tick()
         return model, z_sym, means, y_sym
+
+
+
+class Steps:
+    """Counts finished steps for a ``progress(done, total)`` callback (None: counts nothing). The
+    total may grow: ``add`` when more work is known, and a --bpp search codes more than once."""
+
+    def __init__(self, progress: Progress | None, total: int):
+        self.progress, self.total, self.done = progress, total, 0
+
+    def add(self, steps: int) -> None:
+        self.total += steps
+
+    def tick(self) -> None:
+        if self.progress is not None:
+            self.done += 1
+            self.total = max(self.total, self.done)
+            self.progress(self.done, self.total)
+
+
+def tile_count(height: int, width: int, tile: int) -> int:
+    """How many tiles ``models.image.tiling.tiled`` cuts a padded image into (0: untiled, one)."""
+    return 1 if tile <= 0 or (height <= tile and width <= tile) else -(-height // tile) * -(-width // tile)
 
 
 def check_image_header(h: dict) -> tuple[int, int, int, float, int, int]:
@@ -194,6 +242,17 @@ def check_image_streams(model, streams, height: int, width: int, channels: int, 
     if len(streams[0]) < need:
         raise FormatError(f"a {width}x{height} image needs a hyper-latent stream of at least {need} bytes, the file's "
                           f"has {len(streams[0])}; it is damaged or forged")
+
+
+def storable_metadata(metadata: ImageMetadata) -> dict[str, bytes]:
+    """The items of ``metadata`` for ``container.pack``, refused (InputError) when over the
+    container's caps or malformed: aecodec never writes a file its reader refuses."""
+    items = metadata.items()
+    for key, value in items.items():
+        problem = container.metadata_problem(key, value)
+        if problem:
+            raise InputError(f"{problem}; leave the metadata out with --strip-metadata")
+    return items
 
 
 def refuse_unreadable(header: dict, streams: list, model) -> list:

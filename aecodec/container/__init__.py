@@ -17,16 +17,21 @@ from aecodec.container.format import (
     read_header,
     unpack,
 )
+from aecodec.container.metadata import MAX_EXIF_BYTES, MAX_ICC_BYTES, MAX_XMP_BYTES, metadata_problem
 
 __all__ = [
     "HEADER_DICTIONARY",
     "MAGIC",
     "MAJOR",
+    "MAX_EXIF_BYTES",
     "MAX_HEADER_BYTES",
+    "MAX_ICC_BYTES",
     "MAX_STREAMS",
+    "MAX_XMP_BYTES",
     "MIN_FILE_BYTES",
     "MINOR",
     "Container",
+    "metadata_problem",
     "pack",
     "read_header",
     "unpack",

@@ -7,7 +7,8 @@ Layout, all integers little-endian::
     | u32 stream count | (u64 length, bytes) per stream | u32 CRC32 of everything before it
 
 The header is a JSON object: in format 2 deflated with a preset dictionary of the usual keys
-(214 bytes of JSON become about 28), in format 1 as plain text.
+(214 bytes of JSON become about 28), in format 1 as plain text. Since format 2.1 it may carry an
+image's ICC profile, EXIF and XMP (``metadata``, container/metadata.py).
 
 Pure stdlib on purpose: `aecodec info` reads headers without importing numpy or torch.
 """
@@ -18,16 +19,17 @@ import json
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
-from typing import Any, NoReturn, Sequence, Union
+from typing import Any, Mapping, NoReturn, Sequence, Union
 
+from aecodec.container.metadata import decode_metadata, encode_metadata
 from aecodec.errors import FormatError, InputError
 
 MAGIC = b"AEC\x1a"
 MAJOR = 2
-MINOR = 0
+MINOR = 1  # 2.1 added the optional "metadata" key, which 2.0 readers ignore
 MAX_HEADER_BYTES = 1 << 20  # of JSON text, and of the stored (deflated) header
 # Format 2's preset DEFLATE dictionary: typical audio then image headers (the most frequent
 # strings last, nearest to the data). Part of the format: it never changes within major 2.
@@ -64,22 +66,32 @@ class Container:
     """A parsed `.aec` file: its JSON header and its payload streams, in file order.
 
     ``header`` always holds the validated common keys ``media``, ``model`` and ``streams``
-    (``streams == len(self.streams)``) plus whatever keys the codec wrote.
+    (``streams == len(self.streams)``) plus whatever keys the codec wrote, except ``metadata``:
+    that is checked and decoded into ``metadata`` (``"icc_profile"``, ``"exif"``, ``"xmp"`` ->
+    bytes, the items the file holds).
     """
 
     header: dict[str, Any]
     streams: tuple[bytes, ...]
+    metadata: dict[str, bytes] = field(default_factory=dict)
 
 
-def pack(header: dict[str, Any], streams: Sequence[BytesLike]) -> bytes:
-    """Serialise a header and payload streams into `.aec` bytes (format MAJOR.MINOR).
+def pack(header: dict[str, Any], streams: Sequence[BytesLike],
+         metadata: Mapping[str, bytes] | None = None) -> bytes:
+    """Serialise a header, payload streams and optional metadata (``"icc_profile"``, ``"exif"``,
+    ``"xmp"`` -> bytes) into `.aec` bytes (format MAJOR.MINOR).
 
     ``header["streams"]`` is set to ``len(streams)`` in a copy; the caller's dict is untouched.
 
     Raises:
-        ValueError, TypeError: the header is not one ``unpack`` would accept, or a stream is
-            not bytes. These are bugs in the calling codec, not user errors.
+        ValueError, TypeError: the header is not one ``unpack`` would accept, a metadata item is
+            over its cap or malformed (``metadata_problem``), or a stream is not bytes. These
+            are bugs in the calling codec, not user errors.
     """
+    if "metadata" in header:
+        raise ValueError('pass metadata with pack(..., metadata=), not as a header key')
+    if metadata:
+        header = {**header, "metadata": encode_metadata(metadata)}
     streams = list(streams)
     for stream in streams:
         if not isinstance(stream, (bytes, bytearray, memoryview)):
@@ -130,12 +142,15 @@ def unpack(data: BytesLike) -> Container:
         extra = _nbytes(body_end - layout.end)
         raise FormatError(f"the file has {extra} of unexpected data after the streams; " + _FOREIGN)
     header = _decode_header(layout.header, major=view[4])
+    metadata, problem = decode_metadata(header.pop("metadata", {}))
+    if problem:
+        raise FormatError(f"the header's metadata is invalid: {problem}; " + _FOREIGN)
     if header["streams"] != len(layout.streams):
         raise FormatError(
             f"the header lists {header['streams']} streams but the file holds "
             f"{len(layout.streams)}; " + _FOREIGN
         )
-    return Container(header=header, streams=tuple(bytes(s) for s in layout.streams))
+    return Container(header=header, streams=tuple(bytes(s) for s in layout.streams), metadata=metadata)
 
 
 def read_header(source: str | PathLike[str] | BytesLike) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Reading and writing image files as `Image` (uint8 pixels of shape (H, W, C), C in 1, 3, 4).
 
 Every Pillow failure is turned into a one-line `InputError` here, so callers never see Pillow's
-exception types. Reading normalises to the three modes codecs handle: L, RGB and RGBA.
+exception types. Reading normalises to the three modes codecs handle: L, RGB and RGBA, and keeps
+the file's ICC profile, EXIF and XMP (media.metadata), which writing puts back.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import re
 import struct
 import threading
 import warnings
@@ -23,6 +25,7 @@ from aecodec.errors import InputError
 from aecodec.media.atomic import atomic_write, check_output
 from aecodec.media.inputs import STDIN, InputSource, read_regular_file, read_stdin
 from aecodec.media.kinds import IMAGE_FORMATS, is_image_data
+from aecodec.media.metadata import metadata_of, save_options
 from aecodec.media.types import Image
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ _SAVE_OPTIONS: dict[str, dict[str, object]] = {
     "WEBP": {"lossless": True, "exact": True},
 }
 _MAX_SIDE = {"JPEG": 65535, "WEBP": 16383}  # limits of the formats themselves
+_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
 _NO_ALPHA = ("JPEG", "BMP")  # Pillow reads a 32-bit BMP back without its alpha
 # What Pillow's plugins and decoders raise on corrupt data, besides OSError subclasses.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError,
@@ -64,18 +68,21 @@ _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyErr
 _PILLOW_LIMIT_LOCK = threading.Lock()
 
 
-def read_image(source: InputSource, max_pixels: int = MAX_PIXELS, align: int = 1) -> Image:
+def read_image(source: InputSource, max_pixels: int = MAX_PIXELS, align: int = 1, metadata: bool = True) -> Image:
     """Read an image file (a path, ``"-"`` for standard input, or the file's bytes).
 
     ``max_pixels`` bounds the image, and ``align`` says what the caller pads the sides to
     (64 for the learned codec): the padded area counts as the work the file asks for, both
     against ``max_pixels`` and against the file's size (``MAX_PIXELS_PER_BYTE``), so a 1 x 4M
     strip is judged as the 64 x 4M image it becomes. All is checked from the header, before
-    any pixel is decoded.
+    any pixel is decoded. ``metadata=False`` leaves ``Image.metadata`` empty (--strip-metadata).
 
-    The EXIF orientation is applied. Grayscale (1-bit, 8-bit, 16-bit scaled to 8) becomes L,
-    anything with transparency (alpha channel, transparent palette entry) becomes RGBA, every
-    other colour mode (palette, CMYK, YCbCr) becomes RGB.
+    The EXIF orientation is applied (and removed from the EXIF and XMP kept in
+    ``Image.metadata``, with the ICC profile when it fits the pixels' colour space). Grayscale
+    (1-bit, 8-bit, 16-bit scaled to 8) becomes L, anything with transparency (alpha channel,
+    transparent palette entry) becomes RGBA, every other colour mode (palette, CMYK, YCbCr)
+    becomes RGB. A PNG or TIFF of more than 8 bits a sample logs one warning, "image '<name>':
+    16-bit reduced to 8-bit (...)".
 
     Raises:
         InputError: the file is missing, not a regular file, empty, truncated, damaged, not
@@ -86,7 +93,8 @@ def read_image(source: InputSource, max_pixels: int = MAX_PIXELS, align: int = 1
     if not data:
         raise _read_error(name, "file is empty", "check the file or re-export it")
     try:
-        return Image(pixels=_decode(data, name, max_pixels, align))
+        image = _decode(data, name, max_pixels, align)
+        return image if metadata else Image(image.pixels)
     except (PIL.Image.DecompressionBombError, PIL.Image.DecompressionBombWarning):
         raise _too_large(name, f"it has a frame larger than the {_limit(max_pixels)}") from None
     except PIL.UnidentifiedImageError:
@@ -104,7 +112,8 @@ def write_image(image: Image, path: str | os.PathLike[str], *, force: bool = Fal
 
     The format comes from ``format`` (e.g. ``"png"``) or else the extension: .png, .jpg,
     .jpeg, .tif, .tiff, .webp, .bmp. JPEG is written at quality 95, WebP losslessly (WebP
-    has no grayscale: L is stored as RGB).
+    has no grayscale: L is stored as RGB). ``image.metadata`` is written where the format
+    holds it (all but BMP; see ``media.metadata.save_options``).
 
     Raises:
         InputError: unknown extension or format, RGBA to JPEG or BMP, an image too large for
@@ -139,7 +148,8 @@ def image_to_bytes(image: Image, fmt: str) -> bytes:
     pil_image = PIL.Image.fromarray(np.ascontiguousarray(planes))
     buffer = io.BytesIO()
     try:
-        pil_image.save(buffer, format=pillow_format, **_SAVE_OPTIONS.get(pillow_format, {}))
+        pil_image.save(buffer, format=pillow_format, **_SAVE_OPTIONS.get(pillow_format, {}),
+                       **save_options(image.metadata, pillow_format, image.mode))
     except (OSError, ValueError) as exc:
         log.debug("encoding as %s failed: %r", pillow_format, exc)
         raise InputError(f"cannot encode the image as {pillow_format}; "
@@ -182,7 +192,7 @@ def _read_source(source: InputSource) -> tuple[str, bytes]:
     return name, read_regular_file(source, error, directory_hint="give an image file")
 
 
-def _decode(data: bytes, name: str, max_pixels: int, align: int) -> np.ndarray:
+def _decode(data: bytes, name: str, max_pixels: int, align: int) -> Image:
     """Decode with ``max_pixels`` as the bomb limit, refusing a large image before decoding it."""
     with _PILLOW_LIMIT_LOCK, warnings.catch_warnings():
         # Pillow's other warnings (e.g. "Corrupt EXIF data": the orientation is then left as it
@@ -196,12 +206,34 @@ def _decode(data: bytes, name: str, max_pixels: int, align: int) -> np.ndarray:
         try:
             with PIL.Image.open(io.BytesIO(data), formats=READ_FORMATS) as pil_image:
                 check_size(pil_image.size, data, pil_image.format, name, max_pixels, align)
+                depth = _deep_samples(pil_image)  # from the tiles, which load() clears
                 # Decoding checks frames and tiles again; make Pillow use our limit for them.
                 PIL.Image.MAX_IMAGE_PIXELS = max_pixels
                 pil_image.load()
-                return _to_array(ImageOps.exif_transpose(pil_image), name)
+                upright = ImageOps.exif_transpose(pil_image)
+                pixels = _to_array(upright, name)
+                image = Image(pixels, metadata_of(upright.info, _MODES[pixels.shape[2]]))
         finally:
             PIL.Image.MAX_IMAGE_PIXELS, ImageFile.LOAD_TRUNCATED_IMAGES = saved_limit, saved_truncated
+    if depth:
+        # repr: a file name's control characters must not reach the terminal
+        log.warning("image %r: %s reduced to 8-bit (aecodec works on 8 bits a sample)", name, depth)
+    return image
+
+
+def _deep_samples(pil_image: PIL.Image.Image) -> str | None:
+    """"16-bit", "32-bit" or "32-bit float" for a PNG or TIFF of more than 8 bits a sample,
+    read from its mode or its tiles' raw modes (Pillow opens a 16-bit RGB PNG as 8-bit RGB)."""
+    if pil_image.format not in ("PNG", "TIFF"):  # BMP's "BGR;16" is 5-6-5, not 16 bits a sample
+        return None
+    if pil_image.mode == "F":
+        return "32-bit float"
+    raw_modes = [tile.args[0] if isinstance(tile.args, tuple) else tile.args for tile in pil_image.tile]
+    for raw_mode in raw_modes + [pil_image.mode]:
+        found = re.search(r";(16|32)", str(raw_mode))
+        if found:
+            return f"{found.group(1)}-bit"
+    return "32-bit" if pil_image.mode == "I" else None
 
 
 def check_size(size: tuple[int, int], data: bytes, fmt: str | None, name: str, max_pixels: int = MAX_PIXELS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from aecodec.media.metadata import ImageMetadata
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -19,6 +21,7 @@ class Image:
     """An 8-bit image: ``pixels`` is uint8 of shape (H, W, C), C = 1 (L), 3 (RGB) or 4 (RGBA)."""
 
     pixels: np.ndarray
+    metadata: ImageMetadata = ImageMetadata()  # ICC profile, EXIF, XMP of the file it came from
 
     height = _length("pixels", 0, "Rows of pixels.")
     width = _length("pixels", 1, "Pixels a row.")

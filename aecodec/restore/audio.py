@@ -8,6 +8,8 @@ rate and channel layout are kept. Channels are denoised independently.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -15,6 +17,8 @@ import numpy as np
 from aecodec.device import to_device
 from aecodec.errors import InputError
 from aecodec.media.types import Audio
+
+log = logging.getLogger(__name__)
 
 DENOISER = "audio-denoise-gru"
 CHUNK_SECONDS = 30.0  # the network sees this much at once (bounded memory)
@@ -89,26 +93,64 @@ def denoise_audio(audio: Audio, strength: float = 1.0, device: str = "auto") -> 
 
 # --- gap filling ------------------------------------------------------------------------------
 
-def parse_gaps(text: str, sample_rate: int, frames: int) -> list[tuple[int, int]]:
-    """'START:END[,START:END]' in seconds -> sorted, merged [start, end) sample spans."""
-    spans = []
-    for part in (p.strip() for p in text.split(",") if p.strip()):
-        try:
-            start_s, end_s = (float(v) for v in part.split(":"))
-        except ValueError:
-            raise InputError(f"--gap takes START:END in seconds, got '{part}'; e.g. --gap 1.20:1.35") from None
-        if not (0 <= start_s < end_s):
-            raise InputError(f"--gap '{part}' must have 0 <= START < END")
-        if end_s - start_s > MAX_GAP_SECONDS:
-            raise InputError(f"--gap '{part}' is {end_s - start_s:.2f} s long; gaps up to {MAX_GAP_SECONDS:.0f} s can be filled")
-        start, end = int(round(start_s * sample_rate)), int(round(end_s * sample_rate))
-        if end <= start:
-            raise InputError(f"--gap '{part}' is shorter than one sample")
+GAP_EXAMPLE = "e.g. --gap 12.30-12.45 or --gap 1:02.5+0.2"
+_TIME = re.compile(r"(?:(?:([0-9]+):)?([0-9]+):)?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)")  # [[hh:]mm:]ss[.frac]
+
+
+def parse_gaps(text: str) -> list[tuple[float, float, str]]:
+    """``--gap`` -> [(start, end, the part it came from)] in seconds, as given: comma-separated
+    START-END or START+DURATION, each time [[hh:]mm:]ss[.frac] as in ffmpeg and sox. The old
+    START:END is refused, not guessed: 12.30:12.45 would read as minutes:seconds there."""
+    gaps = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part.count("-") + part.count("+") != 1:
+            if ":" in part and "-" not in part and "+" not in part:
+                raise InputError(f"--gap '{part}' is START:END, which is not accepted (':' separates minutes "
+                                 f"from seconds, as in ffmpeg and sox); write START-END or START+DURATION, "
+                                 f"{GAP_EXAMPLE}")
+            raise InputError(f"--gap '{part}' is not START-END or START+DURATION; {GAP_EXAMPLE}")
+        sign = "-" if "-" in part else "+"
+        first, second = (_seconds(v.strip(), part) for v in part.split(sign))
+        end = second if sign == "-" else first + second
+        if not end > first:
+            raise InputError(f"--gap '{part}' ends where or before it starts; give END after START, {GAP_EXAMPLE}")
+        gaps.append((first, end, part))
+    if not gaps:
+        raise InputError(f"--gap is empty; {GAP_EXAMPLE}")
+    return gaps
+
+
+def _seconds(time: str, part: str) -> float:
+    """'[[hh:]mm:]ss[.frac]' -> seconds; the error names the time and the gap it is in."""
+    match = _TIME.fullmatch(time)
+    hours, minutes, seconds = match.groups() if match else (None, None, None)
+    if not match or (minutes is not None and float(seconds) >= 60) or (hours is not None and int(minutes) >= 60):
+        raise InputError(f"--gap '{part}': '{time}' is not a time; write [[hh:]mm:]ss[.frac] (seconds and "
+                         "minutes below 60 after a ':'), e.g. 75.5 or 1:15.5")
+    return int(hours or 0) * 3600 + int(minutes or 0) * 60 + float(seconds)
+
+
+def gap_spans(gaps: list[tuple[float, float, str]], sample_rate: int, frames: int) -> list[tuple[int, int]]:
+    """``parse_gaps``' seconds -> sorted, merged [start, end) sample spans of audio ``frames``
+    long: a gap running past the end is cut there, gaps wholly past it are left out (with one
+    warning), and what remains of each gap must be at most MAX_GAP_SECONDS."""
+    spans, past = [], []
+    for start_s, end_s, part in gaps:
+        start, end = int(round(start_s * sample_rate)), min(int(round(end_s * sample_rate)), frames)
         if start >= frames:
-            raise InputError(f"--gap '{part}' starts after the end of the audio ({frames / sample_rate:.2f} s)")
-        spans.append((start, min(end, frames)))
-    if not spans:
-        raise InputError("--gap is empty; e.g. --gap 1.20:1.35")
+            past.append(part)
+            continue
+        if end <= start:
+            raise InputError(f"--gap '{part}' is shorter than one sample at {sample_rate} Hz; make it longer")
+        if end - start > MAX_GAP_SECONDS * sample_rate:
+            raise InputError(f"--gap '{part}' is {(end - start) / sample_rate:.2f} s long; gaps up to "
+                             f"{MAX_GAP_SECONDS:.0f} s can be filled, split it or fill less")
+        spans.append((start, end))
+    if past:
+        log.warning("--gap %s start%s at or after the end of the audio (%.2f s); nothing to fill there",
+                    ", ".join(f"'{p}'" for p in past), "s" * (len(past) == 1), frames / sample_rate)
     merged: list[tuple[int, int]] = []
     for s, e in sorted(spans):
         if merged and s <= merged[-1][1]:

@@ -120,7 +120,7 @@ def denoise_image(image: Image, sigma: float | None = None, strength: float = 1.
         out = rgb + strength * (out - rgb) if strength < 1 else out
         return _merge(out, pixels[window][core])
 
-    return Image(_tiles(restore, image.pixels))
+    return Image(_tiles(restore, image.pixels), image.metadata)  # the photo's colour profile and EXIF stay
 
 
 def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image:
@@ -145,7 +145,7 @@ def inpaint_image(image: Image, mask: np.ndarray, device: str = "auto") -> Image
         kept = pixels[window][core]
         return np.where(mask[window][core][:, :, None], _merge(out, kept), kept)
 
-    return Image(_tiles(restore, image.pixels))
+    return Image(_tiles(restore, image.pixels), image.metadata)  # the photo's colour profile and EXIF stay
 
 
 def _tile_for(height: int, width: int) -> int:

@@ -86,7 +86,6 @@ def test_audio_errors_are_one_line_and_leave_nothing(env, song, tmp_path):
         (["encode", song, "-o", tmp_path / "o1.aec", "--bpp", "1"], "--bpp is for images"),
         (["encode", IMAGE, "-o", tmp_path / "o2.aec", "--kbps", "6"], "--kbps is for audio"),
         (["encode", noise, "-o", tmp_path / "o3.aec"], "cannot read audio"),
-        (["encode", song, "-o", tmp_path / "o4.aec", "--kbps", "0.01"], "cannot reach"),
         (["decode", aec, "-o", tmp_path / "o5.png"], "unknown audio extension"),
         (["decode", aec, "-o", tmp_path / "o6.flac", "--sample-format", "float"], "FLAC stores integer"),
     ]

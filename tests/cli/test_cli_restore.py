@@ -148,7 +148,7 @@ def test_inpaint_with_an_empty_mask_writes_the_input_unchanged(env, tmp_path):
 
 
 def test_inpaint_audio_fills_only_the_gaps(env, song, tmp_path):
-    stats = json.loads(ok(aecodec("inpaint", song, "--gap", "0.5:0.6,1.45:2", "-o", tmp_path / "out.wav",
+    stats = json.loads(ok(aecodec("inpaint", song, "--gap", "0.5-0.6,1.45+0.55", "-o", tmp_path / "out.wav",
                                   "--json", env=env)))
     assert stats["gaps_s"] == [[0.5, 0.6], [1.45, 1.5]] and stats["filled_frames"] == 4410 + 2205
     original, _ = soundfile.read(song, dtype="float32")
@@ -177,20 +177,22 @@ def test_errors_are_one_line_and_leave_no_output(env, song, tmp_path):
         (["denoise", bad / "truncated.png", "-o", out / "b.png"], "truncated"),
         (["denoise", bad / "noise.wav", "-o", out / "c.wav"], "cannot read audio"),
         (["denoise", song, "-o", out / "d.wav", "--sigma", "10"], "--sigma is for images"),
-        (["denoise", RGB, "-o", out / "e.png", "--strength", "1.5"], "--strength"),
         (["denoise", RGB, "-o", out / "f.wav"], "unknown image extension"),
         (["inpaint", RGB, "--mask", bad / "small_mask.png", "-o", out / "g.png"], "10x10 but the image is 384x216"),
-        (["inpaint", song, "--gap", "2:2.5", "-o", out / "h.wav"], "starts after the end"),
-        (["inpaint", song, "--gap", "1-2", "-o", out / "i.wav"], "START:END"),
+        (["inpaint", song, "--gap", "2:2.5", "-o", out / "h.wav"], "START:END, which is not accepted"),
+        (["inpaint", song, "--gap", "1-x", "-o", out / "i.wav"], "'x' is not a time"),
         (["inpaint", song, "--mask", bad / "small_mask.png", "-o", out / "j.wav"], "--mask is for images"),
-        (["inpaint", RGB, "--gap", "0:0.1", "-o", out / "k.png"], "--gap is for audio"),
+        (["inpaint", RGB, "--gap", "0-0.1", "-o", out / "k.png"], "--gap is for audio"),
         (["inpaint", RGB, "-o", out / "l.png"], "--mask"),
-        (["inpaint", RGB, "--mask", bad / "small_mask.png", "--gap", "0:0.1", "-o", out / "m.png"], "not both"),
+        (["inpaint", RGB, "--mask", bad / "small_mask.png", "--gap", "0-0.1", "-o", out / "m.png"], "not both"),
     ]
     if not torch.cuda.is_available():
         cases.append((["denoise", RGB, "-o", out / "n.png", "--device", "cuda"], "CUDA"))
     for args, words in cases:
         assert_one_line_error(aecodec(*args, env=env), words)
+    # out of its range: a usage error click finds (exit 2)
+    assert_one_line_error(aecodec("denoise", RGB, "-o", out / "e.png", "--strength", "1.5", env=env), "--strength",
+                          code=2)
     assert list(out.iterdir()) == []
 
 
@@ -215,7 +217,7 @@ def test_denoise_very_short_audio(env, tmp_path):
 def test_inpaint_float_audio_keeps_samples_outside_the_gaps(env, tmp_path):
     loud = np.full((24000, 1), 1.5, np.float32)
     soundfile.write(tmp_path / "loud.wav", loud, 48000, subtype="FLOAT")
-    ok(aecodec("inpaint", tmp_path / "loud.wav", "--gap", "0.2:0.3", "-o", tmp_path / "out.wav", env=env))
+    ok(aecodec("inpaint", tmp_path / "loud.wav", "--gap", "0.2-0.3", "-o", tmp_path / "out.wav", env=env))
     out, _ = soundfile.read(tmp_path / "out.wav", dtype="float32", always_2d=True)
     assert np.array_equal(out[:9600], loud[:9600]) and np.array_equal(out[14400:], loud[14400:])
 

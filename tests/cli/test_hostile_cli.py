@@ -150,7 +150,7 @@ def test_inpaint_streams_a_long_multichannel_file(tmp_path):
             file.write((0.1 * rng.standard_normal((rate, channels))).astype(np.float32))
     # legal work, not a refusal: its time (Burg fits of 8 channels at 96 kHz, ~45 s on a loaded
     # machine) is not what this test bounds; its memory is
-    result = aecodec("inpaint", path, "--gap", "10.0:10.2", "-o", tmp_path / "out.wav", kill_after=900)
+    result = aecodec("inpaint", path, "--gap", "10.0-10.2", "-o", tmp_path / "out.wav", kill_after=900)
     assert result.code == 0, result.err.decode()
     assert result.peak_mb < 200, result.peak_mb
     out, original = soundfile.read(tmp_path / "out.wav", dtype="int16"), soundfile.read(path, dtype="int16")
@@ -175,7 +175,7 @@ def test_a_link_to_dev_zero_is_not_read(tmp_path, command, suffix):
                                                     ("encode", ".aec", "it is not an image or audio file"),
                                                     ("inpaint", ".wav", "it is not an image or audio file")])
 def test_dev_zero_on_standard_input_is_refused_at_once(tmp_path, command, suffix, words):
-    extra = ["--gap", "0:0.1"] if command == "inpaint" else []
+    extra = ["--gap", "0-0.1"] if command == "inpaint" else []
     with open("/dev/zero", "rb") as zeros:
         refused(aecodec(command, "-", "-o", tmp_path / f"out{suffix}", *extra, stdin=zeros), words)
     assert listing(tmp_path) == []

@@ -13,7 +13,7 @@ from aecodec.errors import AecError, InputError
 
 
 def slow_work(active: list[int], peak: list[int], lock: threading.Lock):
-    def work(src: str, dst: str) -> dict:
+    def work(src: str, dst: str, progress=None) -> dict:
         with lock:
             active[0] += 1
             peak[0] = max(peak[0], active[0])
@@ -45,7 +45,16 @@ def test_run_batch_reports_failures_in_order(capsys):
         run_batch(pairs, slow_work([0], [0], threading.Lock()), False, "test", in_flight=3)
     out, err = capsys.readouterr()
     assert [line.split(":")[0] for line in out.splitlines()] == ["ok0 -> a", "ok2 -> c"]
-    assert err.strip() == "aecodec: error: bad1: bad1 is damaged"
+    assert err.strip() == "aecodec: error: bad1 is damaged"  # the message names the file: not twice
+
+    def unnamed(src, dst, progress=None):
+        if src == "x.png":
+            raise InputError("not an image")
+        return {"bytes": 1}
+
+    with pytest.raises(AecError, match="1 of 2 files failed"):
+        run_batch([("x.png", "y.aec"), ("z.png", "w.aec")], unnamed, False, "test", in_flight=1)
+    assert capsys.readouterr().err.strip() == "aecodec: error: x.png: not an image"  # ... and once when it does not
 
 
 def test_one_input_raises_its_own_error():

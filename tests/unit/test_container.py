@@ -80,7 +80,7 @@ def test_pack_sets_streams_in_a_copy() -> None:
 def test_pack_writes_the_documented_prefix() -> None:
     data = pack(HEADER, STREAMS)
     assert data[:4] == MAGIC == b"AEC\x1a"
-    assert (data[4], data[5]) == (MAJOR, MINOR) == (2, 0)
+    assert (data[4], data[5]) == (MAJOR, MINOR) == (2, 1)
     assert struct.unpack("<I", data[-4:])[0] == zlib.crc32(data[:-4])
 
 
@@ -165,7 +165,7 @@ def test_newer_major_is_refused_with_an_upgrade_hint() -> None:
 
 
 def test_major_0_is_unknown() -> None:
-    assert "unknown .aec format 0.0" in error_of(build(header_with(), STREAMS, major=0))
+    assert "unknown .aec format 0.0" in error_of(build(header_with(), STREAMS, major=0, minor=0))
 
 
 # Each class of error message.

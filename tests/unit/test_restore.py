@@ -128,13 +128,18 @@ def test_inpaint_audio_continues_a_tone_through_the_gap():
 
 
 def test_parse_gaps():
-    from aecodec.restore.audio import parse_gaps
+    from aecodec.restore.audio import gap_spans, parse_gaps
 
-    assert parse_gaps("0.5:0.6, 0.1:0.2,0.55:0.7", 1000, 5000) == [(100, 200), (500, 700)]
-    assert parse_gaps("4.9:5.5", 1000, 5000) == [(4900, 5000)]
-    for bad in ("", "1", "a:b", "0.6:0.5", "6:7", "0:3"):
+    def spans(text):
+        return gap_spans(parse_gaps(text), 1000, 5000)
+
+    assert spans("0.5-0.6, 0.1+0.1,0.55-0.7") == [(100, 200), (500, 700)]
+    assert spans("4.9-5.5") == [(4900, 5000)]  # cut at the end
+    assert spans("0:00:02.1+0.1,0:03-0:03.5") == [(2100, 2200), (3000, 3500)]
+    assert spans("6-7") == []  # wholly past the end: a warning, not an error
+    for bad in ("", "1", "a-b", "0.6-0.5", "0-3", "0.5:0.6", "1:75-2", "1-2-3"):
         with pytest.raises(InputError):
-            parse_gaps(bad, 1000, 5000)
+            spans(bad)
 
 
 def tiny_run(tmp_path, task: str, steps: int, name: str):

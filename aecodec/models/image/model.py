@@ -86,15 +86,15 @@ class HyperpriorCodec:
 
     # --- encoder side -------------------------------------------------------------------
     @torch.no_grad()
-    def analyse(self, image: torch.Tensor, tile: int) -> torch.Tensor:
-        """uint8 [H, W, 3] (padded to the stride) -> latent y, float32 on the CPU."""
+    def analyse(self, image: torch.Tensor, tile: int, on_tile=None) -> torch.Tensor:
+        """uint8 [H, W, 3] (padded to the stride) -> latent y, float32 on the CPU; ``on_tile()`` after each tile."""
         x = image.permute(2, 0, 1)[None]  # stays uint8: tiles are converted one at a time
 
         def step(t: torch.Tensor) -> torch.Tensor:
             t = to_device(t, self.device).float().div_(255.0).contiguous(memory_format=torch.channels_last)
             return self.transforms.g_a(t).cpu()
 
-        return tiled(step, x, tile, ANALYSIS_MARGIN, 1 / 16)
+        return tiled(step, x, tile, ANALYSIS_MARGIN, 1 / 16, on_tile)
 
     @torch.no_grad()
     def quantise(self, y: torch.Tensor, quality: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -144,8 +144,10 @@ class HyperpriorCodec:
 
     # --- decoder side ---------------------------------------------------------------------
     @torch.no_grad()
-    def synthesise(self, y_sym: np.ndarray, means: torch.Tensor, quality: float, tile: int) -> torch.Tensor:
-        """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride).
+    def synthesise(self, y_sym: np.ndarray, means: torch.Tensor, quality: float, tile: int,
+                   on_tile=None) -> torch.Tensor:
+        """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride); ``on_tile()``
+        after each tile.
 
         ``means`` (float32, from ``entropy_parameters``) is consumed: y_hat is built in its
         buffer, which saves the decoder a latent-sized copy. Symbols and means are exact in
@@ -158,6 +160,6 @@ class HyperpriorCodec:
             x = self.synthesis(t).clamp_(0, 1).mul_(255).round_()
             return x.to(torch.uint8).cpu()
 
-        x = tiled(step, y_hat, tile // 16 if tile else 0, SYNTHESIS_MARGIN // 16, 16)
+        x = tiled(step, y_hat, tile // 16 if tile else 0, SYNTHESIS_MARGIN // 16, 16, on_tile)
         return x[0].permute(1, 2, 0)
 

@@ -13,11 +13,16 @@ from typing import Callable
 import torch
 
 
-def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, margin: int, scale: float) -> torch.Tensor:
-    """Apply ``fn`` (output size = input size * scale) over ``tile``-sized input tiles."""
+def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int, margin: int, scale: float,
+          on_tile: Callable[[], None] | None = None) -> torch.Tensor:
+    """Apply ``fn`` (output size = input size * scale) over ``tile``-sized input tiles; ``on_tile()``
+    after each (a progress report)."""
     _, _, h, w = x.shape
     if tile <= 0 or (h <= tile and w <= tile):
-        return fn(x)
+        x = fn(x)
+        if on_tile is not None:
+            on_tile()
+        return x
     out = None
     for top in range(0, h, tile):
         for left in range(0, w, tile):
@@ -31,6 +36,8 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
             out[:, :, int(top * scale) : int(top * scale) + ch, int(left * scale) : int(left * scale) + cw] = y[
                 :, :, ct : ct + ch, cl : cl + cw
             ]
+            if on_tile is not None:
+                on_tile()
     return out
 
 
