@@ -12,6 +12,11 @@ class InputError(AecError):
     """A missing, unreadable or unsupported input file, or a bad option value."""
 
 
+class UsageError(InputError):
+    """Something wrong with the command line itself: an option's value, a combination of options,
+    an option that does not apply to an input's kind. The CLI exits 2 for it (1 for the others)."""
+
+
 class FormatError(AecError):
     """A damaged, truncated or incompatible .aec file."""
 

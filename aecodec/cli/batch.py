@@ -13,9 +13,9 @@ from typing import Callable, Literal
 
 import click
 
-from aecodec.cli.common import detail, fail, file_error, naming, printable, quiet, say
+from aecodec.cli.common import detail, fail, file_error, naming, notice, printable, quiet, say
 from aecodec.cli.inputs import MEDIA, Wanted, expand_inputs
-from aecodec.errors import AecError, InputError
+from aecodec.errors import AecError, InputError, UsageError
 
 INPUTS_HELP = ("Inputs are files, '-' for standard input, folders (searched recursively, their tree kept under -o; "
                "hidden files and files of other kinds are skipped) or quoted globs such as 'shots/**/*.png'. "
@@ -34,9 +34,9 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[s
     named by the input's stem and ``suffix`` (a string, or a function of the input path). Files
     of folders and globs that are not ``wanted`` are skipped with a notice (``cli.inputs``)."""
     if not inputs:
-        raise InputError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
+        raise UsageError("no input files given; e.g. 'aecodec encode photo.png -o photo.aec'")
     if not output:
-        raise InputError("the output name is empty; give a file or folder with -o")
+        raise UsageError("the output name is empty; give a file or folder with -o")
     expanded = expand_inputs(inputs, wanted)
     found = expanded.found
     out = Path(output)
@@ -52,7 +52,7 @@ def plan_outputs(inputs: tuple[str, ...], output: str, suffix: str | Callable[[s
         _notice_skipped(expanded.skipped)
         return [(found[0].path, output)]
     if output == "-":
-        raise InputError("several inputs, a folder or a glob cannot go to standard output; give a folder with -o")
+        raise UsageError("several inputs, a folder or a glob cannot go to standard output; give a folder with -o")
     if not is_dir and exists:
         raise InputError(f"output '{output}' is not a folder; give a folder with -o for several inputs")
     if not is_dir and not slash:
@@ -85,15 +85,6 @@ def _notice_skipped(skipped: list[tuple[str, str]]) -> None:
         notice("skipped {} files of other kinds (first: '{}', {}; -v lists them)".format(len(skipped), *skipped[0]))
         for path, why in skipped:
             detail(f"skipped '{path}': {why}")
-
-
-def notice(message: str) -> None:
-    """One stderr line about what a batch left out (not an error), through the progress bar;
-    not with --quiet."""
-    if not quiet():
-        from tqdm import tqdm
-
-        tqdm.write(f"aecodec: {printable(message)}", file=sys.stderr)
 
 
 def refuse_same_file(src: str, dst: str) -> None:
@@ -150,7 +141,7 @@ def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], 
 def existing_outputs(force: bool, skip_existing: bool) -> Existing:
     """What --force and --skip-existing ask for; call it before anything else (both: an error)."""
     if force and skip_existing:
-        raise InputError("give --force (overwrite) or --skip-existing (keep), not both")
+        raise UsageError("give --force (overwrite) or --skip-existing (keep), not both")
     return "force" if force else "skip" if skip_existing else "refuse"
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from aecodec.cli.common import device_option, say
-from aecodec.errors import InputError
+from aecodec.errors import UsageError
 
 DATA = click.option("--data", "data_dir", required=True, type=click.Path(path_type=Path),
                     help="Folder of input files (searched recursively).")
@@ -25,7 +25,7 @@ def parse_names(text: str, option: str) -> tuple[str, ...]:
     """Comma-separated codec names, lower-cased, duplicates dropped."""
     names = tuple(dict.fromkeys(name.strip().lower() for name in text.split(",") if name.strip()))
     if not names:
-        raise InputError(f"{option} is empty; e.g. {option} jpeg,webp")
+        raise UsageError(f"{option} is empty; e.g. {option} jpeg,webp")
     return names
 
 
@@ -45,9 +45,9 @@ def _parse(text: str | None, option: str, kind, noun: str, example: str):
     try:
         values = tuple(sorted({kind(value) for value in text.split(",") if value.strip()}))
     except ValueError:
-        raise InputError(f"{option} takes comma-separated {noun}, got '{text}'; e.g. {option} {example}") from None
+        raise UsageError(f"{option} takes comma-separated {noun}, got '{text}'; e.g. {option} {example}") from None
     if not values or not values[0] > 0 or not all(math.isfinite(v) for v in values):
-        raise InputError(f"{option} needs positive {noun}, got '{text}'; e.g. {option} {example}")
+        raise UsageError(f"{option} needs positive {noun}, got '{text}'; e.g. {option} {example}")
     return values
 
 
@@ -122,9 +122,9 @@ def parse_crop(text: str) -> tuple[int, int] | None:
     try:
         width, height = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise InputError(f"--crop takes WIDTHxHEIGHT or none, got '{text}'; e.g. --crop 481x321") from None
+        raise UsageError(f"--crop takes WIDTHxHEIGHT or none, got '{text}'; e.g. --crop 481x321") from None
     if width < 1 or height < 1:
-        raise InputError(f"--crop needs positive sizes, got '{text}'; e.g. --crop 481x321")
+        raise UsageError(f"--crop needs positive sizes, got '{text}'; e.g. --crop 481x321")
     return width, height
 
 

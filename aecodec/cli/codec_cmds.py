@@ -8,25 +8,26 @@ import click
 
 from aecodec.cli.batch import (INPUTS_HELP, SKIP_EXISTING, Once, existing_outputs, files_in_flight, plan_outputs,
                                read_source, run_batch)
-from aecodec.cli.common import FORCE, JSON, Timings, detail, device_option, model_words, verbose
+from aecodec.cli.common import FORCE, JSON, FiniteRange, Timings, detail, device_option, model_words, verbose
 from aecodec.cli.inputs import Wanted, head
-from aecodec.errors import AecError, InputError
+from aecodec.errors import AecError, InputError, UsageError
 from aecodec.media.detect import is_audio
 
 DEVICE = device_option("Where the transforms run; files decode bit-exactly on any of them.")
 CODEC_ALIGN = 64  # the image codec pads both sides to its stride (HyperpriorTransforms.stride)
 AEC_MAGIC = b"AEC\x1a"  # aecodec.container.MAGIC, without importing the container for --help
+POSITIVE = FiniteRange(min=0, min_open=True)  # --bpp, --kbps
 AEC_FILES = Wanted(lambda path: path.lower().endswith(".aec") or head(path).startswith(AEC_MAGIC), ".aec")
 
 
 @click.command(epilog=INPUTS_HELP)
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="Output .aec file, '-' for stdout, or a folder for many inputs.")
-@click.option("-q", "--quality", type=float, default=None, help="1..100, higher is better (default 75).")
-@click.option("--bpp", type=float, default=None,
+@click.option("-q", "--quality", type=FiniteRange(1, 100), default=None, help="Higher is better (default 75).")
+@click.option("--bpp", type=POSITIVE, default=None,
               help="Images: the highest quality whose file is at most this many bits per pixel "
                    "(out of reach: quality 1, with a warning).")
-@click.option("--kbps", type=float, default=None,
+@click.option("--kbps", type=POSITIVE, default=None,
               help="Audio: the highest quality whose file is at most this many kbit/s "
                    "(out of reach: quality 1, with a warning).")
 @click.option("--model", default=None, help="Model from 'aecodec models' [default: image-hyperprior or audio-conv-lstm].")
@@ -38,16 +39,13 @@ AEC_FILES = Wanted(lambda path: path.lower().endswith(".aec") or head(path).star
 @JSON
 def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, force, skip_existing, as_json):
     """Compress images and audio (WAV, FLAC, OGG, Opus, MP3) into .aec files."""
-    from aecodec.codecs.base import check_quality
     from aecodec.codecs.image import MAX_PIXELS, LearnedImageCodec
     from aecodec.media.atomic import atomic_write, check_output
     from aecodec.media.image import read_image
 
     existing = existing_outputs(force, skip_existing)
     if sum(v is not None for v in (quality, bpp, kbps)) > 1:
-        raise InputError("give one of --quality, --bpp and --kbps, not several")
-    if quality is not None:
-        check_quality(quality)
+        raise UsageError("give one of --quality, --bpp and --kbps, not several")
     pairs = plan_outputs(inputs, output, ".aec")
     codec = LearnedImageCodec(model=model or "image-hyperprior", device=device)
     audio_codec = Once(lambda: _audio_codec(model or "audio-conv-lstm", device))  # images never import it
@@ -57,10 +55,10 @@ def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, fo
         source = read_source(src)
         if is_audio(source):
             if bpp is not None:
-                raise InputError(f"--bpp is for images and '{src}' is audio; use --kbps or --quality")
+                raise UsageError(f"--bpp is for images and '{src}' is audio; use --kbps or --quality")
             return encode_audio(audio_codec(), source, src, dst, quality, kbps, force, progress)
         if kbps is not None:
-            raise InputError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
+            raise UsageError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
         times = Timings()
         with times("read"):  # the codec's own pixel limit, counted on the padded image it will really transform
             image = read_image(source, max_pixels=MAX_PIXELS, align=CODEC_ALIGN, metadata=not strip_metadata)
@@ -158,7 +156,7 @@ def decode(inputs, output, sample_format, device, force, skip_existing, as_json)
             tell_model(src, lambda: read_card(model["name"], model["sha256"]), device, times)
             return stats
         if sample_format is not None:
-            raise InputError(f"--sample-format is for audio and '{src}' holds an image; leave it out")
+            raise UsageError(f"--sample-format is for audio and '{src}' holds an image; leave it out")
         fmt = "PNG" if dst == "-" else output_format(dst)  # refuse unknown extensions up front
         check_output(dst, force)
         with times("decode"):

@@ -2,7 +2,7 @@
 and the one form of each stderr line (``aecodec: error: ...``, ``aecodec: warning: ...``).
 
 The command modules import this, never ``aecodec.cli.main`` (which imports them to build the
-group). click and the standard library only, so that ``--help`` stays instant.
+group). click, the standard library and aecodec.errors only, so that ``--help`` stays instant.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import math
 import sys
 import time
 
 import click
+
+from aecodec.errors import InputError, UsageError
 
 FORCE = click.option("--force", is_flag=True, help="Overwrite existing outputs.")
 JSON = click.option("--json", "as_json", is_flag=True, help="Print per-file statistics as JSON lines.")
@@ -28,6 +31,29 @@ def device_option(help: str, default: str = "auto"):
     """``--device auto|cpu|cuda`` (default auto); ``help`` says what runs there."""
     return click.option("--device", default=default, show_default=True, type=click.Choice(["auto", "cpu", "cuda"]),
                         help=help)
+
+
+class FiniteRange(click.FloatRange):
+    """click.FloatRange that refuses NaN and infinity too (NaN compares false with both bounds,
+    so FloatRange lets it through)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return number
+
+
+@contextlib.contextmanager
+def option_value():
+    """A library check of an option's value (``parse_gaps``, ``check_model_name``) inside this
+    block: its InputError is the command line's fault, so it becomes a UsageError (exit 2)."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except InputError as e:
+        raise UsageError(str(e)) from None
 
 
 def verbosity_options() -> list[click.Option]:
@@ -76,10 +102,12 @@ def detail(message: str) -> None:
         _stderr(f"aecodec: {printable(message)}")
 
 
-def note(line: str) -> None:
-    """An informational stderr line (a long run's progress); not with --quiet."""
+def notice(message: str, prefixed: bool = True) -> None:
+    """An informational stderr line, ``aecodec: ...`` (what a batch left out), through the
+    progress bar; not with --quiet. ``prefixed=False`` for lines that are data (a training run's
+    JSON log rows), which stay parseable."""
     if not quiet():
-        _stderr(printable(line))
+        _stderr(f"aecodec: {printable(message)}" if prefixed else printable(message))
 
 
 def say(line: str) -> None:

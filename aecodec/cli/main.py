@@ -1,11 +1,13 @@
 """The CLI edge: builds the ``aecodec`` group from the command modules (which never import this
 one), and is the only place that turns errors into exit codes and stderr lines.
 
-Exit codes: 0 success; 1 a reported error (bad input, damaged file, missing model, no device,
-an option value aecodec itself refused) or SIGTERM / SIGHUP (after cleaning up, as for Ctrl-C);
-2 a usage error click found while reading the command line (unknown option or command, missing
-argument, a value of the wrong type, out of its range or not among the choices), as click and
-most Unix tools have it; 130 interrupted (Ctrl-C).
+Exit codes, one rule as in most Unix tools: 2 for anything wrong with the command line itself,
+found by click (unknown option or command, missing argument, a value of the wrong type, out of
+its range or not among the choices) or by aecodec (``aecodec.errors.UsageError``: a malformed
+``--gap``, options that exclude each other, an option that does not apply to the input's kind);
+1 for a problem with files, their content, models or devices (every other ``AecError``), for a
+batch in which some files failed, and for SIGTERM / SIGHUP (after cleaning up, as for Ctrl-C);
+130 interrupted (Ctrl-C); 0 success.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import click
 from aecodec import __version__
 from aecodec.cli import bench_cmds, codec_cmds, info_cmds, restore_cmds, train_cmds
 from aecodec.cli.common import fail, reset_verbosity, show_log_records, verbosity_options
-from aecodec.errors import AecError
+from aecodec.errors import AecError, UsageError
 from aecodec.runtime import Terminated
 
 
@@ -95,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             raise
         fail(str(e))
-        sys.exit(1)
+        sys.exit(2 if isinstance(e, UsageError) else 1)
     except Exception as e:  # a bug: keep the traceback behind --debug
         if debug:
             raise

@@ -13,8 +13,8 @@ import click
 from aecodec.cli.batch import (INPUTS_HELP, SKIP_EXISTING, existing_outputs, files_in_flight, plan_outputs,
                                read_source, refuse_same_file, run_batch)
 from aecodec.cli.codec_cmds import tell_model
-from aecodec.cli.common import FORCE, JSON, Timings, device_option
-from aecodec.errors import InputError
+from aecodec.cli.common import FORCE, JSON, FiniteRange, Timings, device_option, option_value
+from aecodec.errors import UsageError
 from aecodec.media.detect import is_audio
 from aecodec.media.kinds import AUDIO_WRITE_FORMATS, IMAGE_SUFFIXES
 
@@ -25,9 +25,9 @@ DEVICE = device_option("Where the restoration network runs.")
 @click.argument("inputs", nargs=-1, required=True)
 @click.option("-o", "--output", required=True,
               help="Output file (format by extension), '-' for PNG or WAV on stdout, or a folder for many inputs.")
-@click.option("--sigma", type=click.FloatRange(0, 255), default=None,
+@click.option("--sigma", type=FiniteRange(0, 255), default=None,
               help="Images: noise standard deviation in 8-bit units [default: estimated per image].")
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+@click.option("--strength", type=FiniteRange(0, 1), default=1.0, show_default=True,
               help="0 returns the input unchanged, 1 the fully denoised result; values between mix the two.")
 @DEVICE
 @FORCE
@@ -48,7 +48,7 @@ def denoise(inputs, output, sigma, strength, device, force, skip_existing, as_js
         source = read_source(src)
         if is_audio(source):
             if sigma is not None:
-                raise InputError(f"--sigma is for images and '{src}' is audio; leave it out (audio needs no noise level)")
+                raise UsageError(f"--sigma is for images and '{src}' is audio; leave it out (audio needs no noise level)")
             stats = denoise_audio_file(source, dst, strength, device, force)
         else:
             stats = denoise_image_file(source, dst, sigma, strength, device, force)
@@ -79,10 +79,11 @@ def inpaint(input, output, mask, gap, device, force, skip_existing, as_json):
 
     existing = existing_outputs(force, skip_existing)
     if mask is None and gap is None:
-        raise InputError("nothing to fill; give --mask MASK for an image or --gap START-END for audio")
+        raise UsageError("nothing to fill; give --mask MASK for an image or --gap START-END for audio")
     if mask is not None and gap is not None:
-        raise InputError("give --mask (images) or --gap (audio), not both")
-    gaps = None if gap is None else parse_gaps(gap)  # malformed: refused before any file is read
+        raise UsageError("give --mask (images) or --gap (audio), not both")
+    with option_value():  # malformed: a usage error, before any file is read
+        gaps = None if gap is None else parse_gaps(gap)
     if mask is not None:
         refuse_same_file(mask, output)
 
@@ -90,10 +91,10 @@ def inpaint(input, output, mask, gap, device, force, skip_existing, as_json):
         source = read_source(src)
         if is_audio(source):
             if mask is not None:
-                raise InputError(f"--mask is for images and '{src}' is audio; give --gap START-END")
+                raise UsageError(f"--mask is for images and '{src}' is audio; give --gap START-END")
             return inpaint_audio_file(source, dst, gaps, force)
         if gap is not None:
-            raise InputError(f"--gap is for audio and '{src}' is an image; give --mask with a mask image")
+            raise UsageError(f"--gap is for audio and '{src}' is an image; give --mask with a mask image")
         from aecodec.models.registry import read_card
         from aecodec.restore.image import INPAINTER
 

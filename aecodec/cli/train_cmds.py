@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from aecodec.cli.common import note, say
-from aecodec.errors import InputError
+from aecodec.cli.common import notice, option_value, say
+from aecodec.errors import InputError, UsageError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
 RESTORE_TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
@@ -55,12 +55,14 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
     """Train a model on your own data."""
     from aecodec.train.recipe import read_recipe, validate_recipe
 
+    if noise_data and task != "audio-denoise":
+        raise UsageError("--noise-data is only for audio-denoise; leave it out")
     extra, nested, options = {}, {}, {}
     if task in RESTORE_TASKS:
         from aecodec.train.restore import TASK_CLASSES, RestoreTrainConfig as Config, load_recipe, train as run
 
         if task != "audio-denoise" and len(data) > 1:
-            raise InputError(f"{task} trains on one --data folder; put the images under one folder")
+            raise UsageError(f"{task} trains on one --data folder; put the images under one folder")
         data, extra = list(data), {"noise_data": noise_data}
         nested = {"model": TASK_CLASSES[task].model_config(model={}).__class__}
         options = {"degrade": TASK_CLASSES[task].defaults}
@@ -72,13 +74,11 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
         from aecodec.train.image_codec import ImageTrainConfig as Config, load_recipe, train as run
 
         if len(data) > 1:
-            raise InputError("image-codec trains on one --data folder; put the images under one folder")
+            raise UsageError("image-codec trains on one --data folder; put the images under one folder")
         data = data[0]
     config = config or str(RECIPES / f"{task}.json")
     if not Path(config).exists():
         raise InputError(f"recipe '{config}' does not exist; pass --config FILE")
-    if noise_data and task != "audio-denoise":
-        raise InputError("--noise-data is only for audio-denoise")
     overrides = dict(data=data, out=out, steps=steps, init=init, val_data=val_data, threads=threads, seed=seed,
                      workers=workers, amp=amp, device=device, **extra)
     recipe = read_recipe(config, overrides)
@@ -111,7 +111,7 @@ def _run(task, config, overrides, load_recipe, run, resume) -> None:
     if cfg.init:
         check_init(cfg.init, task)
     try:
-        ckpt = run(cfg, resume=resume, log=note)
+        ckpt = run(cfg, resume=resume, log=lambda line: notice(line, prefixed=False))
     except RuntimeError as e:  # load_state_dict: --init / --resume weights of another shape
         if "loading state_dict" not in str(e):
             raise
@@ -215,9 +215,10 @@ def export(task, checkpoint, out, name, version, command, force):
     from aecodec.train.export import check_model_name
     from aecodec.train.freeze import export_audio_codec, export_image_codec, export_restore
 
-    name = check_model_name(MODEL_NAMES[task] if name is None else name)
+    with option_value():
+        name = check_model_name(MODEL_NAMES[task] if name is None else name)
     if version >= 10**6:  # a version is a small counter; huge ones only make unreadable file names
-        raise InputError(f"--version {version} is too large; versions count up from 1")
+        raise UsageError(f"--version {version} is too large; versions count up from 1")
     if not Path(checkpoint).is_file():
         raise InputError(f"checkpoint '{checkpoint}' does not exist; run 'aecodec train' first")
     for path in (Path(out) / f"{name}.v{version}.json", Path(out) / f"{name}.v{version}.safetensors"):

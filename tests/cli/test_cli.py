@@ -155,7 +155,8 @@ def test_bad_input_gives_one_line_and_no_output(case, tmp_path, good_aec):
         if torch.cuda.is_available():
             pytest.skip("this machine has CUDA")
     r = aecodec(*args)
-    assert_one_line_error(r, code=2 if case == "unknown option" else 1)  # a usage error, as click has it
+    usage = case in ("bad quality", "quality and bpp", "unknown option")  # the command line's fault
+    assert_one_line_error(r, code=2 if usage else 1)
     if output:
         assert not (tmp_path / output).exists()
     assert not list(tmp_path.glob(".*tmp*")), "a temporary file was left behind"

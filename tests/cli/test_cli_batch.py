@@ -192,7 +192,7 @@ def test_a_re_run_with_skip_existing_succeeds(tmp_path):
     assert skipped.returncode == 0, skipped.stderr.decode()
     assert "0 of 2 files done, 2 skipped" in skipped.stderr.decode()
     both = aecodec("encode", RGB, "-o", f"{tmp_path}/other/", "--force", "--skip-existing")
-    assert_one_line_error(both, "--force", "--skip-existing")
+    assert_one_line_error(both, "--force", "--skip-existing", code=2)
     assert not (tmp_path / "other").exists()  # refused before any folder was made
 
 

@@ -231,7 +231,7 @@ def test_gap_times_and_ranges():
 ])
 def test_malformed_gaps_are_one_line_naming_the_bad_part(tmp_path, text, words):
     result = aecodec("inpaint", SPEECH, "--gap", text, "-o", tmp_path / "x.wav")
-    assert_one_line_error(result, *words)
+    assert_one_line_error(result, *words, code=2)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -173,23 +173,23 @@ def test_errors_are_one_line_and_leave_no_output(env, song, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     cases = [
-        (["denoise", bad / "missing.png", "-o", out / "a.png"], "no such file"),
-        (["denoise", bad / "truncated.png", "-o", out / "b.png"], "truncated"),
-        (["denoise", bad / "noise.wav", "-o", out / "c.wav"], "cannot read audio"),
-        (["denoise", song, "-o", out / "d.wav", "--sigma", "10"], "--sigma is for images"),
-        (["denoise", RGB, "-o", out / "f.wav"], "unknown image extension"),
-        (["inpaint", RGB, "--mask", bad / "small_mask.png", "-o", out / "g.png"], "10x10 but the image is 384x216"),
-        (["inpaint", song, "--gap", "2:2.5", "-o", out / "h.wav"], "START:END, which is not accepted"),
-        (["inpaint", song, "--gap", "1-x", "-o", out / "i.wav"], "'x' is not a time"),
-        (["inpaint", song, "--mask", bad / "small_mask.png", "-o", out / "j.wav"], "--mask is for images"),
-        (["inpaint", RGB, "--gap", "0-0.1", "-o", out / "k.png"], "--gap is for audio"),
-        (["inpaint", RGB, "-o", out / "l.png"], "--mask"),
-        (["inpaint", RGB, "--mask", bad / "small_mask.png", "--gap", "0-0.1", "-o", out / "m.png"], "not both"),
+        (["denoise", bad / "missing.png", "-o", out / "a.png"], "no such file", 1),
+        (["denoise", bad / "truncated.png", "-o", out / "b.png"], "truncated", 1),
+        (["denoise", bad / "noise.wav", "-o", out / "c.wav"], "cannot read audio", 1),
+        (["denoise", song, "-o", out / "d.wav", "--sigma", "10"], "--sigma is for images", 2),
+        (["denoise", RGB, "-o", out / "f.wav"], "unknown image extension", 1),
+        (["inpaint", RGB, "--mask", bad / "small_mask.png", "-o", out / "g.png"], "10x10 but the image is 384x216", 1),
+        (["inpaint", song, "--gap", "2:2.5", "-o", out / "h.wav"], "START:END, which is not accepted", 2),
+        (["inpaint", song, "--gap", "1-x", "-o", out / "i.wav"], "'x' is not a time", 2),
+        (["inpaint", song, "--mask", bad / "small_mask.png", "-o", out / "j.wav"], "--mask is for images", 2),
+        (["inpaint", RGB, "--gap", "0-0.1", "-o", out / "k.png"], "--gap is for audio", 2),
+        (["inpaint", RGB, "-o", out / "l.png"], "--mask", 2),
+        (["inpaint", RGB, "--mask", bad / "small_mask.png", "--gap", "0-0.1", "-o", out / "m.png"], "not both", 2),
     ]
     if not torch.cuda.is_available():
-        cases.append((["denoise", RGB, "-o", out / "n.png", "--device", "cuda"], "CUDA"))
-    for args, words in cases:
-        assert_one_line_error(aecodec(*args, env=env), words)
+        cases.append((["denoise", RGB, "-o", out / "n.png", "--device", "cuda"], "CUDA", 1))
+    for args, words, code in cases:  # 2: the command line's fault (a value, a combination, the input's kind)
+        assert_one_line_error(aecodec(*args, env=env), words, code=code)
     # out of its range: a usage error click finds (exit 2)
     assert_one_line_error(aecodec("denoise", RGB, "-o", out / "e.png", "--strength", "1.5", env=env), "--strength",
                           code=2)

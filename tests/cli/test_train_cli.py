@@ -76,8 +76,9 @@ def run_main(capsys, *args: str) -> tuple[int, str]:
     return exit_.value.code, err
 
 
-def assert_one_line_error(code: int, err: str, *words: str) -> None:
-    assert code == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
+def assert_one_line_error(code: int, err: str, *words: str, expected: int = 1) -> None:
+    """Exit ``expected`` (2: a usage error) and one stderr line naming every one of ``words``."""
+    assert code == expected and err.startswith("aecodec: error: ") and err.count("\n") == 1, err
     assert "internal error" not in err and "Traceback" not in err, err
     for word in words:
         assert word in err, err
@@ -176,7 +177,7 @@ def test_export_refuses_a_checkpoint_of_another_model_and_huge_versions(tmp_path
     torch.save({"model": {"x": torch.zeros(1)}, "step": 1, "config": {"model": {}}}, tmp_path / "c.pt")
     args = ["export", "image-codec", "--checkpoint", tmp_path / "c.pt", "--out", tmp_path / "models"]
     assert_one_line_error(*run_main(capsys, *args, "--version", "1"), "does not hold a image-codec model")
-    assert_one_line_error(*run_main(capsys, *args, "--version", str(2**70)), "is too large")
+    assert_one_line_error(*run_main(capsys, *args, "--version", str(2**70)), "is too large", expected=2)
     assert not any((tmp_path / "models").glob("*")) if (tmp_path / "models").exists() else True
 
 
@@ -186,7 +187,7 @@ def test_export_names_stay_inside_out(tmp_path, capsys, name):
     checkpoint.write_bytes(b"x")
     code, err = run_main(capsys, "export", "image-denoise", "--checkpoint", checkpoint, "--out",
                          tmp_path / "models", "--name", name, "--version", "1")
-    assert_one_line_error(code, err, "is not allowed; use lower-case letters")
+    assert_one_line_error(code, err, "is not allowed; use lower-case letters", expected=2)  # an option's value
     assert "\x1b" not in err and not (tmp_path / "models").exists()
 
 
@@ -200,3 +201,16 @@ def test_export_never_overwrites_existing_weights(tmp_path, capsys):
                          "--name", "mine", "--version", "1")
     assert_one_line_error(code, err, "mine v1 exists in")
     assert (models / "mine.v1.safetensors").read_bytes() == b"precious"
+
+
+def test_training_log_rows_on_stderr_are_bare_json_and_quiet_drops_them(tmp_path, capsys):
+    recipe = tmp_path / "tiny.json"
+    recipe.write_text(json.dumps(TINY))
+    code, err = run_main(capsys, "train", "image-codec", "--data", DATA, "--out", tmp_path / "run",
+                         "--config", recipe, "--steps", "2", "--threads", "1")
+    assert code == 0, err
+    rows = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert [row["step"] for row in rows][-1] == 2  # parseable as they are, like log.jsonl
+    code, err = run_main(capsys, "--quiet", "train", "image-codec", "--data", DATA, "--out", tmp_path / "run2",
+                         "--config", recipe, "--steps", "2", "--threads", "1")
+    assert code == 0 and err == "", err

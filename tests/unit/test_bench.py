@@ -145,14 +145,14 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_cli_bad_options_are_one_line_errors(images: Path, tmp_path: Path) -> None:
     result = run_cli("bench", "image", "--data", str(images), "--out", str(tmp_path / "o"), "--qualities", "ten")
-    assert result.returncode == 1
+    assert result.returncode == 2
     expected = "--qualities takes comma-separated integers, got 'ten'; e.g. --qualities 10,50,90"
     assert result.stderr == f"aecodec: error: {expected}\n"
     result = run_cli("bench", "audio", "--data", str(images), "--out", str(tmp_path / "o"), "--codecs", " , ")
-    assert result.returncode == 1 and result.stderr.startswith("aecodec: error: --codecs is empty")
+    assert result.returncode == 2 and result.stderr.startswith("aecodec: error: --codecs is empty")
     for kbps in ("1.5,-3", "nan", "six"):
         result = run_cli("bench", "audio", "--data", str(images), "--out", str(tmp_path / "o"), "--kbps", kbps)
-        assert result.returncode == 1 and result.stderr.count("\n") == 1 and "--kbps" in result.stderr
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and "--kbps" in result.stderr
     assert not (tmp_path / "o").exists()
 
 

@@ -360,7 +360,7 @@ def test_cli_bench_inpaint_image(images: Path, tmp_path: Path, capsys: pytest.Ca
     assert lines[0].startswith("telea: hole PSNR ") and lines[0].endswith("s/image (2 images)")
     with pytest.raises(SystemExit) as exit_info:
         main(["bench", "denoise-image", "--data", str(images), "--out", str(tmp_path / "p"), "--crop", "big"])
-    assert exit_info.value.code == 1
+    assert exit_info.value.code == 2
     expected = "--crop takes WIDTHxHEIGHT or none, got 'big'; e.g. --crop 481x321"
     assert capsys.readouterr().err == f"aecodec: error: {expected}\n"
 
