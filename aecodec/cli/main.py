@@ -69,9 +69,15 @@ def run() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
     reset_verbosity()
     show_log_records()
+    try:
+        _run(args, debug="--debug" in args)
+    finally:  # --quiet / --verbose hold for this command only (a library user or a test calls again)
+        reset_verbosity()
+
+
+def _run(args: list[str], debug: bool) -> None:
     try:
         rv = cli.main(args=args, prog_name="aecodec", standalone_mode=False)
     except click.exceptions.Abort:

@@ -246,3 +246,12 @@ def test_gaps_past_the_end_are_cut_or_one_warning(tmp_path):
     assert "written unchanged" in result.stdout.decode()
     original, _ = soundfile.read(SPEECH, dtype="int16")
     assert np.array_equal(soundfile.read(tmp_path / "b.wav", dtype="int16")[0], original)
+
+
+def test_quiet_holds_for_one_command_only(capsys):
+    from aecodec.cli.common import quiet
+    from aecodec.cli.main import main
+
+    with pytest.raises(SystemExit):
+        main(["--quiet", "models"])
+    assert not quiet()  # the next command (or a library call in the same process) is not silenced
