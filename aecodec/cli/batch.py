@@ -122,8 +122,9 @@ def run_batch(pairs, work, as_json: bool, verb: str, describe: Callable[[dict], 
     for src, dst, stats, error in tqdm(outcomes, total=len(pairs), disable=not (terminal and len(pairs) > 1),
                                        unit="file", desc=verb):
         if error is not None:
-            if len(pairs) == 1:
-                raise error
+            if len(pairs) == 1:  # one line naming the file, as a batch's lines do; same exit code
+                named = file_error(src, error) if src != "-" else str(error)
+                raise error if named == str(error) else type(error)(named) from None
             failures += 1
             fail(file_error(src, error))
         elif stats is None:

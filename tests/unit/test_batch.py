@@ -9,7 +9,7 @@ import time
 import pytest
 
 from aecodec.cli.batch import Once, _outcomes, files_in_flight, plan_outputs, run_batch
-from aecodec.errors import AecError, InputError
+from aecodec.errors import AecError, InputError, UsageError
 
 
 def slow_work(active: list[int], peak: list[int], lock: threading.Lock):
@@ -82,3 +82,17 @@ def test_once_makes_the_value_once_across_threads():
 def test_unusable_output_names_are_one_error(output, words):
     with pytest.raises(InputError, match=words):
         plan_outputs(("in.png",), output, ".aec")
+
+
+def test_a_single_files_error_names_it_and_keeps_its_kind(capsys):
+    def broken(src, dst, progress=None):
+        raise UsageError("--bpp is for images")
+
+    with pytest.raises(UsageError, match="^in.wav: --bpp is for images$"):
+        run_batch([("in.wav", "out.aec")], broken, False, "test", in_flight=1)
+
+    def named(src, dst, progress=None):
+        raise InputError(f"cannot read '{src}'")
+
+    with pytest.raises(InputError, match="^cannot read 'in.wav'$"):  # already named: not twice
+        run_batch([("in.wav", "out.aec")], named, False, "test", in_flight=1)

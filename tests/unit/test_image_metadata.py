@@ -261,7 +261,7 @@ def test_decode_refuses_over_limit_metadata_in_one_line(tmp_path, capsys) -> Non
     (tmp_path / "bad.aec").write_bytes(forged({"icc_profile": "A" * (LIMIT + 4)}))
     assert run("decode", tmp_path / "bad.aec", "-o", tmp_path / "out.png") == 1
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("aecodec: error: the header's metadata is invalid")
+    assert err.count("\n") == 1 and err.startswith(f"aecodec: error: {tmp_path / 'bad.aec'}: the header's metadata is invalid")
     assert not (tmp_path / "out.png").exists()
 
 
