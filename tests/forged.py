@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -31,3 +33,19 @@ def one_bit_png(width: int, height: int) -> bytes:
 
     ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+NOT_REGULAR = ("device", "link to a device", "fifo")
+
+
+def not_a_regular_file(folder: Path, name: str, kind: str) -> Path:
+    """An input path that is a device, a symlink to one, or a FIFO (``kind`` in NOT_REGULAR):
+    reading any of them would never end or never start."""
+    if kind == "device":
+        return Path("/dev/zero")
+    path = folder / name
+    if kind == "link to a device":
+        path.symlink_to("/dev/zero")
+    else:
+        os.mkfifo(path)  # opening it would wait for a writer forever
+    return path

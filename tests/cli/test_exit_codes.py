@@ -55,20 +55,15 @@ def run_main(capsys, tmp_path: Path, args: list) -> tuple[int, str]:
     return exit_.value.code, capsys.readouterr().err
 
 
-@pytest.mark.parametrize("case", USAGE_ERRORS)
-def test_command_line_mistakes_exit_2(capsys, tmp_path, case):
-    args, words = USAGE_ERRORS[case]
-    code, err = run_main(capsys, tmp_path, args)
-    assert code == 2 and err.startswith("aecodec: error: ") and err.count("\n") == 1, (code, err)
-    assert words in err and "Traceback" not in err, err
-    assert [p.name for p in tmp_path.iterdir()] == ["exists.aec"]
+CASES = {**{f"usage: {case}": (2, *spec) for case, spec in USAGE_ERRORS.items()},
+         **{f"file: {case}": (1, *spec) for case, spec in FILE_ERRORS.items()}}
 
 
-@pytest.mark.parametrize("case", FILE_ERRORS)
-def test_file_problems_exit_1(capsys, tmp_path, case):
-    args, words = FILE_ERRORS[case]
+@pytest.mark.parametrize("case", CASES)
+def test_command_line_mistakes_exit_2_and_file_problems_1(capsys, tmp_path, case):
+    expected, args, words = CASES[case]
     code, err = run_main(capsys, tmp_path, args)
-    assert code == 1 and err.startswith("aecodec: error: ") and err.count("\n") == 1, (code, err)
+    assert code == expected and err.startswith("aecodec: error: ") and err.count("\n") == 1, (code, err)
     assert words in err and "Traceback" not in err, err
     assert [p.name for p in tmp_path.iterdir()] == ["exists.aec"]
     assert (tmp_path / "exists.aec").read_bytes() == b"keep me"

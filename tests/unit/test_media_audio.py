@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import sys
 
 import numpy as np
@@ -24,6 +23,7 @@ from aecodec.media.resample import StreamResampler, output_frames, resample
 from aecodec.media.types import Audio
 
 from cli_run import aecodec
+from forged import NOT_REGULAR, not_a_regular_file
 
 RNG = np.random.default_rng(0)
 STEREO = (0.5 * RNG.uniform(-1, 1, (4410, 2))).astype(np.float32)
@@ -207,17 +207,10 @@ def test_the_denoiser_checks_the_rate_of_a_stream_too():
         next(denoise_blocks([np.zeros((10, 1), np.float32)], 1, 1))
 
 
-@pytest.mark.parametrize("make", ["device", "link to a device", "fifo"])
+@pytest.mark.parametrize("make", NOT_REGULAR)
 def test_audio_inputs_that_are_not_regular_files_are_refused(tmp_path, make):
-    path = tmp_path / "in.wav"
-    if make == "device":
-        path = "/dev/zero"
-    elif make == "link to a device":
-        path.symlink_to("/dev/zero")
-    else:
-        os.mkfifo(path)
     with pytest.raises(InputError, match="not a regular file"):
-        open_audio(path)
+        open_audio(not_a_regular_file(tmp_path, "in.wav", make))
 
 
 def test_standard_input_must_start_like_audio(monkeypatch):

@@ -24,7 +24,7 @@ from aecodec.media.image import (
 )
 from aecodec.media.types import Image
 
-from forged import jpeg_claiming, one_bit_png
+from forged import NOT_REGULAR, jpeg_claiming, not_a_regular_file, one_bit_png
 
 RNG = np.random.default_rng(0)
 RGB = RNG.integers(0, 256, (6, 9, 3), dtype=np.uint8)
@@ -361,15 +361,9 @@ def test_only_the_documented_formats_are_opened() -> None:
     assert "not an image in a supported format" in read_error(gif.getvalue())
 
 
-@pytest.mark.parametrize("make", ["device", "link to a device", "fifo"])
+@pytest.mark.parametrize("make", NOT_REGULAR)
 def test_inputs_that_are_not_regular_files_are_refused(tmp_path, make) -> None:
-    path = tmp_path / "in.png"
-    if make == "device":
-        path = "/dev/zero"
-    elif make == "link to a device":
-        path.symlink_to("/dev/zero")
-    else:
-        os.mkfifo(path)  # opening it would wait for a writer forever
+    path = not_a_regular_file(tmp_path, "in.png", make)
     assert "not a regular file (a device, pipe or socket)" in read_error(path)
 
 
