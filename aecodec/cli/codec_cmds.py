@@ -9,9 +9,9 @@ import click
 from aecodec.cli.batch import (INPUTS_HELP, SKIP_EXISTING, Once, existing_outputs, files_in_flight, plan_outputs,
                                read_source, run_batch)
 from aecodec.cli.common import FORCE, JSON, FiniteRange, Timings, detail, device_option, model_words, verbose
-from aecodec.cli.inputs import Wanted, head
+from aecodec.cli.inputs import Wanted
 from aecodec.errors import AecError, InputError, UsageError
-from aecodec.media.detect import is_audio
+from aecodec.media.detect import head, is_audio
 
 DEVICE = device_option("Where the transforms run; files decode bit-exactly on any of them.")
 CODEC_ALIGN = 64  # the image codec pads both sides to its stride (HyperpriorTransforms.stride)

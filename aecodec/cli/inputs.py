@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from aecodec.errors import InputError
-from aecodec.media.kinds import SNIFF_BYTES, is_media_data, kind_by_suffix
+from aecodec.media.detect import is_media_file
 
 
 @dataclass(frozen=True)
@@ -45,26 +45,6 @@ class Found:
 class Expanded:
     found: list[Found]
     skipped: list[tuple[str, str]]  # (path, why) for what folders and globs held that is not read
-
-
-def head(path: str) -> bytes:
-    """The first bytes of a file (empty if it cannot be read)."""
-    try:
-        with open(path, "rb") as file:
-            return file.read(SNIFF_BYTES)
-    except OSError:
-        return b""
-
-
-def is_media_file(path: str) -> bool:
-    """An image or audio file: by extension, else by its magic number, else as soundfile sees it."""
-    if kind_by_suffix(path) is not None:
-        return True
-    if is_media_data(head(path)):
-        return True
-    from aecodec.media.detect import is_audio  # asks soundfile (AIFF, CAF, ...): imports numpy
-
-    return is_audio(path)
 
 
 MEDIA = Wanted(is_media_file, "image or audio")
