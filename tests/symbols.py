@@ -7,11 +7,12 @@ import hashlib
 
 
 def symbols_sha256(codec, data: bytes) -> str:
-    """sha256 over a file's entropy-decoded latent symbols in file order: z then y for an image,
-    chunk by chunk for audio (its envelope symbols are not part of it)."""
+    """sha256 over a file's entropy-decoded symbols in file order: z then y for an image, chunk
+    by chunk for audio: the conv-lstm codec's latents (its envelope layer is not part of it), the
+    MDCT codec's band levels then coefficients."""
     symbols = codec.symbols(data)
     digest = hashlib.sha256()
-    for kind in ("z", "y", "latent"):
+    for kind in ("z", "y", "latent", "levels", "coefficients"):
         for array in symbols.get(kind, []):
             digest.update(array.tobytes())
     return digest.hexdigest()

@@ -30,7 +30,7 @@ AEC_FILES = Wanted(lambda path: path.lower().endswith(".aec") or head(path).star
 @click.option("--kbps", type=POSITIVE, default=None,
               help="Audio: the highest quality whose file is at most this many kbit/s "
                    "(out of reach: quality 1, with a warning).")
-@click.option("--model", default=None, help="Model from 'aecodec models' [default: image-hyperprior or audio-conv-lstm].")
+@click.option("--model", default=None, help="Model from 'aecodec models' [default: image-hyperprior or audio-mdct].")
 @click.option("--strip-metadata", is_flag=True,
               help="Images: leave out the ICC profile, EXIF (camera, time, GPS position) and XMP.")
 @DEVICE
@@ -48,7 +48,7 @@ def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, fo
         raise UsageError("give one of --quality, --bpp and --kbps, not several")
     pairs = plan_outputs(inputs, output, ".aec")
     codec = LearnedImageCodec(model=model or "image-hyperprior", device=device)
-    audio_codec = Once(lambda: _audio_codec(model or "audio-conv-lstm", device))  # images never import it
+    audio_codec = Once(lambda: _audio_codec(model, device))  # images never import it
 
     def work(src, dst, progress):
         check_output(dst, force)
@@ -73,10 +73,10 @@ def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, fo
     run_batch(pairs, work, as_json, "encode", in_flight=files_in_flight(device, len(pairs)), existing=existing)
 
 
-def _audio_codec(model: str, device: str):
-    from aecodec.codecs.audio import LearnedAudioCodec
+def _audio_codec(model: str | None, device: str):
+    from aecodec.codecs import audio_codec
 
-    return LearnedAudioCodec(model=model, device=device)
+    return audio_codec(model, device)
 
 
 def tell_model(src: str, card, device: str, times: Timings) -> None:
@@ -143,7 +143,12 @@ def decode(inputs, output, sample_format, device, force, skip_existing, as_json)
     existing = existing_outputs(force, skip_existing)
     pairs = plan_outputs(inputs, output, suffix, AEC_FILES)
     codec = LearnedImageCodec(device=device)
-    audio_codec = Once(lambda: _audio_codec("audio-conv-lstm", device))
+    audio_codecs = {}  # by the model a file names: each architecture has its own codec
+
+    def audio_codec(name: str):
+        if name not in audio_codecs:
+            audio_codecs[name] = _audio_codec(name, device)
+        return audio_codecs[name]
 
     def work(src, dst, progress):
         times = Timings()
@@ -152,7 +157,7 @@ def decode(inputs, output, sample_format, device, force, skip_existing, as_json)
         model = parsed.header["model"]
         if parsed.header["media"] == "audio":
             with times("decode and write"):  # streamed
-                stats = decode_audio(audio_codec(), parsed, dst, sample_format or "16", force, progress)
+                stats = decode_audio(audio_codec(model["name"]), parsed, dst, sample_format or "16", force, progress)
             tell_model(src, lambda: read_card(model["name"], model["sha256"]), device, times)
             return stats
         if sample_format is not None:

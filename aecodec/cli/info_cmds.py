@@ -17,7 +17,7 @@ from aecodec.errors import AecError
 # Header keys the table shows in words; the others (and these too with --verbose) follow as they are.
 SHOWN = {"media", "model", "quality", "geometry", "tiles", "channel_coding", "channels", "sample_rate", "frames",
          "side_quality", "silence"}
-TECHNICAL = {"streams", "y_group_channels", "chunking", "dc_offset", "envelope"}  # only with --verbose
+TECHNICAL = {"streams", "y_group_channels", "chunking", "dc_offset", "envelope", "mdct"}  # only with --verbose
 
 
 @click.command()

@@ -12,18 +12,20 @@ from aecodec.errors import InputError, UsageError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
 RESTORE_TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
-TASKS = ("image-codec", "audio-codec") + RESTORE_TASKS
-MODEL_NAMES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm",
+TASKS = ("image-codec", "audio-codec", "audio-mdct") + RESTORE_TASKS
+MODEL_NAMES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm", "audio-mdct": "audio-mdct",
                "image-denoise": "image-denoise-unet", "image-inpaint": "image-inpaint-unet",
                "audio-denoise": "audio-denoise-gru"}
 DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
               "audio-codec": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)",
+              "audio-mdct": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)",
               "image-denoise": "shared/data/images/train (SOURCES.md), synthetic noise",
               "image-inpaint": "shared/data/images/train (SOURCES.md), synthetic brush-stroke and box masks",
               "audio-denoise": "shared/data/audio/speech + music (clean), shared/data/audio/noise (SOURCES.md)"}
 
 
-ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm", "image-denoise": "restore-unet",
+ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm", "audio-mdct": "audio-mdct",
+                 "image-denoise": "restore-unet",
                  "image-inpaint": "restore-unet", "audio-denoise": "audio-mask-gru"}
 
 
@@ -68,6 +70,10 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
         options = {"degrade": TASK_CLASSES[task].defaults}
     elif task == "audio-codec":
         from aecodec.train.audio_codec import AudioTrainConfig as Config, load_recipe, train as run
+
+        data = list(data)
+    elif task == "audio-mdct":
+        from aecodec.train.mdct_tables import MdctTablesConfig as Config, load_recipe, train as run
 
         data = list(data)
     else:
@@ -197,6 +203,8 @@ def _checkpoint_architecture(state: dict) -> str | None:
         return ARCHITECTURES["image-codec"]
     if isinstance(model, dict) and "strides" in model:
         return ARCHITECTURES["audio-codec"]
+    if isinstance(model, dict) and "band_edges" in model:
+        return ARCHITECTURES["audio-mdct"]
     return None
 
 
@@ -213,7 +221,7 @@ def _checkpoint_architecture(state: dict) -> str | None:
 def export(task, checkpoint, out, name, version, command, force):
     """Freeze a checkpoint into safetensors + card (codecs: with integer CDF tables)."""
     from aecodec.train.export import check_model_name
-    from aecodec.train.freeze import export_audio_codec, export_image_codec, export_restore
+    from aecodec.train.freeze import export_audio_codec, export_image_codec, export_mdct, export_restore
 
     with option_value():
         name = check_model_name(MODEL_NAMES[task] if name is None else name)
@@ -228,7 +236,8 @@ def export(task, checkpoint, out, name, version, command, force):
             raise InputError(f"{name} v{version} exists in {out}; pick a new --version "
                              "(files made with it must keep decoding)")
     extra = {"trained": {"command": command, "data": DATA_NOTES[task]}} if command else {}
-    exporter = {"image-codec": export_image_codec, "audio-codec": export_audio_codec}.get(task, export_restore)
+    exporter = {"image-codec": export_image_codec, "audio-codec": export_audio_codec,
+                "audio-mdct": export_mdct}.get(task, export_restore)
     try:
         card = exporter(checkpoint, out, name, version, extra)
     except (RuntimeError, KeyError, TypeError, ValueError) as e:  # weights or config of another model

@@ -36,11 +36,31 @@ def symbols(data: bytes, device: str = "cpu") -> dict[str, list[np.ndarray]]:
     return _codec_for(parsed, device).symbols(parsed)
 
 
+DEFAULT_AUDIO_MODEL = "audio-mdct"
+AUDIO_CODECS = {"audio-mdct": "aecodec.codecs.audio_mdct:MdctAudioCodec",
+                "audio-conv-lstm": "aecodec.codecs.audio:LearnedAudioCodec"}  # architecture -> codec
+
+
+def audio_codec(model: str | None = None, device: str = "cpu", quality_unit: str = "quality"):
+    """The audio codec that runs ``model`` (default: the newest MDCT codec), picked by the
+    architecture its card names; imported only now."""
+    import importlib
+
+    from aecodec.models.registry import read_card
+
+    model = model or DEFAULT_AUDIO_MODEL
+    arch = read_card(model).get("architecture")
+    if arch not in AUDIO_CODECS:
+        from aecodec.errors import ModelError
+
+        raise ModelError(f"model '{model}' is not an audio codec; pick one from 'aecodec models'")
+    module, _, cls = AUDIO_CODECS[arch].partition(":")
+    return getattr(importlib.import_module(module), cls)(model=model, device=device, quality_unit=quality_unit)
+
+
 def _codec_for(parsed: container.Container, device: str):
     if parsed.header["media"] == "audio":
-        from aecodec.codecs.audio import LearnedAudioCodec
-
-        return LearnedAudioCodec(device=device)
+        return audio_codec(parsed.header["model"]["name"], device)
     from aecodec.codecs.image import LearnedImageCodec
 
     return LearnedImageCodec(device=device)

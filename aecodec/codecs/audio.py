@@ -19,29 +19,21 @@ keys") and checked in audio_header.py, by the decoder and by the encoder before 
 
 from __future__ import annotations
 
-import logging
-import math
-from typing import TYPE_CHECKING, Callable, ContextManager, Iterator, Literal, Union
+from typing import Callable, Iterator, Literal
 
 import numpy as np
 
 import aecodec.codecs.envelope as envelope  # not via the package: its __init__ imports the codecs
 from aecodec import container
-from aecodec.codecs.audio_header import (MAX_CHANNELS, MAX_SAMPLE_RATE, MIN_SAMPLE_RATE, AudioHeader,
-                                         check_audio_header, check_audio_streams, check_stream_count)
-from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality, highest_quality_within
+from aecodec.codecs.audio_header import AudioHeader, check_audio_header, check_audio_streams, check_stream_count
+from aecodec.codecs.audio_io import (BlockDecoding, Finisher, Source, coded_blocks, coding_for, first_pass, open_source,
+                                     reach_kbps)
+from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.chunks import Chunker, Crossfader, chunk_count, chunk_spans
-from aecodec.media.audio import AudioInfo, AudioReader
-from aecodec.media.resample import StreamResampler, output_frames
-from aecodec.media.silence import SilenceFinder, SilenceWriter, min_run_frames, pack_runs
-from aecodec.media.types import Audio
+from aecodec.media.resample import output_frames
+from aecodec.media.silence import pack_runs
 from aecodec.models.registry import read_card
-
-if TYPE_CHECKING:
-    from aecodec.media.audio import AudioWriter
-
-log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "audio-conv-lstm"
 CHUNK_SECONDS = 10.0  # bounds memory; long enough that the overlaps cost ~2 % of the rate
@@ -49,13 +41,9 @@ OVERLAP_SECONDS = 0.2  # crossfaded at decode
 SIDE_QUALITY_DROP = 25.0  # the side channel of mid-side stereo is coded this much lower
 BASE_QUALITY = 1.0  # the waveform layer's quality (its rate buys little mel; the envelope layer does)
 ENVELOPE_FROM = 2.0  # below this quality the waveform layer goes alone: the lowest rates (~1 kbit/s)
-LIMIT_KNEE = 0.95  # samples beyond this are bent smoothly towards, never past, full scale
-BLOCK_FRAMES = 1 << 16
-
-Source = Union[Audio, AudioReader]
 
 
-class LearnedAudioCodec(LazyModel):
+class LearnedAudioCodec(BlockDecoding, LazyModel):
     """Encodes audio at ``quality`` 1..100 (higher is better), any sample rate, 1..8 channels.
 
     ``quality_unit="kbps"`` makes ``encode(item, x)`` mean "the best file of at most x kbps, or
@@ -92,20 +80,7 @@ class LearnedAudioCodec(LazyModel):
         return self._within_kbps(item, kbps, or_lowest, progress)
 
     def _within_kbps(self, item: Source, kbps: float, or_lowest: bool, progress: Progress | None) -> EncodeResult:
-        if not (kbps > 0 and math.isfinite(kbps)):
-            raise InputError(f"--kbps must be a positive number, got {kbps}; try e.g. --kbps 6")
-        encode, seconds = self._encoder(item, progress)
-        best = highest_quality_within(encode, kbps * 1000 * seconds / 8)
-        if best is None:
-            lowest = encode(1.0)
-            lowest_kbps = len(lowest) * 8 / seconds / 1000
-            if or_lowest:
-                log.warning("%g kbps is out of reach: quality 1, the lowest, needs %.2f kbps; coded at quality 1",
-                            kbps, lowest_kbps)
-                return EncodeResult(lowest, 1.0)
-            raise InputError(f"cannot reach {kbps:g} kbps: quality 1 needs {lowest_kbps:.2f} kbps for this "
-                             f"{seconds:.2f} s clip; ask for more bits")
-        return best
+        return reach_kbps(kbps, lambda: self._encoder(item, progress), or_lowest)
 
     def _encoder(self, item: Source, progress: Progress | None = None) -> tuple[Callable[[float], bytes], float]:
         """Runs the analysis once; returns (quality -> file bytes, duration in seconds)."""
@@ -114,11 +89,10 @@ class LearnedAudioCodec(LazyModel):
         from aecodec.entropy.tables import encode
 
         card, model = self.loaded()
-        source = item if isinstance(item, AudioReader) else _ArraySource(item)
+        source = open_source(item)
         sample_rate, channels = source.info.sample_rate, source.info.channels
-        _check_input(source.info)
-        dc, frames, silence = _first_pass(source)
-        coding = "mono" if channels == 1 else "mid-side" if channels == 2 else "independent"
+        dc, frames, silence = first_pass(source)
+        coding = coding_for(channels)
         chunk, overlap = chunking_for(model.sample_rate, model.hop)
         model_frames = output_frames(frames, sample_rate, model.sample_rate)
         coded = 1 if coding == "mono" else channels
@@ -168,23 +142,6 @@ class LearnedAudioCodec(LazyModel):
         return at, frames / sample_rate
 
     # --- decode ------------------------------------------------------------------------
-    def decode(self, data: bytes | container.Container, progress: Progress | None = None) -> Audio:
-        """``data``: the file's bytes, or the file ``container.unpack`` parsed; ``progress``: see decode_blocks."""
-        header, blocks = self.decode_blocks(data, progress)
-        samples = np.concatenate(list(blocks))
-        return Audio(samples, header.sample_rate)
-
-    def decode_to(self, data: bytes | container.Container,
-                  open_writer: Callable[[int, int], ContextManager[AudioWriter]],
-                  progress: Progress | None = None) -> AudioHeader:
-        """Decode block by block into the writer ``open_writer(sample_rate, channels)`` returns
-        (a context manager such as ``media.audio.audio_writer``); memory stays bounded."""
-        header, blocks = self.decode_blocks(data, progress)
-        with open_writer(header.sample_rate, header.channels) as writer:
-            for block in blocks:
-                writer.write(block)
-        return header
-
     def decode_blocks(self, data: bytes | container.Container,
                       progress: Progress | None = None) -> tuple[AudioHeader, Iterator[np.ndarray]]:
         """Validate the file and load its model now; the samples come lazily, float32
@@ -226,19 +183,7 @@ class LearnedAudioCodec(LazyModel):
     def _samples(self, model, h: AudioHeader, spans, streams, progress: Progress | None = None) -> Iterator[np.ndarray]:
         coded = h.coded_channels
         fader = Crossfader(h.overlap, coded)
-        resampler = StreamResampler(model.sample_rate, h.sample_rate, h.channels)
-        dc = np.asarray(h.dc_offset, np.float32)
-        silence = SilenceWriter(list(h.silence))
-        left, over = h.frames, 0
-
-        def finish(block: np.ndarray) -> np.ndarray:
-            nonlocal left, over
-            block = block[:left] + dc
-            left -= block.shape[0]
-            block, n = soft_limit(block)
-            over += n
-            return silence.apply(block)
-
+        out = Finisher(h, model.sample_rate)
         for k, (start, stop) in enumerate(spans):
             symbols, env = _chunk_symbols(model, h, spans, streams, k)
             x = synthesise(model, symbols, h.qualities())[:, : stop - start].T
@@ -247,16 +192,12 @@ class LearnedAudioCodec(LazyModel):
                              axis=1)
             if progress is not None:
                 progress(k + 1, len(spans))
-            block = resampler.push(from_coded(fader.push(x, last=k == len(spans) - 1), h.coding))
+            block = out.push(fader.push(x, last=k == len(spans) - 1))
             if block.shape[0]:
-                yield finish(block)
-        block = finish(resampler.finish())
+                yield block
+        block = out.finish()
         if block.shape[0]:
             yield block
-        if left:
-            raise FormatError(f"the decoded audio is {left} frames short; the file is damaged")
-        if over:
-            log.warning("%d decoded samples went past full scale and were soft-limited", over)
 
 
 def _chunk_symbols(model, h: AudioHeader, spans, streams, k: int) -> tuple[np.ndarray, np.ndarray | None]:
@@ -274,74 +215,11 @@ def _chunk_symbols(model, h: AudioHeader, spans, streams, k: int) -> tuple[np.nd
     return latent, np.stack([envelope.decode_symbols(streams[first + c], shape) for c in range(coded)])
 
 
-class _ArraySource:
-    """An in-memory ``Audio`` with the block interface of ``AudioReader``."""
-
-    def __init__(self, audio: Audio):
-        if not isinstance(audio, Audio):
-            raise InputError(f"the audio codec encodes audio, not {type(audio).__name__}; use the image codec")
-        samples = np.asarray(audio.samples)
-        if samples.ndim != 2 or not np.issubdtype(samples.dtype, np.floating):
-            raise InputError(f"audio samples must be float (frames, channels), got {samples.dtype} {samples.shape}")
-        if not np.isfinite(samples).all():
-            raise InputError("the audio holds NaN or infinite samples; repair it first")
-        self.samples = samples
-        self.info = AudioInfo(int(audio.sample_rate), samples.shape[1], samples.shape[0], "array", "float")
-
-    def blocks(self, block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
-        for i in range(0, self.samples.shape[0], block_frames):
-            yield self.samples[i : i + block_frames].astype(np.float32)
-
-
-def _check_input(info: AudioInfo) -> None:
-    if not MIN_SAMPLE_RATE <= info.sample_rate <= MAX_SAMPLE_RATE:
-        raise InputError(f"sample rate {info.sample_rate} Hz is not supported; resample to "
-                         f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE} Hz first")
-    if not 1 <= info.channels <= MAX_CHANNELS:
-        raise InputError(f"{info.channels} channels are not supported (at most {MAX_CHANNELS}); downmix first")
-    if info.frames <= 0:
-        raise InputError("the audio holds no samples; nothing to encode")
-
-
-def _blocks(source, clipped: list[int] | None = None) -> Iterator[np.ndarray]:
-    """The source's blocks, clipped to full scale: the decoder never writes past it, and a DC
-    offset beyond it (a float file) could not be stored. ``clipped`` counts the samples."""
-    for block in source.blocks(BLOCK_FRAMES):
-        if not np.isfinite(block).all():
-            raise InputError("the audio holds NaN or infinite samples; repair it first")
-        over = np.count_nonzero(np.abs(block) > 1)
-        if over:
-            block = np.clip(block, -1, 1)
-            if clipped is not None:
-                clipped[0] += over
-        yield block
-
-
-def _first_pass(source) -> tuple[tuple[float, ...], int, list[tuple[int, int]]]:
-    """The mean of each channel (float32-exact, so JSON keeps it), the frame count and the runs
-    of digital silence."""
-    total, frames, clipped = np.zeros(source.info.channels), 0, [0]
-    finder = SilenceFinder(min_run_frames(source.info.sample_rate))
-    for block in _blocks(source, clipped):
-        total += block.sum(axis=0, dtype=np.float64)
-        frames += block.shape[0]
-        finder.push(block)
-    if frames == 0:
-        raise InputError("the audio holds no samples; nothing to encode")
-    if clipped[0]:
-        log.warning("%d input samples were past full scale and were clipped to it before coding", clipped[0])
-    return tuple(float(np.float32(v)) for v in total / frames), frames, finder.finish()
-
-
 def _model_rate_chunks(source, dc, coding: str, model_rate: int, spans) -> Iterator[np.ndarray]:
     """Second pass: the coded channels at the model rate, cut along ``spans``."""
-    coded = 1 if coding == "mono" else source.info.channels
-    resampler = StreamResampler(source.info.sample_rate, model_rate, coded)
-    chunker = Chunker(spans, coded)
-    offset = np.asarray(dc, np.float32)
-    for block in _blocks(source):
-        yield from chunker.push(resampler.push(to_coded(block - offset, coding)))
-    yield from chunker.push(resampler.finish())
+    chunker = Chunker(spans, 1 if coding == "mono" else source.info.channels)
+    for block in coded_blocks(source, dc, coding, model_rate):
+        yield from chunker.push(block)
 
 
 def synthesise(model, symbols: np.ndarray, qualities: list[float]) -> np.ndarray:
@@ -349,19 +227,6 @@ def synthesise(model, symbols: np.ndarray, qualities: list[float]) -> np.ndarray
     channels then needs the memory of one, about 110 MB instead of 900."""
     return np.concatenate([model.synthesise(symbols[c : c + 1], qualities[c : c + 1]).numpy()
                            for c in range(symbols.shape[0])])
-
-
-def to_coded(x: np.ndarray, coding: str) -> np.ndarray:
-    """(frames, channels) -> the channels the model codes: mono, mid/side or all as they are."""
-    if coding == "mid-side":
-        return np.stack([(x[:, 0] + x[:, 1]) * 0.5, (x[:, 0] - x[:, 1]) * 0.5], axis=1)
-    return x
-
-
-def from_coded(x: np.ndarray, coding: str) -> np.ndarray:
-    if coding == "mid-side":
-        return np.stack([x[:, 0] + x[:, 1], x[:, 0] - x[:, 1]], axis=1)
-    return x
 
 
 def refuse_unreadable(header: dict, streams: list, model) -> list:
@@ -377,21 +242,3 @@ def refuse_unreadable(header: dict, streams: list, model) -> list:
 def chunking_for(sample_rate: int, hop: int) -> tuple[int, int]:
     """(chunk, overlap) in model-rate samples, both multiples of the model's hop."""
     return round(CHUNK_SECONDS * sample_rate / hop) * hop, round(OVERLAP_SECONDS * sample_rate / hop) * hop
-
-
-def soft_limit(x: np.ndarray) -> tuple[np.ndarray, int]:
-    """Bend |x| above LIMIT_KNEE smoothly towards 1 (never past it); returns the samples and
-    how many of them were past full scale before."""
-    a = np.abs(x)
-    over = a > LIMIT_KNEE
-    if not over.any():
-        return x, 0
-    room = 1 - LIMIT_KNEE
-    y = x.copy()
-    y[over] = np.sign(x[over]) * (LIMIT_KNEE + room * np.tanh((a[over] - LIMIT_KNEE) / room))
-    return y, int(np.count_nonzero(a > 1))
-
-
-def audio_codec(device: str = "cpu") -> LearnedAudioCodec:
-    """The learned audio codec as the benchmarks use it: ``quality`` means a kbps budget."""
-    return LearnedAudioCodec(device=device, quality_unit="kbps")

@@ -52,39 +52,63 @@ class AudioHeader:
         return [self.quality] * self.coded_channels
 
 
+def integer(v, lo: int, hi: int) -> int:
+    """``v`` if it is an int in [lo, hi], else ValueError (header checks)."""
+    if type(v) is not int or not lo <= v <= hi:
+        raise ValueError
+    return v
+
+
+def number(v, lo: float, hi: float) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
+        raise ValueError
+    return float(v)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """The header keys every audio codec writes: what the decoded samples must look like."""
+
+    sample_rate: int
+    channels: int
+    frames: int
+    coding: str
+    dc_offset: tuple[float, ...]
+    silence: tuple[tuple[int, int], ...]
+
+    @property
+    def coded_channels(self) -> int:
+        return 1 if self.coding == "mono" else self.channels
+
+
+def check_signal(h: dict) -> Signal:
+    """The shared audio keys; ValueError, KeyError or TypeError when one is invalid."""
+    channels = integer(h["channels"], 1, MAX_CHANNELS)
+    coding = h["channel_coding"]
+    if coding not in CODINGS or (coding == "mono") != (channels == 1) or (coding == "mid-side" and channels != 2):
+        raise ValueError
+    dc = h["dc_offset"]
+    if not isinstance(dc, list) or len(dc) != channels:
+        raise ValueError
+    frames = integer(h["frames"], 1, 1 << 48)  # the payload bounds it further (each codec's stream checks)
+    return Signal(integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE), channels, frames, coding,
+                  tuple(number(v, -1, 1) for v in dc), tuple(unpack_runs(h.get("silence", []), frames)))
+
+
 def check_audio_header(h: dict) -> AudioHeader:
     """Validate the audio keys of a header before any byte reaches the entropy decoder."""
-
-    def integer(v, lo: int, hi: int) -> int:
-        if type(v) is not int or not lo <= v <= hi:
-            raise ValueError
-        return v
-
-    def number(v, lo: float, hi: float) -> float:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not lo <= v <= hi:
-            raise ValueError
-        return float(v)
 
     def quality(v) -> float:
         return number(v, 1, 100)
 
     try:
-        channels = integer(h["channels"], 1, MAX_CHANNELS)
-        coding = h["channel_coding"]
-        if coding not in CODINGS or (coding == "mono") != (channels == 1) or (coding == "mid-side" and channels != 2):
-            raise ValueError
-        side = quality(h["side_quality"]) if coding == "mid-side" else None
-        dc = h["dc_offset"]
-        if not isinstance(dc, list) or len(dc) != channels:
-            raise ValueError
-        dc = tuple(number(v, -1, 1) for v in dc)
+        sig = check_signal(h)
+        side = quality(h["side_quality"]) if sig.coding == "mid-side" else None
         chunk = integer(h["chunking"]["frames"], MIN_CHUNK_FRAMES, MAX_CHUNK_FRAMES)
         overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
-        frames = integer(h["frames"], 1, 1 << 48)  # the payload bounds it further (check_audio_streams)
-        silence = tuple(unpack_runs(h.get("silence", []), frames))
         env = envelope.check_config(h["envelope"]) if "envelope" in h else None
-        return AudioHeader(quality(h["quality"]), side, integer(h["sample_rate"], MIN_SAMPLE_RATE, MAX_SAMPLE_RATE),
-                           channels, frames, coding, dc, chunk, overlap, silence, env)
+        return AudioHeader(quality(h["quality"]), side, sig.sample_rate, sig.channels, sig.frames, sig.coding,
+                           sig.dc_offset, chunk, overlap, sig.silence, env)
     except (KeyError, TypeError, ValueError):
         raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking, silence or envelope); "
                           "the file is damaged") from None

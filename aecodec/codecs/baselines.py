@@ -211,7 +211,7 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
     """The codec called ``name``: a baseline, or ``aecodec`` for the learned codec of ``media``.
 
     ``aecodec`` is imported lazily (``codecs.image.image_codec()`` unless ``media == "audio"``,
-    then ``codecs.audio.audio_codec()``), so baselines work without torch or weights.
+    then ``codecs.audio_codec()`` in kbps), so baselines work without torch or weights.
 
     Raises:
         InputError: unknown name, a baseline of the other media kind, or one whose optional
@@ -219,9 +219,9 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
     """
     if name == "aecodec":  # the learned codecs run on ``device``; baselines always on the CPU
         if media == "audio":
-            from aecodec.codecs.audio import audio_codec
+            from aecodec.codecs import audio_codec
 
-            return audio_codec(device)
+            return audio_codec(device=device, quality_unit="kbps")
         from aecodec.codecs.image import image_codec
 
         return image_codec(device)

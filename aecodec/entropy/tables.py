@@ -67,3 +67,25 @@ def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
 def scale_indexes(scales: np.ndarray, scale_table: np.ndarray) -> np.ndarray:
     """CompressAI's GaussianConditional.build_indexes: how many table scales lie below each scale."""
     return np.searchsorted(scale_table[:-1], scales, side="left").astype(np.int32)
+
+
+class StreamDecoder:
+    """Reads one rANS stream in pieces, for coders whose next tables depend on the symbols just
+    read. ``max_symbols`` bounds how many it may read: the stream is padded for that many, as
+    ``decode`` pads for its count."""
+
+    def __init__(self, data: bytes, max_symbols: int):
+        self.left = max_symbols
+        self.decoder = ans_module().RansDecoder()
+        self.decoder.set_stream(bytes(data) + bytes(16 * len(data) + 2 * max_symbols + 64))
+
+    def read(self, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
+        idx = np.asarray(indexes).reshape(-1)
+        if idx.size > self.left:
+            raise FormatError("damaged stream: more symbols than the file can hold; re-encode the file")
+        if idx.size and (idx.min() < 0 or idx.max() >= tables.size):
+            raise FormatError("damaged stream: CDF index out of range; re-encode the file")
+        self.left -= idx.size
+        cdfs, lengths, offsets = tables._lists()
+        out = self.decoder.decode_stream(idx.astype(np.int32).tolist(), cdfs, lengths, offsets)
+        return np.asarray(out, dtype=np.int64)

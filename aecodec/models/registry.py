@@ -29,6 +29,7 @@ ARCHITECTURES: dict[str, str] = {
     "audio-conv-lstm": "aecodec.models.audio.model:ConvLstmAudioCodec",
     "restore-unet": "aecodec.models.image.restore_unet:RestorationUNet",
     "audio-mask-gru": "aecodec.models.audio.mask_gru:SpectralMaskNet",
+    "audio-mdct": "aecodec.models.audio.mdct_model:MdctAudioModel",
 }
 
 

@@ -112,3 +112,12 @@ def export_restore(checkpoint: str | Path, out_dir: str | Path, name: str, versi
     net.load_state_dict(state["model"], strict=True)
     media, job = task.split("-")
     return write_pretrained(net, out_dir, name, version, {"task": job, "media": media}, state, card_extra)
+
+
+def export_mdct(checkpoint: str | Path, out_dir: str | Path, name: str, version: int, card_extra: dict) -> Path:
+    """Freeze an audio-mdct table-counting run: its symbol counts -> integer CDF tables + card."""
+    from aecodec.models.audio.mdct_model import MdctAudioModel, MdctConfig
+
+    state = load_checkpoint(checkpoint)
+    model = MdctAudioModel(MdctConfig(**state["config"]["model"]), state["model"]["counts"].numpy())
+    return write_pretrained(model, out_dir, name, version, MdctAudioModel.about, state, card_extra)

@@ -126,7 +126,7 @@ def cli_main(capsys):
 
 
 def test_the_soft_limit_warning_names_the_file(cli_main, audio_aec, tmp_path, monkeypatch):
-    import aecodec.codecs.audio as codec_audio
+    import aecodec.codecs.audio_io as codec_audio
 
     monkeypatch.setattr(codec_audio, "soft_limit", lambda x: (x, 1))  # as if the decode ran past full scale
     code, _, err = cli_main("decode", audio_aec, "-o", tmp_path / "x.wav")
@@ -147,7 +147,7 @@ def test_info_is_a_readable_table(image_aec, audio_aec):
         image_aec.stat().st_size * 8 / (384 * 216), abs=1e-4)
     assert rows["tiles"].startswith("none") and "{" not in image
     audio = dict(line.split(None, 1) for line in aecodec("info", audio_aec).stdout.decode().splitlines())
-    assert audio["model"].startswith("audio-conv-lstm v") and audio["quality"].startswith("20")
+    assert audio["model"].startswith("audio-mdct v") and audio["quality"].startswith("20") and "mdct" not in audio
     assert audio["duration"].startswith("4.000 s") and audio["bitrate"].endswith(" kbps")
     assert audio["audio"].startswith("24000 Hz, 1 channel")
 
@@ -200,12 +200,12 @@ def test_an_unreachable_kbps_is_best_effort_with_a_warning(tmp_path):
 
 
 def test_bench_says_when_a_kbps_point_is_out_of_reach(caplog):
-    from aecodec.codecs.audio import audio_codec
+    from aecodec.codecs.baselines import get_codec
     from aecodec.media.types import Audio
 
     audio = Audio(0.3 * np.sin(np.arange(24000, dtype=np.float32) / 10)[:, None], 24000)
     with caplog.at_level(logging.INFO, logger="aecodec"):
-        data = audio_codec().encode(audio, 0.01)  # what bench audio calls: quality means kbps
+        data = get_codec("aecodec", "audio", "cpu").encode(audio, 0.01)  # what bench audio calls: quality means kbps
     assert data[:4] == b"AEC\x1a"
     assert [r.levelno for r in caplog.records if "out of reach" in r.getMessage()] == [logging.WARNING]
 

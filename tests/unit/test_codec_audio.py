@@ -15,8 +15,10 @@ import torch
 
 from aecodec import codecs, container
 from aecodec.codecs import audio as learned_audio
+from aecodec.codecs import audio_io
 from aecodec.codecs import envelope
-from aecodec.codecs.audio import LearnedAudioCodec, soft_limit
+from aecodec.codecs.audio import LearnedAudioCodec
+from aecodec.codecs.audio_io import soft_limit
 from aecodec.errors import FormatError, InputError, ModelError
 from aecodec.media.audio import open_audio, read_audio
 from aecodec.media.chunks import Chunker, Crossfader, chunk_spans
@@ -152,7 +154,7 @@ def test_soft_limit_never_clips_and_warns(codec, caplog, monkeypatch):
     assert over == 2 and np.abs(y).max() <= 1 and y[0] == np.float32(0.2) and y[1] == np.float32(-0.9)
     assert np.all(np.diff(soft_limit(np.linspace(0, 5, 1000, dtype=np.float32))[0]) >= 0)  # monotone
     loud = Audio(np.full((6000, 1), 0.98, np.float32), 24000)
-    monkeypatch.setattr(learned_audio, "soft_limit", lambda b: (b * 0 + 0.5, 7))
+    monkeypatch.setattr(audio_io, "soft_limit", lambda b: (b * 0 + 0.5, 7))
     with caplog.at_level(logging.WARNING):
         codec.decode(codec.encode(loud, 50))
     assert "soft-limited" in caplog.text
@@ -221,8 +223,9 @@ def codec_at(quality: float, audio: Audio) -> bytes:
     return LearnedAudioCodec().encode(audio, quality)
 
 
-def test_the_benchmark_codec_takes_kbps(model_dir):
-    from aecodec.codecs.audio import audio_codec
+def test_the_conv_lstm_codec_takes_kbps(model_dir):
+    def audio_codec():
+        return LearnedAudioCodec(quality_unit="kbps")
 
     audio = Audio(tone(2.0, 24000), 24000)
     data = audio_codec().encode(audio, 40)

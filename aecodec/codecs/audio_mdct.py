@@ -1,0 +1,275 @@
+"""aecodec's MDCT audio codec (models with architecture ``audio-mdct``) behind the common Codec
+interface: audio <-> `.aec` bytes.
+
+A transform codec whose entropy model is learned: the audio (any rate, 1..8 channels; mono,
+mid-side or independent channels, as the other audio codec) is resampled to the model's rate and
+cut into MDCT frames; each frame sends its band envelope and its coefficients quantised with
+steps that follow the envelope, rANS-coded with tables trained on speech and music
+(codecs/mdct_coding.py). Pitch harmonics, partials and transients are coded coefficients, so
+they come back, and quality rises with the rate up to near-transparency.
+
+Memory: the encoder keeps the MDCT of the whole file (as many floats as samples at the model
+rate) so that ``--kbps`` searches one step for the whole file; decoding streams chunk by chunk.
+Format: docs/FORMAT.md, "MDCT audio keys".
+"""
+
+from __future__ import annotations
+
+from typing import Iterator, Literal
+
+import numpy as np
+
+from aecodec import container
+from aecodec.codecs import mdct_coding as coding
+from aecodec.codecs.audio_io import (BlockDecoding, Source, coded_blocks, coding_for, first_pass, open_source,
+                                     reach_kbps)
+from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality
+from aecodec.codecs.mdct_header import (CHUNK_FRAMES, MdctHeader, check_mdct_header, check_mdct_streams,
+                                        stream_count)
+from aecodec.errors import InputError
+from aecodec.media.mdct import Analyser, Synthesiser, frame_count
+from aecodec.media.silence import pack_runs
+
+# quality 1..100 -> the step index g (16ths of an octave): geometric steps, as the file's rate
+Q1_STEP, Q100_STEP = 10, -140
+LOW_RATE_BELOW_KBPS = 3.5  # targets under this send a coarser envelope every other frame
+LOW_RATE_FROM_STEP = -20  # ... and so do qualities whose step is at least this coarse (quality <= 20)
+SIDE_STEP = 8  # mid-side: the side channel's step is half an octave coarser
+COARSEST_STEP = 60  # --kbps searches steps up to this (past quality 1's) before it gives up
+RATE_SLACK = 1.0  # the estimate aims this far under a --kbps budget; the real file is checked
+
+
+def step_for(quality: float) -> int:
+    return int(round(Q1_STEP + (quality - 1) * (Q100_STEP - Q1_STEP) / 99))
+
+
+def quality_for(step: int) -> float:
+    return float(np.clip(1 + (step - Q1_STEP) * 99 / (Q100_STEP - Q1_STEP), 1, 100))
+
+
+def settings_for(step: int, low_rate: bool) -> coding.Settings:
+    if low_rate:
+        return coding.Settings(step, env_step=3, env_every=2, noise_gain=8, noise_cap=8)
+    return coding.Settings(step, env_step=2, env_every=1, noise_gain=5, noise_cap=8)
+
+
+class MdctAudioCodec(BlockDecoding, LazyModel):
+    """Encodes audio at ``quality`` 1..100 (higher is better), or within ``--kbps``."""
+
+    media = "audio"
+
+    def __init__(self, model: str = "audio-mdct", device: str = "cpu",
+                 quality_unit: Literal["quality", "kbps"] = "quality"):
+        super().__init__(model, device)
+        self.quality_unit = quality_unit
+
+    # --- encode ------------------------------------------------------------------------
+    def encode(self, item: Source, quality: float, progress: Progress | None = None) -> bytes:
+        if self.quality_unit == "kbps":
+            return self.encode_to_kbps(item, quality, or_lowest=True, progress=progress).data
+        quality = check_quality(quality)
+        step = step_for(quality)
+        return self._analysis(item, progress).file(step, step >= LOW_RATE_FROM_STEP, quality)
+
+    def encode_to_kbps(self, item: Source, kbps: float, or_lowest: bool = False,
+                       progress: Progress | None = None) -> EncodeResult:
+        """The finest step whose real file is at most ``kbps`` kbit/s (see ``reach_kbps``)."""
+        low_rate = kbps < LOW_RATE_BELOW_KBPS
+        analysis = []
+
+        def encoder():
+            analysis.append(self._analysis(item, progress))
+            return (lambda q: analysis[0].file(step_for(q), low_rate, q)), analysis[0].seconds
+
+        return reach_kbps(kbps, encoder, or_lowest, lambda encode, budget: analysis[0].search(budget, low_rate))
+
+    def _analysis(self, item: Source, progress: Progress | None) -> _Analysis:
+        card, model = self.loaded()
+        source = open_source(item)
+        dc, frames, silence = first_pass(source)
+        return _Analysis(card, model, source, dc, frames, silence, progress)
+
+    # --- decode ------------------------------------------------------------------------
+    def decode_blocks(self, data: bytes | container.Container,
+                      progress: Progress | None = None) -> tuple[MdctHeader, Iterator[np.ndarray]]:
+        """Validate the file and load its model now; the samples come lazily, float32
+        (frames, channels) blocks that add up to exactly ``header.frames`` frames.
+
+        Raises:
+            FormatError: damaged, truncated or inconsistent file, or not audio.
+            ModelError: the weights the file names are not installed.
+        """
+        h, model, streams = self._checked(data)
+        return h, self._samples(model, h, streams, progress)
+
+    def symbols(self, data: bytes | container.Container) -> dict[str, list[np.ndarray]]:
+        """The file's entropy-decoded symbols, chunk by chunk: ``{"levels": [int64 (coded
+        channels, frames, bands)]`` (the envelope, interpolated frames included)``,
+        "coefficients": [int64 (coded channels, frames, M)]}``."""
+        h, model, streams = self._checked(data)
+        chunks = [self._chunk(model, h, streams, k) for k in range(h.chunks(model.frame, model.sample_rate))]
+        return {"levels": [np.stack([s.envelope for s in c]) for c in chunks],
+                "coefficients": [np.stack([s.coefficients for s in c]) for c in chunks]}
+
+    def _checked(self, data: bytes | container.Container):
+        parsed = self.unpack(data)
+        h = check_mdct_header(parsed.header)
+        model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
+        check_mdct_streams(h, model, parsed.streams)
+        return h, model, parsed.streams
+
+    def _chunk(self, model, h: MdctHeader, streams, k: int) -> list[coding.ChunkSymbols]:
+        from aecodec.entropy.tables import StreamDecoder
+
+        frames = h.chunk_length(k, model.frame, model.sample_rate)
+        coded = h.signal.coded_channels
+        out = []
+        for c in range(coded):
+            decoder = StreamDecoder(streams[k * coded + c], frames * (model.frame + model.bands.count))
+            out.append(coding.read_chunk(decoder, frames, model.bands, h.settings[c], model.env_tables,
+                                          model.coef_tables))
+        return out
+
+    def _samples(self, model, h: MdctHeader, streams, progress: Progress | None) -> Iterator[np.ndarray]:
+        from aecodec.codecs.audio_io import Finisher
+
+        coded = h.signal.coded_channels
+        length = h.model_frames(model.sample_rate)
+        synths = [Synthesiser(model.frame, length) for _ in range(coded)]
+        out = Finisher(h.signal, model.sample_rate)
+        chunks = h.chunks(model.frame, model.sample_rate)
+        for k in range(chunks):
+            symbols = self._chunk(model, h, streams, k)
+            x = [synths[c].push(coding.coefficients(symbols[c], model.bands, h.settings[c], k * coded + c))
+                 for c in range(coded)]
+            if progress is not None:
+                progress(k + 1, chunks)
+            block = out.push(np.stack(x, axis=1))
+            if block.shape[0]:
+                yield block
+        block = out.finish()
+        if block.shape[0]:
+            yield block
+
+
+class _Analysis:
+    """One file's MDCT frames, kept to code them at any step: ``file(step)`` is the `.aec` file."""
+
+    def __init__(self, card, model, source, dc, frames: int, silence, progress: Progress | None):
+        from aecodec.entropy.tables import encode
+        from aecodec.media.resample import output_frames
+
+        self.card, self.model, self.encode_stream = card, model, encode
+        self.channels, self.sample_rate = source.info.channels, source.info.sample_rate
+        self.dc, self.frames, self.silence = dc, frames, silence
+        self.coding = coding_for(self.channels)
+        coded = 1 if self.coding == "mono" else self.channels
+        model_frames = output_frames(frames, self.sample_rate, model.sample_rate)
+        if stream_count(model_frames, model.frame, coded) > container.MAX_STREAMS:
+            raise InputError(f"the input is too long ({frames / self.sample_rate / 3600:.1f} h) for one .aec file; split it")
+        self.seconds = frames / self.sample_rate
+        total = frame_count(model_frames, model.frame)
+        self.chunks = _frame_chunks(coded_blocks(source, dc, self.coding, model.sample_rate), model.frame, coded,
+                                    progress, -(-total // CHUNK_FRAMES))
+        if sum(c[0].shape[0] for c in self.chunks) != total:
+            raise InputError("the input changed while it was read; read it again")
+
+    def settings(self, step: int, low_rate: bool) -> list[coding.Settings]:
+        side = settings_for(step + SIDE_STEP, low_rate)
+        main = settings_for(step, low_rate)
+        return [side if self.coding == "mid-side" and c == 1 else main for c in range(len(self.chunks[0]))]
+
+    def file(self, step: int, low_rate: bool, quality: float) -> bytes:
+        settings = self.settings(step, low_rate)
+        m = self.model
+        streams = []
+        for chunk in self.chunks:
+            for x, s in zip(chunk, settings):
+                symbols, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s)
+                streams.append(self.encode_stream(symbols, tables, m.tables))
+        header = {
+            "media": "audio",
+            "model": {"name": self.card["name"], "sha256": self.card["weights"]["sha256"][:16]},
+            "quality": round(quality, 3),
+            "sample_rate": self.sample_rate,
+            "channels": self.channels,
+            "frames": self.frames,
+            "channel_coding": self.coding,
+            "dc_offset": list(self.dc),
+            "mdct": {"chunk_frames": CHUNK_FRAMES, "channels": [_settings_dict(s) for s in settings]},
+        }
+        if self.silence:
+            header["silence"] = pack_runs(self.silence)
+        return container.pack(header, streams)
+
+    def estimated_bits(self, step: int, low_rate: bool) -> float:
+        """What the symbols at ``step`` cost under the tables (the real file adds a few bytes)."""
+        bits = self.model.table_bits()
+        total = 0.0
+        for chunk in self.chunks:
+            for x, s in zip(chunk, self.settings(step, low_rate)):
+                symbols = coding.quantise(x, self.model.bands, s)
+                env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, self.model.bands, s)
+                total += _cost(bits, env_ctx, env_d, coding.ENV_RANGE)
+                total += _cost(bits, coef_ctx[live], symbols.coefficients[live], coding.COEF_RANGE)
+        return total
+
+    def search(self, budget_bytes: float, low_rate: bool) -> EncodeResult | None:
+        """The finest step whose file fits ``budget_bytes``: a bisection on the estimate, then
+        coarser steps until the real file fits. None when even the coarsest step does not."""
+        lo, hi = Q100_STEP, COARSEST_STEP  # fine .. coarse
+        target = budget_bytes * 8 * RATE_SLACK
+        if self.estimated_bits(hi, low_rate) > target:
+            lo = hi
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.estimated_bits(mid, low_rate) <= target:
+                hi = mid
+            else:
+                lo = mid + 1
+        for step in range(hi, COARSEST_STEP + 1):
+            data = self.file(step, low_rate, quality_for(step))
+            if len(data) <= budget_bytes:
+                return EncodeResult(data, quality_for(step))
+        return None
+
+
+def _settings_dict(s: coding.Settings) -> dict:
+    return {"step": s.step, "env_step": s.env_step, "env_every": s.env_every, "noise_gain": s.noise_gain,
+            "noise_cap": s.noise_cap}
+
+
+def _cost(bits: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> float:
+    """Bits of ``symbols`` under ``tables``; escaped ones at the escape's cost plus ~8 bypass bits."""
+    index = symbols + r
+    inside = (index >= 0) & (index <= 2 * r)
+    cost = bits[tables[inside], index[inside]].sum()
+    return float(cost + (bits[tables[~inside], 2 * r + 1] + 8).sum())
+
+
+def _frame_chunks(blocks, m: int, coded: int, progress: Progress | None, expected: int) -> list[list[np.ndarray]]:
+    """The coded channels' MDCT frames, in chunks of CHUNK_FRAMES: [chunk][channel] (frames, M)."""
+    analysers = [Analyser(m) for _ in range(coded)]
+    pending: list[list[np.ndarray]] = [[] for _ in range(coded)]
+    chunks: list[list[np.ndarray]] = []
+
+    def collect(final: bool) -> None:
+        have = sum(p.shape[0] for p in pending[0])
+        while have >= CHUNK_FRAMES or (final and have):
+            joined = [np.concatenate(p) for p in pending]
+            chunks.append([j[:CHUNK_FRAMES] for j in joined])
+            for c in range(coded):
+                pending[c] = [joined[c][CHUNK_FRAMES:]]
+            have = pending[0][0].shape[0]
+            if progress is not None:
+                progress(len(chunks), max(len(chunks), expected))
+
+    for block in blocks:
+        for c in range(coded):
+            pending[c].append(analysers[c].push(block[:, c]))
+        collect(False)
+    for c in range(coded):
+        pending[c].append(analysers[c].finish())
+    collect(True)
+    return chunks
+

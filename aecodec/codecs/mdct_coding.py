@@ -1,0 +1,275 @@
+"""What the MDCT audio codec (format: docs/FORMAT.md, "MDCT audio streams") sends for each chunk
+of frames, and how a decoder turns it back into MDCT coefficients.
+
+Per frame of M coefficients:
+
+* **Envelope.** The RMS of each band, as an integer ``e`` in steps of ``env_step`` quarter
+  octaves (``env_step`` 2 = 3 dB, 3 = 4.5 dB), never below a floor that follows the step size
+  (a band at the floor is silent: nothing is coded or filled there). Every ``env_every``-th frame
+  carries it (low rates send every other frame and interpolate the rest), coded as the change
+  from the last coded frame (the first frame of a chunk: from the band below).
+* **Coefficients.** In every band that is not silent, the coefficients divided by the band's
+  step and rounded with a dead zone, as signed integers. The step of band b is
+  ``2^((8 L + 5 g + tilt[b]) / 80)`` with ``L = 4 log2(envelope)`` in quarter octaves and ``g``
+  the file's step index (16ths of an octave): finer steps where the band is loud (weight
+  0.4 = 32/80, as perceptual codecs weight the masking energy) and coarser steps at high
+  frequencies (``tilt``, from the model card).
+* **Entropy coding.** Each symbol is rANS-coded with a table chosen by integer contexts the
+  decoder knows before it reads the symbol: for the envelope, the band group, the sign of the
+  band's previous change and of its neighbours' summed, and how far the band sat above the
+  floor (0..3 steps); for a coefficient, how large the band is against its step (24 buckets)
+  times how busy the same bin and its neighbours were one frame before (5 classes). The tables
+  are trained on speech and music (``aecodec train``; the model card). Everything that picks a
+  table is integer arithmetic, so every machine decodes the same symbols.
+
+The decoder rebuilds each coefficient at ``(|q| - 0.15) step`` and fills the bins that quantised
+to zero with noise (seeded by the chunk and channel, so decoding is repeatable) at the level the
+envelope leaves for them, at most ``noise_cap`` steps and scaled by ``noise_gain``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from aecodec.entropy.tables import CdfTables
+from aecodec.errors import FormatError
+
+ENV_RANGE = 20  # envelope changes -20..20 have table entries, larger ones are escaped
+COEF_RANGE = 15  # coefficients -15..15 likewise
+LEVEL_BUCKETS = 24  # round(2 log2(envelope / step)) + 8, clipped to 0..23
+BUSY_EDGES = (1, 2, 4, 8)  # 2|q[t-1,k]| + |q[t-1,k-1]| + |q[t-1,k+1]| -> 5 classes
+BUSY_CLASSES = len(BUSY_EDGES) + 1
+ENV_CONTEXTS = 4 * 3 * 3 * 4 + 1  # band group x neighbours' and own previous change x level; + the first frame
+COEF_CONTEXTS = LEVEL_BUCKETS * BUSY_CLASSES
+RECON_OFFSET = 0.15  # dequantised magnitudes sit this much of a step below the integer
+NOISE_RMS = float(np.sqrt(7.0 / 12.0))  # RMS of +-(0.5 + 0.5 u), u uniform in [0, 1)
+MAX_LOG2_ENVELOPE = 6  # an MDCT of full-scale audio stays below 2^6 (|X| <= sqrt(2M) at M = 960)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A file's coding settings (its header's "mdct" keys)."""
+
+    step: int  # g: the global step is 2^(g / 16)
+    env_step: int = 2  # quarter octaves
+    env_every: int = 1
+    noise_gain: int = 5  # sixteenths
+    noise_cap: int = 8  # sixteenths of a step
+    rounding: float = 0.3  # the encoder's dead zone: q = floor(|x| / step + rounding); not in the file
+
+    def floor(self) -> int:
+        """The envelope integer meaning "silent": max(-14 octaves, log2(step) / 0.6 - 7), rounded up."""
+        return max(-(56 // self.env_step), -((336 - 5 * self.step) // (12 * self.env_step)))
+
+    def ceiling(self) -> int:
+        return 4 * MAX_LOG2_ENVELOPE // self.env_step
+
+
+@dataclass(frozen=True)
+class Bands:
+    edges: tuple[int, ...]  # bin edges, from 0 to M
+    tilt: tuple[int, ...]  # per band, 80ths of an octave added to the step
+
+    @property
+    def count(self) -> int:
+        return len(self.edges) - 1
+
+    def widths(self) -> np.ndarray:
+        return np.diff(np.asarray(self.edges))
+
+    def per_bin(self, values: np.ndarray) -> np.ndarray:
+        """(..., bands) -> (..., M): each band's value on each of its bins."""
+        return np.repeat(values, self.widths(), axis=-1)
+
+
+@dataclass
+class ChunkSymbols:
+    """One chunk of one channel: the envelope integers of every frame (interpolated ones
+    included) and the coefficient integers (zero in silent bands)."""
+
+    envelope: np.ndarray  # int64 (frames, bands)
+    coefficients: np.ndarray  # int64 (frames, M)
+
+
+# --- the encoder's side ---------------------------------------------------------------------
+def quantise(x: np.ndarray, bands: Bands, s: Settings) -> ChunkSymbols:
+    """A chunk's MDCT frames (frames, M) -> its symbols at settings ``s``."""
+    energy = np.add.reduceat(x.astype(np.float64) ** 2, np.asarray(bands.edges[:-1]), axis=1)
+    rms = np.sqrt(energy / bands.widths() + 1e-30)
+    env = np.clip(np.round(np.log2(rms) * 4 / s.env_step), s.floor(), s.ceiling()).astype(np.int64)
+    env = interpolate(env[:: s.env_every], env.shape[0], s.env_every)
+    step = bands.per_bin(steps(env, bands, s))
+    q = np.floor(np.abs(x) / step + s.rounding).astype(np.int64)
+    q = np.where(bands.per_bin(env > s.floor()), np.copysign(q, x).astype(np.int64), 0)
+    return ChunkSymbols(env, q)
+
+
+def interpolate(coded: np.ndarray, frames: int, every: int) -> np.ndarray:
+    """Envelope integers of every frame from those of every ``every``-th: a frame between two
+    coded ones takes their mean (rounded up); one after the last coded frame repeats it."""
+    if every == 1:
+        return coded[:frames]
+    env = np.empty((frames, coded.shape[1]), np.int64)
+    env[::2] = coded
+    after = np.vstack([coded[1:], coded[-1:]])[: frames // 2]  # the coded frame after each odd one
+    env[1::2] = (coded[: frames // 2] + after + 1) // 2
+    return env
+
+
+def steps(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
+    """(frames, bands) envelope integers -> quantiser steps."""
+    log80 = 8 * env * s.env_step + 5 * s.step + np.asarray(bands.tilt)
+    return np.exp2(log80 / 80.0)
+
+
+def envelope_levels(env: np.ndarray, s: Settings) -> np.ndarray:
+    return np.exp2(env * (s.env_step / 4.0))
+
+
+def level_buckets(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
+    """(frames, bands): round(2 log2(envelope / step)) + 8, clipped, in integers only."""
+    v = 12 * env * s.env_step - 5 * s.step - np.asarray(bands.tilt)  # 80 log2(envelope / step)
+    return np.clip((v + 20) // 40 + 8, 0, LEVEL_BUCKETS - 1)
+
+
+def busy_classes(previous: np.ndarray) -> np.ndarray:
+    """(..., M) magnitudes of the previous frame -> the busy class of each bin."""
+    a = np.abs(previous)
+    padded = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(1, 1)])
+    m = 2 * a + padded[..., :-2] + padded[..., 2:]
+    return np.digitize(m, BUSY_EDGES)
+
+
+def coded_envelope_frames(frames: int, every: int) -> np.ndarray:
+    return np.arange(0, frames, every)
+
+
+def released_before(t: int, frames: int, every: int) -> int:
+    """How many coded envelope frames the decoder has read before frame t's coefficients:
+    those at or before t, and the next one when t sits between two (it interpolates from it)."""
+    last = min(t + every - 1, frames - 1)
+    return last // every + 1
+
+
+def envelope_symbols(coded: np.ndarray, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(symbols, contexts), both (coded frames, bands): the first frame against the band below
+    (band 0 against the floor), the others against the frame before."""
+    d = np.empty_like(coded)
+    d[0, 0] = coded[0, 0] - s.floor()
+    d[0, 1:] = np.diff(coded[0])
+    d[1:] = np.diff(coded, axis=0)
+    ctx = np.empty_like(coded)
+    ctx[0] = ENV_CONTEXTS - 1
+    changes = np.vstack([np.zeros((1, coded.shape[1]), np.int64), d[1:-1]])  # the first frame's are not changes
+    ctx[1:] = envelope_contexts(changes, coded[:-1], s)
+    return d, ctx
+
+
+def envelope_contexts(change: np.ndarray, level: np.ndarray, s: Settings) -> np.ndarray:
+    """Tables of a coded frame's envelope symbols from the frame before: its changes and levels."""
+    bands = change.shape[-1]
+    group = np.minimum(np.arange(bands) // 5, 3)
+    padded = np.pad(change, [(0, 0)] * (change.ndim - 1) + [(1, 1)])
+    around = np.sign(padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:])
+    above = np.clip(level - s.floor(), 0, 3)
+    return (((group * 3 + around + 1) * 3 + np.sign(change) + 1) * 4 + above).astype(np.int64)
+
+
+def contexts(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(envelope symbols, their tables: both (coded frames, bands); coefficient tables and
+    whether each coefficient is coded: both (frames, M))."""
+    env_d, env_ctx = envelope_symbols(sym.envelope[:: s.env_every], s)
+    live = bands.per_bin(sym.envelope > s.floor())
+    level = bands.per_bin(level_buckets(sym.envelope, bands, s))
+    previous = np.vstack([np.zeros((1, sym.coefficients.shape[1]), np.int64), sym.coefficients[:-1]])
+    return env_d, env_ctx, ENV_CONTEXTS + level * BUSY_CLASSES + busy_classes(previous), live
+
+
+def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's symbols in decoding order with their table indexes: envelope frames as the
+    decoder needs them, then each frame's coefficients."""
+    frames = sym.envelope.shape[0]
+    env_d, env_ctx, coef_ctx, live = contexts(sym, bands, s)
+    pieces_sym, pieces_ctx, released = [], [], 0
+    for t in range(frames):
+        wanted = released_before(t, frames, s.env_every)
+        if wanted > released:
+            pieces_sym.append(env_d[released:wanted].ravel())
+            pieces_ctx.append(env_ctx[released:wanted].ravel())
+            released = wanted
+        pieces_sym.append(sym.coefficients[t][live[t]])
+        pieces_ctx.append(coef_ctx[t][live[t]])
+    return np.concatenate(pieces_sym), np.concatenate(pieces_ctx)
+
+
+# --- the decoder's side ---------------------------------------------------------------------
+def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfTables,
+               coef_tables: CdfTables) -> ChunkSymbols:
+    """Decode one chunk's symbols from ``decoder`` (a rANS decoder set on the chunk's stream:
+    ``entropy.tables.StreamDecoder``), frame by frame, in the order ``stream_order`` wrote them.
+    The envelope's and the coefficients' tables come apart (a symbol decodes the same with its
+    own table alone), so each read converts only the tables it may use."""
+    n_coded = len(coded_envelope_frames(frames, s.env_every))
+    coded = np.zeros((n_coded, bands.count), np.int64)
+    env = np.zeros((frames, bands.count), np.int64)
+    q = np.zeros((frames, bands.edges[-1]), np.int64)
+    previous_d = np.zeros(bands.count, np.int64)  # the first change has no change before it
+    released = 0
+    for t in range(frames):
+        wanted = released_before(t, frames, s.env_every)
+        while released < wanted:
+            if released == 0:
+                coded[0] = np.cumsum(decoder.read(np.full(bands.count, ENV_CONTEXTS - 1), env_tables)) + s.floor()
+            else:
+                d = decoder.read(envelope_contexts(previous_d, coded[released - 1], s), env_tables)
+                coded[released] = coded[released - 1] + d
+                previous_d = d
+            released += 1
+        env[t] = _frame_envelope(coded, t, frames, s.env_every)
+        if env[t].min() < s.floor() or env[t].max() > s.ceiling():
+            raise FormatError("an envelope value is out of range; the file is damaged")
+        live = bands.per_bin(env[t] > s.floor())
+        if live.any():
+            level = bands.per_bin(level_buckets(env[t], bands, s))
+            busy = busy_classes(q[t - 1]) if t else np.zeros_like(level)
+            q[t, live] = decoder.read((level * BUSY_CLASSES + busy)[live], coef_tables)
+    return ChunkSymbols(env, q)
+
+
+def _frame_envelope(coded: np.ndarray, t: int, frames: int, every: int) -> np.ndarray:
+    if every == 1 or t % every == 0:
+        return coded[t // every]
+    after = t // every + 1
+    if after * every >= frames:
+        return coded[t // every]
+    return (coded[t // every] + coded[after] + 1) // 2
+
+
+def noise(shape: tuple[int, int], seed: int) -> np.ndarray:
+    """+-(0.5 .. 1) noise from a hash of each position and ``seed``: integer arithmetic only, so
+    every machine and numpy version makes the same (numpy's generators promise no such thing)."""
+    z = np.arange(shape[0] * shape[1], dtype=np.uint64) + np.uint64(seed * 0x9E3779B97F4A7C15 % 2**64)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # splitmix64's finaliser
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    sign = np.where(z & np.uint64(1), 1.0, -1.0)
+    return (sign * (0.5 + (z >> np.uint64(11)).astype(np.float64) * 2.0**-54)).reshape(shape)
+
+
+def coefficients(sym: ChunkSymbols, bands: Bands, s: Settings, seed: int) -> np.ndarray:
+    """The decoded MDCT frames (frames, M), float32: dequantised coefficients, noise in the
+    zeros of bands that are not silent."""
+    env, q = sym.envelope, sym.coefficients
+    step_b = steps(env, bands, s)
+    step = bands.per_bin(step_b)
+    y = np.where(q != 0, np.sign(q) * (np.abs(q) - RECON_OFFSET) * step, 0.0)
+    starts = np.asarray(bands.edges[:-1])
+    zero = (q == 0) & bands.per_bin(env > s.floor())
+    n_zero = np.add.reduceat(zero, starts, axis=1)
+    target = bands.widths() * envelope_levels(env, s) ** 2 - np.add.reduceat(y * y, starts, axis=1)
+    level = np.sqrt(np.maximum(target, 0.0) / np.maximum(n_zero, 1))
+    level = np.minimum(level, step_b * (s.noise_cap / 16.0)) * (s.noise_gain / 16.0) / NOISE_RMS
+    y = np.where(zero, noise(q.shape, seed) * bands.per_bin(level), y)
+    return y.astype(np.float32)

@@ -1,0 +1,201 @@
+"""The MDCT audio codec (the default audio codec) through its public interface, with the shipped
+audio-mdct tables: the transform, the bitstream (the decoder reads exactly what the encoder
+meant), rate control, any rate and channel count, exact length, no frame-rate comb, and hostile
+files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from aecodec import codecs, container
+from aecodec.codecs import mdct_coding as coding
+from aecodec.codecs.audio_mdct import MdctAudioCodec, _Analysis
+from aecodec.codecs.audio_io import first_pass, open_source
+from aecodec.errors import FormatError
+from aecodec.media.audio import read_audio
+from aecodec.media.mdct import Analyser, Synthesiser, frame_count
+from aecodec.media.types import Audio
+
+SPEECH = Path(__file__).parents[1] / "data" / "audio" / "librivox_speech.flac"
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(scope="module")
+def codec():
+    return MdctAudioCodec()
+
+
+@pytest.fixture(scope="module")
+def speech() -> Audio:
+    return read_audio(SPEECH)
+
+
+def snr(x: np.ndarray, y: np.ndarray) -> float:
+    return float(10 * np.log10(np.sum(x**2) / np.sum((x - y) ** 2)))
+
+
+def spectrum_db(x: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectrum of the middle second (1 Hz bins) in dB."""
+    seg = x[len(x) // 2 - rate // 2 : len(x) // 2 + rate // 2]
+    p = np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) ** 2
+    return np.fft.rfftfreq(len(seg), 1 / rate), 10 * np.log10(p + 1e-20)
+
+
+@pytest.mark.parametrize("samples", [1, 479, 480, 481, 5000])
+@pytest.mark.parametrize("block", [1, 333, 4096])
+def test_the_mdct_reconstructs_exactly_in_any_blocks(samples, block):
+    x = RNG.standard_normal(samples).astype(np.float32)
+    analyser = Analyser(480)
+    frames = [analyser.push(x[i : i + block]) for i in range(0, samples, block)] + [analyser.finish()]
+    frames = np.concatenate(frames)
+    assert frames.shape == (frame_count(samples, 480), 480)
+    synth = Synthesiser(480, samples)
+    y = np.concatenate([synth.push(frames[i : i + 3]) for i in range(0, len(frames), 3)])
+    assert y.shape == x.shape and np.abs(y - x).max() < 1e-5
+
+
+def test_the_decoder_reads_exactly_the_symbols_the_encoder_quantised(codec, speech):
+    card, model = codec.loaded()
+    source = open_source(speech)
+    analysis = _Analysis(card, model, source, *first_pass(source), None)
+    for step, low_rate in ((-90, False), (-30, False), (-10, True)):
+        data = analysis.file(step, low_rate, 50.0)
+        settings = analysis.settings(step, low_rate)[0]
+        read = codec.symbols(data)
+        for k, chunk in enumerate(analysis.chunks):
+            meant = coding.quantise(chunk[0], model.bands, settings)
+            assert np.array_equal(read["levels"][k][0], meant.envelope)
+            assert np.array_equal(read["coefficients"][k][0], meant.coefficients)
+
+
+@pytest.mark.parametrize("rate, channels, seconds", [(24000, 1, 1.3), (44100, 2, 0.7), (16000, 3, 0.5), (8000, 1, 0.01)])
+def test_any_rate_and_channel_count_keeps_its_exact_length(codec, rate, channels, seconds):
+    frames = int(rate * seconds) + 7
+    t = np.arange(frames) / rate
+    x = np.stack([0.3 * np.sin(2 * np.pi * (300 + 200 * c) * t) for c in range(channels)], axis=1).astype(np.float32)
+    data = codec.encode(Audio(x, rate), 80)
+    header = container.unpack(data).header
+    assert header["channel_coding"] == ("mono" if channels == 1 else "mid-side" if channels == 2 else "independent")
+    y = codec.decode(data)
+    assert y.samples.shape == x.shape and y.sample_rate == rate
+    if seconds > 0.1:
+        assert snr(x[rate // 10 : -rate // 10], y.samples[rate // 10 : -rate // 10]) > 15
+
+
+def test_quality_and_rate_rise_together(codec, speech):
+    x = speech.samples[:, 0]
+    rates, snrs = [], []
+    for q in (5, 30, 60, 90):
+        data = codec.encode(speech, q)
+        rates.append(len(data))
+        snrs.append(snr(x, codec.decode(data).samples[:, 0]))
+    assert np.all(np.diff(rates) > 0) and np.all(np.diff(snrs) > 0), (rates, snrs)
+    assert snrs[-1] > 25
+
+
+@pytest.mark.parametrize("kbps", [1.5, 3, 6, 12, 24])
+def test_kbps_targets_hold_and_are_used(codec, speech, kbps):
+    result = codec.encode_to_kbps(speech, kbps)
+    real = len(result.data) * 8 / (speech.frames / speech.sample_rate) / 1000
+    assert 0.85 * kbps < real <= kbps
+    assert codec.decode(result.data).samples.shape == speech.samples.shape
+
+
+def test_a_kbps_target_out_of_reach_gives_the_quality_1_file(codec, speech, caplog):
+    result = MdctAudioCodec(quality_unit="kbps").encode(speech, 0.01)
+    assert container.unpack(result).header["quality"] == 1
+    assert "out of reach" in caplog.text
+
+
+@pytest.mark.parametrize("kind", ["harmonic", "chirp"])
+def test_decoded_tones_carry_no_lines_the_input_lacks(codec, kind):
+    rate = 24000
+    t = np.arange(3 * rate) / rate
+    if kind == "harmonic":  # 220 Hz and its harmonics up to 4 kHz
+        x = sum(0.05 / k * np.sin(2 * np.pi * 220 * k * t) for k in range(1, 19))
+    else:  # 200 Hz to 4 kHz over 3 s
+        x = 0.3 * np.sin(2 * np.pi * (200 * t + (3800 / 6) * t**2))
+    audio = Audio(x.astype(np.float32)[:, None], rate)
+    y = codec.decode(codec.encode_to_kbps(audio, 12).data).samples[:, 0]
+    f, py = spectrum_db(y, rate)
+    _, px = spectrum_db(x, rate)
+    # the frame rate is 50 Hz (24000 / 480): a comb would put lines at its multiples; where the
+    # input is weak (30 Hz or more from a partial), they must not stand out of their surroundings
+    comb = [b for b in range(100, 4000, 50) if kind == "chirp" or min(abs(b - 220 * k) for k in range(1, 19)) >= 30]
+    if kind == "chirp":  # the middle second sweeps 1467..2733 Hz: look below and above it
+        comb = [b for b in comb if b < 1300 or b > 2900]
+    line = np.array([py[b] for b in comb])
+    around = np.array([np.mean(np.r_[py[b - 15 : b - 9], py[b + 10 : b + 16]]) for b in comb])
+    assert np.mean(line - around) < 3.0
+    strong = px > px.max() - 20  # and every strong partial is kept within 3 dB
+    assert np.abs(py[strong] - px[strong]).mean() < 3.0
+
+
+def test_decoding_is_repeatable(codec, speech):
+    data = codec.encode(speech, 40)
+    a, b = codec.decode(data).samples, codec.decode(data).samples
+    assert np.array_equal(a, b)
+
+
+def test_noise_fill_is_integer_hashed():
+    n = coding.noise((50, 480), seed=3)
+    assert np.array_equal(n, coding.noise((50, 480), seed=3)) and not np.array_equal(n, coding.noise((50, 480), 4))
+    assert 0.5 <= np.abs(n).min() and np.abs(n).max() < 1 and abs(np.mean(n > 0) - 0.5) < 0.02
+
+
+def test_the_default_audio_codec_is_mdct_and_old_files_pick_their_own():
+    assert isinstance(codecs.audio_codec(), MdctAudioCodec)
+    from aecodec.codecs.audio import LearnedAudioCodec
+
+    assert isinstance(codecs.audio_codec("audio-conv-lstm"), LearnedAudioCodec)
+
+
+# --- hostile files ---------------------------------------------------------------------------
+def repacked(data: bytes, change=None, streams=None) -> bytes:
+    parsed = container.unpack(data)
+    header = {k: v for k, v in parsed.header.items() if k != "streams"}
+    if change:
+        change(header)
+    return container.pack(header, parsed.streams if streams is None else streams)
+
+
+@pytest.mark.parametrize("key, value", [("step", 10**6), ("env_step", 5), ("env_every", 0), ("noise_gain", -1),
+                                        ("step", 1.5), ("env_step", "2")])
+def test_settings_the_encoder_never_writes_are_refused(codec, speech, key, value):
+    data = codec.encode(speech, 30)
+
+    def change(h):
+        h["mdct"]["channels"][0][key] = value
+
+    with pytest.raises(FormatError, match="audio header is invalid"):
+        codec.decode(repacked(data, change))
+
+
+def test_a_file_claiming_more_audio_than_its_streams_hold_is_refused(codec, speech):
+    data = codec.encode(speech, 30)
+
+    def longer(h):
+        h["frames"] = h["frames"] * 1000
+
+    with pytest.raises(FormatError, match="streams"):
+        codec.decode(repacked(data, longer))
+    with pytest.raises(FormatError, match="need at least|shorter than any"):
+        codec.decode(repacked(data, streams=[s[:9] for s in container.unpack(data).streams]))
+
+
+def test_damaged_streams_fail_cleanly(codec, speech):
+    data = codec.encode(speech, 60)
+    stream = bytearray(container.unpack(data).streams[0])
+    for i in range(12):
+        damaged = bytearray(stream)
+        pos = RNG.integers(len(damaged))
+        damaged[pos] ^= 1 << int(RNG.integers(8))
+        try:
+            y = codec.decode(repacked(data, streams=[bytes(damaged)]))
+        except FormatError:
+            continue
+        assert y.samples.shape == speech.samples.shape and np.isfinite(y.samples).all()
+        assert np.abs(y.samples).max() <= 1
