@@ -33,7 +33,7 @@ def child(kind: str, device: str, inputs: list[str], repeats: int) -> dict:
     """In the child process: time encode and decode of ``inputs`` on ``device``."""
     import torch
 
-    from aecodec.codecs.audio import audio_codec
+    from aecodec.codecs import audio_codec
     from aecodec.codecs.image import image_codec
 
     def sync():
@@ -49,7 +49,7 @@ def child(kind: str, device: str, inputs: list[str], repeats: int) -> dict:
     else:
         from aecodec.media.audio import read_audio
 
-        codec, items = audio_codec(device), [read_audio(p) for p in inputs]
+        codec, items = audio_codec(device=device, quality_unit="kbps"), [read_audio(p) for p in inputs]
         encode = lambda item: codec.encode_to_kbps(item, 6.0).data  # noqa: E731
         amount = sum(a.samples.shape[0] / a.sample_rate for a in items)  # seconds of audio
     files = [encode(item) for item in items]  # warm-up (model load, kernels, allocator)

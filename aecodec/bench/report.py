@@ -56,10 +56,13 @@ class Layout:
     plots: tuple[tuple[str, str, str], ...]  # (file name, metric, axis label)
     # More BD-rates, each fitted on its own metric, in results.json and a results.md column beside
     # "bd_rate" (image: MS-SSIM beside PSNR); scales are applied to a metric's mean for those fits
-    # and the plots (MS-SSIM in dB), they must rise with quality; note is a line in results.md.
+    # and the plots (MS-SSIM in dB); the fits negate the metrics in lower_is_better (distortions,
+    # plotted as they are) so that every fitted quality rises with rate; note is a line in results.md.
     extra_bd_rates: tuple[tuple[str, str, str], ...] = ()  # (results key, metric, results.md column)
     scales: tuple[tuple[str, Callable[[float], float]], ...] = ()  # (metric, function)
+    lower_is_better: tuple[str, ...] = ()
     note: str = ""
+    log_rate: bool = False  # plots draw the rate axis on a log scale (audio: 0.7 to 128 kbps)
 
 
 RESULT_FILES = ("results.json", "results.md")
@@ -266,9 +269,12 @@ def extra_bd_rates(layout: Layout, points: dict[str, list[Row]], reference: str)
         if reference not in points:
             continue
 
+        sign = -1.0 if metric in layout.lower_is_better else 1.0
+
         def curve(codec: str) -> tuple[list[float], list[float]]:
             usable = [p for p in points[codec] if p[metric] is not None]
-            return [p[layout.rate_key] for p in usable], _scaled(layout, metric, [p[metric] for p in usable])
+            return ([p[layout.rate_key] for p in usable],
+                    [sign * value for value in _scaled(layout, metric, [p[metric] for p in usable])])
 
         for codec in points:
             if codec != reference:
@@ -355,7 +361,12 @@ def plot_png(layout: Layout, results: dict[str, Any], metric: str, label: str) -
             color=palette[index % len(palette)],
             label=codec,
         )
-    axes.set_xlabel(layout.rate_label)
+    if layout.log_rate:
+        from matplotlib.ticker import ScalarFormatter
+
+        axes.set_xscale("log")
+        axes.xaxis.set_major_formatter(ScalarFormatter())  # 1, 10, 100 rather than 10^0, 10^1, 10^2
+    axes.set_xlabel(layout.rate_label + (" (log scale)" if layout.log_rate else ""))
     axes.set_ylabel(label)
     axes.set_title(f"{label} vs rate, {results['dataset']}")
     axes.grid(True, alpha=0.3)

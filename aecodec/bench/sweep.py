@@ -64,8 +64,8 @@ def plan_qualities(
     names = list(dict.fromkeys(codec_names))
     if not names:
         raise InputError("no codecs to run; name at least one")
-    if qualities is not None and (not qualities or min(qualities) < 1):
-        raise InputError(f"qualities must be positive integers, got {list(qualities)}; e.g. 10,50,90")
+    if qualities is not None and (not qualities or min(qualities) <= 0):  # kbps may be fractions (codec2 0.7)
+        raise InputError(f"qualities must be positive, got {list(qualities)}; e.g. 10,50,90")
     return {name: tuple(sorted(set(qualities))) if qualities else defaults(name) for name in names}
 
 
@@ -170,7 +170,7 @@ def run_benchmark(
         "codecs": {name: {"points": codec_points} for name, codec_points in points.items()},
         "bd_rate": bd_rate,
         layout.bd_quality_key: bd_quality,
-        **extra_bd_rates(layout, points, reference),  # none for audio
+        **extra_bd_rates(layout, points, reference),
     }
     write_outputs(layout, out_dir, results, len(files))
     return results

@@ -91,15 +91,16 @@ def bench_image(data_dir: Path, out_dir: Path, codecs: str | None, qualities: st
 @bench.command("audio")
 @DATA
 @OUT
-@click.option("--codecs", default="aecodec,mp3,opus", show_default=True,
-              help="Comma-separated codecs; BD values are against mp3, on mel distance.")
+@click.option("--codecs", default=None,
+              help="Comma-separated codecs [default: aecodec,mp3,opus,codec2]; BD values are against mp3.")
 @click.option("--kbps", default=None,
-              help="Comma-separated bitrates for every codec [default: per codec, e.g. mp3 16..128].")
+              help="Comma-separated bitrates for every codec [default: per codec, e.g. mp3 8..48].")
 @LIMIT
 @DEVICE
-def bench_audio(data_dir: Path, out_dir: Path, codecs: str, kbps: str | None, limit: int | None, device: str) -> None:
-    """Measure kbps, mel distance and SI-SNR of audio codecs over the audio files in --data."""
-    names = parse_names(codecs, "--codecs")
+def bench_audio(data_dir: Path, out_dir: Path, codecs: str | None, kbps: str | None, limit: int | None,
+                device: str) -> None:
+    """Measure kbps, PESQ-WB, STOI, SI-SNR, LSD, mel distance and ViSQOL of audio codecs over --data."""
+    names = None if codecs is None else parse_names(codecs, "--codecs")
     values = parse_numbers(kbps, "--kbps")
     from aecodec.bench.audio import bench_audio as run
 

@@ -236,7 +236,7 @@ class _Analysis:
 
 def _settings_dict(s: coding.Settings) -> dict:
     return {"step": s.step, "env_step": s.env_step, "env_every": s.env_every, "noise_gain": s.noise_gain,
-            "noise_cap": s.noise_cap}
+            "noise_cap": s.noise_cap, "coded_bands": s.coded_bands, "band_gain": s.band_gain}
 
 
 def _cost(bits: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> float:

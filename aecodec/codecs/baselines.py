@@ -3,7 +3,7 @@
 Image codecs (Pillow, here): ``jpeg`` (4:2:0), ``jpeg444``, ``webp``, ``avif``, ``jpeg2000``, and with
 the optional ``bench`` extra ``jxl`` (pillow-jxl-plugin) and ``heif`` (pillow-heif); ``quality`` is
 1..100 (mapping per class); decoders return the image in L, RGB or RGBA. Audio codecs (``mp3``,
-``opus``: ``audio_baselines``) take the bitrate in kbps. ``get_codec`` makes any of them by name.
+``opus``, ``codec2``: ``audio_baselines``) take the bitrate in kbps. ``get_codec`` makes any of them by name.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import PIL.Image
 
-from aecodec.codecs.audio_baselines import MP3, Opus
+from aecodec.codecs.audio_baselines import MP3, Codec2, Opus
 from aecodec.codecs.base import Codec, Media
 from aecodec.errors import FormatError, InputError
 from aecodec.media.types import Image
@@ -57,7 +57,7 @@ class PillowCodec:
     def encode(self, item: Media, quality: int) -> bytes:
         """Encode an ``Image`` at ``quality`` 1..100. Raises InputError for audio or an unstorable mode."""
         if not isinstance(item, Image):
-            raise InputError(f"{self.name} encodes images, not audio; use mp3 or opus for audio")
+            raise InputError(f"{self.name} encodes images, not audio; use mp3, opus or codec2 for audio")
         _check_quality(self.name, quality, 1, 100)
         if item.mode not in self.modes:
             raise InputError(f"{self.name} cannot store {item.mode} images; convert to RGB first")
@@ -200,7 +200,7 @@ def missing_package(name: str) -> str | None:
 
 
 _BASELINE_CLASSES: dict[str, type] = {
-    codec.name: codec for codec in (JPEG, JPEG444, WebP, AVIF, JPEG2000, JPEGXL, HEIF, MP3, Opus)
+    codec.name: codec for codec in (JPEG, JPEG444, WebP, AVIF, JPEG2000, JPEGXL, HEIF, MP3, Opus, Codec2)
 }
 BASELINES: tuple[str, ...] = tuple(_BASELINE_CLASSES)
 """Names ``get_codec`` accepts besides ``aecodec`` (``jxl`` and ``heif`` run only with their

@@ -57,6 +57,8 @@ class Settings:
     env_every: int = 1
     noise_gain: int = 5  # sixteenths
     noise_cap: int = 8  # sixteenths of a step
+    coded_bands: int = 19  # bands from this one up send no coefficients: noise at the envelope's level
+    band_gain: int = 16  # sixteenths: that noise's level against the envelope
     rounding: float = 0.3  # the encoder's dead zone: q = floor(|x| / step + rounding); not in the file
 
     def floor(self) -> int:
@@ -102,8 +104,13 @@ def quantise(x: np.ndarray, bands: Bands, s: Settings) -> ChunkSymbols:
     env = interpolate(env[:: s.env_every], env.shape[0], s.env_every)
     step = bands.per_bin(steps(env, bands, s))
     q = np.floor(np.abs(x) / step + s.rounding).astype(np.int64)
-    q = np.where(bands.per_bin(env > s.floor()), np.copysign(q, x).astype(np.int64), 0)
+    q = np.where(coded_bins(env, bands, s), np.copysign(q, x).astype(np.int64), 0)
     return ChunkSymbols(env, q)
+
+
+def coded_bins(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
+    """(..., M): bins whose coefficients are sent: in bands above the floor, below ``coded_bands``."""
+    return bands.per_bin((env > s.floor()) & (np.arange(bands.count) < s.coded_bands))
 
 
 def interpolate(coded: np.ndarray, frames: int, every: int) -> np.ndarray:
@@ -181,7 +188,7 @@ def contexts(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarray, 
     """(envelope symbols, their tables: both (coded frames, bands); coefficient tables and
     whether each coefficient is coded: both (frames, M))."""
     env_d, env_ctx = envelope_symbols(sym.envelope[:: s.env_every], s)
-    live = bands.per_bin(sym.envelope > s.floor())
+    live = coded_bins(sym.envelope, bands, s)
     level = bands.per_bin(level_buckets(sym.envelope, bands, s))
     previous = np.vstack([np.zeros((1, sym.coefficients.shape[1]), np.int64), sym.coefficients[:-1]])
     return env_d, env_ctx, ENV_CONTEXTS + level * BUSY_CLASSES + busy_classes(previous), live
@@ -230,7 +237,7 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
         env[t] = _frame_envelope(coded, t, frames, s.env_every)
         if env[t].min() < s.floor() or env[t].max() > s.ceiling():
             raise FormatError("an envelope value is out of range; the file is damaged")
-        live = bands.per_bin(env[t] > s.floor())
+        live = coded_bins(env[t], bands, s)
         if live.any():
             level = bands.per_bin(level_buckets(env[t], bands, s))
             busy = busy_classes(q[t - 1]) if t else np.zeros_like(level)
@@ -270,6 +277,8 @@ def coefficients(sym: ChunkSymbols, bands: Bands, s: Settings, seed: int) -> np.
     n_zero = np.add.reduceat(zero, starts, axis=1)
     target = bands.widths() * envelope_levels(env, s) ** 2 - np.add.reduceat(y * y, starts, axis=1)
     level = np.sqrt(np.maximum(target, 0.0) / np.maximum(n_zero, 1))
-    level = np.minimum(level, step_b * (s.noise_cap / 16.0)) * (s.noise_gain / 16.0) / NOISE_RMS
+    coded = np.arange(bands.count) < s.coded_bands
+    level = np.where(coded, np.minimum(level, step_b * (s.noise_cap / 16.0)) * (s.noise_gain / 16.0),
+                     level * (s.band_gain / 16.0)) / NOISE_RMS
     y = np.where(zero, noise(q.shape, seed) * bands.per_bin(level), y)
     return y.astype(np.float32)

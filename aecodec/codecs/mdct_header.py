@@ -15,6 +15,7 @@ from aecodec.media.resample import output_frames
 CHUNK_FRAMES = 500  # MDCT frames a stream: 10 s at 24 kHz; what the encoder writes
 MIN_CHUNK_FRAMES, MAX_CHUNK_FRAMES = 16, 4096
 MIN_STEP, MAX_STEP = -400, 200  # 2^-25 .. 2^12.5: far past what any quality asks
+MAX_BANDS = 64
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def check_mdct_header(h: dict) -> MdctHeader:
             raise ValueError
         settings = tuple(Settings(integer(c["step"], MIN_STEP, MAX_STEP), integer(c["env_step"], 2, 3),
                                   integer(c["env_every"], 1, 2), integer(c["noise_gain"], 0, 16),
-                                  integer(c["noise_cap"], 0, 32)) for c in channels)
+                                  integer(c["noise_cap"], 0, 32), integer(c["coded_bands"], 0, MAX_BANDS),
+                                  integer(c["band_gain"], 0, 16)) for c in channels)
         return MdctHeader(signal, settings, chunk)
     except (KeyError, TypeError, ValueError):
         raise FormatError("the audio header is invalid (rate, channels, length, silence or MDCT settings); "

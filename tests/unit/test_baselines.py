@@ -50,16 +50,16 @@ def photo(height: int = 40, width: int = 56, channels: int = 3) -> np.ndarray:
 
 
 def test_every_baseline_is_listed() -> None:
-    assert set(BASELINES) == set(IMAGE_CODECS) | {"mp3", "opus"}
+    assert set(BASELINES) == set(IMAGE_CODECS) | {"mp3", "opus", "codec2"}
 
 
 def test_aecodec_is_the_learned_codec_of_the_media_on_the_device() -> None:
+    from aecodec.codecs.audio_mdct import MdctAudioCodec
     from aecodec.codecs.image import LearnedImageCodec
-    from aecodec.codecs.audio import LearnedAudioCodec
 
     image, audio = get_codec("aecodec", "image", "cpu"), get_codec("aecodec", "audio", "cpu")
-    assert isinstance(image, LearnedImageCodec) and isinstance(audio, LearnedAudioCodec)
-    assert image.device == audio.device == "cpu"
+    assert isinstance(image, LearnedImageCodec) and isinstance(audio, MdctAudioCodec)
+    assert image.device == audio.device == "cpu" and audio.quality_unit == "kbps"
     assert isinstance(get_codec("aecodec"), LearnedImageCodec)
 
 
