@@ -76,6 +76,15 @@ def train(cfg: MdctTablesConfig, resume: bool = False, log=print) -> Path:
     from aecodec.media.audio import read_mono
     from aecodec.train.audio_data import list_audio
 
+    import os
+
+    from aecodec.errors import InputError
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise InputError("audio-mdct training counts symbols in one process; run it without torchrun")
+    if resume:
+        raise InputError("audio-mdct training does not resume (it takes minutes); start again with "
+                         "--init OUT/checkpoint.pt to add to its counts")
     torch.set_num_threads(max(1, cfg.threads))
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -84,8 +93,6 @@ def train(cfg: MdctTablesConfig, resume: bool = False, log=print) -> Path:
     if cfg.init:
         counts, prior = initial_counts(cfg.init, config)
     counts = counts.astype(np.float64)  # float32 stops counting at 2^24
-    if resume and (out / "checkpoint.pt").exists():
-        raise ValueError("table counting does not resume; start a new run with --init OUT/checkpoint.pt")
     model = MdctAudioModel(config, counts)
     files = [f for folder in cfg.data for f in list_audio(folder)]
     rng = np.random.default_rng(cfg.seed)

@@ -214,3 +214,40 @@ def test_training_log_rows_on_stderr_are_bare_json_and_quiet_drops_them(tmp_path
     code, err = run_main(capsys, "--quiet", "train", "image-codec", "--data", DATA, "--out", tmp_path / "run2",
                          "--config", recipe, "--steps", "2", "--threads", "1")
     assert code == 0 and err == "", err
+
+
+def test_audio_mdct_tables_count_add_up_and_export(tmp_path, tone_folder, monkeypatch, capsys):
+    """`aecodec train audio-mdct` counts the codec's symbols; --init adds to earlier counts (the
+    card's steps add up); the exported model loads and codes audio with its own tables."""
+    import numpy as np
+
+    from aecodec.codecs import audio_codec
+    from aecodec.media.types import Audio
+
+    data = str(tone_folder(tmp_path / "speech", "speech"))
+    recipe = tmp_path / "tiny.json"
+    recipe.write_text(json.dumps({"steps_grid": [-60, 0], "low_rate_steps": [0], "max_file_seconds": 2.0}))
+    first, second = tmp_path / "one", tmp_path / "two"
+    code, err = run_main(capsys, "train", "audio-mdct", "--data", data, "--out", first, "--steps", "3",
+                         "--config", recipe)
+    assert code == 0, err
+    code, err = run_main(capsys, "train", "audio-mdct", "--data", data, "--out", second, "--steps", "2",
+                         "--config", recipe, "--init", first / "checkpoint.pt", "--seed", "1")
+    assert code == 0, err
+    one = torch.load(first / "checkpoint.pt", weights_only=True)
+    two = torch.load(second / "checkpoint.pt", weights_only=True)
+    assert two["total_steps"] == 5 and (two["model"]["counts"] >= one["model"]["counts"]).all()
+    assert two["model"]["counts"].sum() > one["model"]["counts"].sum()
+    models = tmp_path / "models"
+    code, err = run_main(capsys, "export", "audio-mdct", "--checkpoint", second / "checkpoint.pt", "--out", models,
+                         "--version", "1000", "--command", "aecodec train audio-mdct ...")
+    assert code == 0, err
+    card = json.loads((models / "audio-mdct.v1000.json").read_text())
+    assert card["architecture"] == "audio-mdct" and card["trained"]["steps"] == 5
+    monkeypatch.setenv("AECODEC_MODELS", str(models))
+    codec = audio_codec()
+    assert codec.loaded()[0]["version"] == 1000
+    x = (0.3 * np.sin(np.arange(24000) / 7.0)).astype(np.float32)[:, None]
+    assert codec.decode(codec.encode(Audio(x, 24000), 50)).samples.shape == x.shape
+    code, err = run_main(capsys, "train", "audio-mdct", "--data", data, "--out", second, "--resume")
+    assert_one_line_error(code, err, "does not resume")
