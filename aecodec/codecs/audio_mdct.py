@@ -8,8 +8,9 @@ steps that follow the envelope, rANS-coded with tables trained on speech and mus
 (codecs/mdct_coding.py). Pitch harmonics, partials and transients are coded coefficients, so
 they come back, and quality rises with the rate up to near-transparency.
 
-Memory: the encoder keeps the MDCT of the whole file (as many floats as samples at the model
-rate) so that ``--kbps`` searches one step for the whole file; decoding streams chunk by chunk.
+Memory: the encoder keeps the MDCT of up to ~45 minutes of audio (as many floats as samples at
+the model rate) so that ``--kbps`` searches one step for the whole file; a longer file keeps a
+sample of its chunks and is read again to code. Decoding streams chunk by chunk.
 Format: docs/FORMAT.md, "MDCT audio keys".
 """
 
@@ -36,6 +37,7 @@ LOW_RATE_BELOW_KBPS = 3.5  # targets under this send a coarser envelope every ot
 LOW_RATE_FROM_STEP = -20  # ... and so do qualities whose step is at least this coarse (quality <= 20)
 SIDE_STEP = 8  # mid-side: the side channel's step is half an octave coarser
 COARSEST_STEP = 60  # --kbps searches steps up to this (past quality 1's) before it gives up
+KEEP_COEFFICIENTS = 1 << 26  # MDCT coefficients the encoder keeps in memory (256 MB)
 RATE_SLACK = 1.0  # the estimate aims this far under a --kbps budget; the real file is checked
 
 
@@ -153,37 +155,55 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
 
 
 class _Analysis:
-    """One file's MDCT frames, kept to code them at any step: ``file(step)`` is the `.aec` file."""
+    """One file's MDCT frames, kept to code them at any step: ``file(step)`` is the `.aec` file.
+
+    Memory stays bounded whatever the length: up to KEEP_COEFFICIENTS MDCT coefficients (about
+    45 minutes of mono audio) are kept; a longer file keeps every n-th chunk to estimate rates
+    from, and each ``file()`` reads the source again."""
 
     def __init__(self, card, model, source, dc, frames: int, silence, progress: Progress | None):
         from aecodec.entropy.tables import encode
         from aecodec.media.resample import output_frames
 
-        self.card, self.model, self.encode_stream = card, model, encode
+        self.card, self.model, self.encode_stream, self.source = card, model, encode, source
         self.channels, self.sample_rate = source.info.channels, source.info.sample_rate
         self.dc, self.frames, self.silence = dc, frames, silence
         self.coding = coding_for(self.channels)
-        coded = 1 if self.coding == "mono" else self.channels
+        self.coded = 1 if self.coding == "mono" else self.channels
         model_frames = output_frames(frames, self.sample_rate, model.sample_rate)
-        if stream_count(model_frames, model.frame, coded) > container.MAX_STREAMS:
+        if stream_count(model_frames, model.frame, self.coded) > container.MAX_STREAMS:
             raise InputError(f"the input is too long ({frames / self.sample_rate / 3600:.1f} h) for one .aec file; split it")
         self.seconds = frames / self.sample_rate
-        total = frame_count(model_frames, model.frame)
-        self.chunks = _frame_chunks(coded_blocks(source, dc, self.coding, model.sample_rate), model.frame, coded,
-                                    progress, -(-total // CHUNK_FRAMES))
-        if sum(c[0].shape[0] for c in self.chunks) != total:
+        self.total = frame_count(model_frames, model.frame)
+        self.count = -(-self.total // CHUNK_FRAMES)
+        self.stride = -(-self.count * self.coded * CHUNK_FRAMES * model.frame // KEEP_COEFFICIENTS)
+        self.kept = [chunk for k, chunk in enumerate(self._read(progress)) if k % self.stride == 0]
+
+    def _read(self, progress: Progress | None = None) -> Iterator[list[np.ndarray]]:
+        """The chunks of MDCT frames, [channel] (frames, M) each, read from the source now."""
+        blocks = coded_blocks(self.source, self.dc, self.coding, self.model.sample_rate)
+        read = 0
+        for k, chunk in enumerate(_frame_chunks(blocks, self.model.frame, self.coded)):
+            read += chunk[0].shape[0]
+            if progress is not None:
+                progress(k + 1, max(k + 1, self.count))
+            yield chunk
+        if read != self.total:
             raise InputError("the input changed while it was read; read it again")
+
+    def chunks(self) -> Iterator[list[np.ndarray]]:
+        return iter(self.kept) if self.stride == 1 else self._read()
 
     def settings(self, step: int, low_rate: bool) -> list[coding.Settings]:
         side = settings_for(step + SIDE_STEP, low_rate)
         main = settings_for(step, low_rate)
-        return [side if self.coding == "mid-side" and c == 1 else main for c in range(len(self.chunks[0]))]
+        return [side if self.coding == "mid-side" and c == 1 else main for c in range(self.coded)]
 
     def file(self, step: int, low_rate: bool, quality: float) -> bytes:
         settings = self.settings(step, low_rate)
         m = self.model
         streams = []
-        for chunk in self.chunks:
+        for chunk in self.chunks():
             for x, s in zip(chunk, settings):
                 symbols, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s)
                 streams.append(self.encode_stream(symbols, tables, m.tables))
@@ -203,16 +223,17 @@ class _Analysis:
         return container.pack(header, streams)
 
     def estimated_bits(self, step: int, low_rate: bool) -> float:
-        """What the symbols at ``step`` cost under the tables (the real file adds a few bytes)."""
+        """What the symbols at ``step`` cost under the tables (the real file adds a few bytes;
+        from every ``stride``-th chunk, scaled, for a long file)."""
         bits = self.model.table_bits()
         total = 0.0
-        for chunk in self.chunks:
+        for chunk in self.kept:
             for x, s in zip(chunk, self.settings(step, low_rate)):
                 symbols = coding.quantise(x, self.model.bands, s)
                 env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, self.model.bands, s)
                 total += _cost(bits, env_ctx, env_d, coding.ENV_RANGE)
                 total += _cost(bits, coef_ctx[live], symbols.coefficients[live], coding.COEF_RANGE)
-        return total
+        return total * self.count / len(self.kept)
 
     def search(self, budget_bytes: float, low_rate: bool) -> EncodeResult | None:
         """The finest step whose file fits ``budget_bytes``: a bisection on the estimate, then
@@ -247,29 +268,24 @@ def _cost(bits: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> 
     return float(cost + (bits[tables[~inside], 2 * r + 1] + 8).sum())
 
 
-def _frame_chunks(blocks, m: int, coded: int, progress: Progress | None, expected: int) -> list[list[np.ndarray]]:
-    """The coded channels' MDCT frames, in chunks of CHUNK_FRAMES: [chunk][channel] (frames, M)."""
+def _frame_chunks(blocks, m: int, coded: int) -> Iterator[list[np.ndarray]]:
+    """The coded channels' MDCT frames, in chunks of CHUNK_FRAMES: [channel] (frames, M) each."""
     analysers = [Analyser(m) for _ in range(coded)]
     pending: list[list[np.ndarray]] = [[] for _ in range(coded)]
-    chunks: list[list[np.ndarray]] = []
 
-    def collect(final: bool) -> None:
+    def ready(final: bool) -> Iterator[list[np.ndarray]]:
         have = sum(p.shape[0] for p in pending[0])
         while have >= CHUNK_FRAMES or (final and have):
             joined = [np.concatenate(p) for p in pending]
-            chunks.append([j[:CHUNK_FRAMES] for j in joined])
             for c in range(coded):
                 pending[c] = [joined[c][CHUNK_FRAMES:]]
-            have = pending[0][0].shape[0]
-            if progress is not None:
-                progress(len(chunks), max(len(chunks), expected))
+            have -= min(have, CHUNK_FRAMES)
+            yield [j[:CHUNK_FRAMES] for j in joined]
 
     for block in blocks:
         for c in range(coded):
             pending[c].append(analysers[c].push(block[:, c]))
-        collect(False)
+        yield from ready(False)
     for c in range(coded):
         pending[c].append(analysers[c].finish())
-    collect(True)
-    return chunks
-
+    yield from ready(True)

@@ -65,7 +65,7 @@ def test_the_decoder_reads_exactly_the_symbols_the_encoder_quantised(codec, spee
         data = analysis.file(step, low_rate, 50.0)
         settings = analysis.settings(step, low_rate)[0]
         read = codec.symbols(data)
-        for k, chunk in enumerate(analysis.chunks):
+        for k, chunk in enumerate(analysis.chunks()):
             meant = coding.quantise(chunk[0], model.bands, settings)
             assert np.array_equal(read["levels"][k][0], meant.envelope)
             assert np.array_equal(read["coefficients"][k][0], meant.coefficients)
@@ -132,6 +132,24 @@ def test_decoded_tones_carry_no_lines_the_input_lacks(codec, kind):
     assert np.mean(line - around) < 3.0
     strong = px > px.max() - 20  # and every strong partial is kept within 3 dB
     assert np.abs(py[strong] - px[strong]).mean() < 3.0
+
+
+def test_long_files_keep_bounded_memory_and_the_same_bytes(codec, monkeypatch):
+    """Past KEEP_COEFFICIENTS the encoder keeps every n-th chunk to estimate from and reads the
+    source again to code: at a quality the file is byte for byte the in-memory one, and a
+    --kbps target still holds."""
+    from aecodec.codecs import audio_mdct
+
+    rate = 24000
+    t = np.arange(int(25.3 * rate)) / rate  # three chunks of 10 s
+    x = (0.2 * np.sin(2 * np.pi * (220 + 30 * np.sin(t)) * t) + 0.01 * RNG.standard_normal(t.size)).astype(np.float32)
+    audio = Audio(x[:, None], rate)
+    whole = codec.encode(audio, 60)
+    monkeypatch.setattr(audio_mdct, "KEEP_COEFFICIENTS", 480 * 500)  # one chunk
+    assert codec.encode(audio, 60) == whole
+    result = codec.encode_to_kbps(audio, 8)
+    assert len(result.data) * 8 / 25.3 / 1000 <= 8
+    assert codec.decode(result.data).samples.shape == (t.size, 1)
 
 
 def test_decoding_is_repeatable(codec, speech):
