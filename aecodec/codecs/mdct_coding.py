@@ -144,8 +144,9 @@ def level_buckets(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
 def busy_classes(previous: np.ndarray) -> np.ndarray:
     """(..., M) magnitudes of the previous frame -> the busy class of each bin."""
     a = np.abs(previous)
-    padded = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(1, 1)])
-    m = 2 * a + padded[..., :-2] + padded[..., 2:]
+    m = 2 * a
+    m[..., 1:] += a[..., :-1]
+    m[..., :-1] += a[..., 1:]
     return np.digitize(m, BUSY_EDGES)
 
 
@@ -178,8 +179,10 @@ def envelope_contexts(change: np.ndarray, level: np.ndarray, s: Settings) -> np.
     """Tables of a coded frame's envelope symbols from the frame before: its changes and levels."""
     bands = change.shape[-1]
     group = np.minimum(np.arange(bands) // 5, 3)
-    padded = np.pad(change, [(0, 0)] * (change.ndim - 1) + [(1, 1)])
-    around = np.sign(padded[..., :-2] + padded[..., 1:-1] + padded[..., 2:])
+    total = change.copy()
+    total[..., 1:] += change[..., :-1]
+    total[..., :-1] += change[..., 1:]
+    around = np.sign(total)
     above = np.clip(level - s.floor(), 0, 3)
     return (((group * 3 + around + 1) * 3 + np.sign(change) + 1) * 4 + above).astype(np.int64)
 
