@@ -51,7 +51,7 @@ def quality_for(step: int) -> float:
 
 def settings_for(step: int, low_rate: bool) -> coding.Settings:
     if low_rate:
-        return coding.Settings(step, env_step=3, env_every=2, noise_gain=8, noise_cap=8)
+        return coding.Settings(step, env_step=3, env_every=2, noise_gain=5, noise_cap=8)
     return coding.Settings(step, env_step=2, env_every=1, noise_gain=5, noise_cap=8)
 
 
