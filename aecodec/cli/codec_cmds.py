@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
@@ -31,13 +32,16 @@ AEC_FILES = Wanted(lambda path: path.lower().endswith(".aec") or head(path).star
               help="Audio: the highest quality whose file is at most this many kbit/s "
                    "(out of reach: quality 1, with a warning).")
 @click.option("--model", default=None, help="Model from 'aecodec models' [default: image-hyperprior or audio-mdct].")
+@click.option("--effort", type=click.IntRange(1, 9), default=None,
+              help="Images: 1 (default, fastest) to 9 (slowest, smallest): optimises the latents for the decoder "
+                   "longer; same format, any aecodec decodes it. Images over 2 MP (padded) get effort 1.")
 @click.option("--strip-metadata", is_flag=True,
               help="Images: leave out the ICC profile, EXIF (camera, time, GPS position) and XMP.")
 @DEVICE
 @FORCE
 @SKIP_EXISTING
 @JSON
-def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, force, skip_existing, as_json):
+def encode(inputs, output, quality, bpp, kbps, model, effort, strip_metadata, device, force, skip_existing, as_json):
     """Compress images and audio (WAV, FLAC, OGG, Opus, MP3) into .aec files."""
     from aecodec.codecs.image import MAX_PIXELS, LearnedImageCodec
     from aecodec.media.atomic import atomic_write, check_output
@@ -56,6 +60,8 @@ def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, fo
         if is_audio(source):
             if bpp is not None:
                 raise UsageError(f"--bpp is for images and '{src}' is audio; use --kbps or --quality")
+            if effort is not None:
+                raise UsageError(f"--effort is for images and '{src}' is audio; leave it out")
             return encode_audio(audio_codec(), source, src, dst, quality, kbps, force, progress)
         if kbps is not None:
             raise UsageError(f"--kbps is for audio and '{src}' is an image; use --bpp or --quality")
@@ -63,7 +69,8 @@ def encode(inputs, output, quality, bpp, kbps, model, strip_metadata, device, fo
         with times("read"):  # the codec's own pixel limit, counted on the padded image it will really transform
             image = read_image(source, max_pixels=MAX_PIXELS, align=CODEC_ALIGN, metadata=not strip_metadata)
         with times("code"):
-            data, q = encode_at(codec.encode, codec.encode_to_bpp, image, quality, bpp, progress)
+            data, q = encode_at(partial(codec.encode, effort=effort or 1),
+                                partial(codec.encode_to_bpp, effort=effort or 1), image, quality, bpp, progress)
         with times("write"):
             atomic_write(dst, data, force=force)
         tell_model(src, lambda: codec.loaded()[0], device, times)

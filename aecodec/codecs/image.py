@@ -42,18 +42,20 @@ class LearnedImageCodec(LazyModel):
         super().__init__(model, device)
 
     # --- encode ------------------------------------------------------------------------
-    def encode(self, item: Image, quality: float, progress: Progress | None = None) -> bytes:
-        """``progress(done, total)``, if given, is called as the tiles and the coding finish."""
+    def encode(self, item: Image, quality: float, progress: Progress | None = None, effort: int = 1) -> bytes:
+        """``progress(done, total)``, if given, is called as the tiles, the optimisation steps and the
+        coding finish. ``effort`` 1..9: 1 is the plain encoder, more optimises the latents longer
+        (``image_effort``; images over its ``MAX_PIXELS`` get the plain encoder)."""
         quality = check_quality(quality)
-        return self._encoder(item, progress)(quality)
+        return self._encoder(item, progress, effort)(quality)
 
     def encode_to_bpp(self, item: Image, bpp: float, or_lowest: bool = False,
-                      progress: Progress | None = None) -> EncodeResult:
+                      progress: Progress | None = None, effort: int = 1) -> EncodeResult:
         """The highest integer quality whose real file size is at most ``bpp`` bits per pixel;
         out of reach: an error, or with ``or_lowest`` the quality-1 file and a warning."""
         if not (bpp > 0 and math.isfinite(bpp)):
             raise InputError(f"--bpp must be a positive number, got {bpp}; try e.g. --bpp 0.5")
-        encode = self._encoder(item, progress)
+        encode = self._encoder(item, progress, effort)
         best = highest_quality_within(encode, bpp * item.height * item.width / 8)
         if best is None:
             data = encode(1.0)
@@ -65,10 +67,14 @@ class LearnedImageCodec(LazyModel):
             raise InputError(f"cannot reach {bpp:g} bpp: quality 1 needs {lowest:.3f} bpp; ask for more bits")
         return best
 
-    def _encoder(self, item: Image, progress: Progress | None = None):
+    def _encoder(self, item: Image, progress: Progress | None = None, effort: int = 1):
         """Runs the analysis transform once; the returned function codes it at any quality."""
         import torch
 
+        from aecodec.codecs.image_effort import EFFORT_STEPS, optimisable, optimised_symbols
+
+        if effort not in EFFORT_STEPS:
+            raise InputError(f"--effort must be an integer from 1 to 9, got {effort!r}")
         check_image_size(item.height, item.width)
         metadata = storable_metadata(item.metadata)  # refused before any work
         card, model = self.loaded()
@@ -84,7 +90,12 @@ class LearnedImageCodec(LazyModel):
         def at(quality: float) -> bytes:
             from aecodec.entropy.tables import encode
 
-            z_sym, z_idx, y_sym, y_idx = model.quantise(y, quality)
+            if optimisable(*padded.shape[:2], effort):
+                steps.add(EFFORT_STEPS[effort])
+                z_sym, z_idx, y_sym, y_idx = optimised_symbols(
+                    model, padded, y, item.height, item.width, quality, effort, steps.tick)
+            else:
+                z_sym, z_idx, y_sym, y_idx = model.quantise(y, quality)
             streams = [encode(z_sym, z_idx, model.z_tables)]
             for c in range(0, y_sym.shape[1], group):
                 streams.append(encode(y_sym[:, c : c + group], y_idx[:, c : c + group], model.y_tables))
