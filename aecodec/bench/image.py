@@ -53,7 +53,9 @@ LAYOUT = Layout(
 
 
 def default_qualities(codec: str) -> tuple[int, ...]:
-    return {"aecodec": AECODEC_QUALITIES, "heif": HEIF_QUALITIES}.get(codec, BASELINE_QUALITIES)
+    if codec.startswith("aecodec"):  # aecodec and aecodec-e<N> (an --effort)
+        return AECODEC_QUALITIES
+    return {"heif": HEIF_QUALITIES}.get(codec, BASELINE_QUALITIES)
 
 
 def default_codecs() -> tuple[str, ...]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import re
 from typing import Any, Literal
 
 import numpy as np
@@ -211,12 +212,18 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
     """The codec called ``name``: a baseline, or ``aecodec`` for the learned codec of ``media``.
 
     ``aecodec`` is imported lazily (``codecs.image.image_codec()`` unless ``media == "audio"``,
-    then ``codecs.audio_codec()`` in kbps), so baselines work without torch or weights.
+    then ``codecs.audio_codec()`` in kbps), so baselines work without torch or weights;
+    ``aecodec-e<N>`` is the image codec at ``--effort N``.
 
     Raises:
         InputError: unknown name, a baseline of the other media kind, or one whose optional
             package is not installed (jxl, heif: ``pip install 'aecodec[bench]'``).
     """
+    effort = re.fullmatch(r"aecodec-e([1-9])", name)
+    if effort and media != "audio":  # the image codec at an encode effort (aecodec encode --effort)
+        from aecodec.codecs.image import image_codec
+
+        return image_codec(device, int(effort.group(1)))
     if name == "aecodec":  # the learned codecs run on ``device``; baselines always on the CPU
         if media == "audio":
             from aecodec.codecs import audio_codec
@@ -226,7 +233,8 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
 
         return image_codec(device)
     if name not in _BASELINE_CLASSES:
-        raise InputError(f"unknown codec {name!r}; choose from aecodec, {', '.join(BASELINES)}")
+        raise InputError(f"unknown codec {name!r}; choose from aecodec, aecodec-e2..e9 (images at an --effort), "
+                         f"{', '.join(BASELINES)}")
     kind = _BASELINE_CLASSES[name].media
     if media is not None and kind != media:
         raise InputError(f"{name} is an {kind} codec; it cannot run in an {media} benchmark")

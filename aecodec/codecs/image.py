@@ -34,28 +34,35 @@ MAX_GROUP_SYMBOLS = 1 << 21  # bounds the rANS coder's python lists for huge ima
 
 
 class LearnedImageCodec(LazyModel):
-    """Encodes RGB, grayscale and RGBA images at ``quality`` 1..100 (higher is better)."""
+    """Encodes RGB, grayscale and RGBA images at ``quality`` 1..100 (higher is better);
+    ``effort`` is the default of ``encode``'s (the benchmarks' ``aecodec-e<N>``)."""
 
     media = "image"
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu"):
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", effort: int = 1):
         super().__init__(model, device)
+        self.effort = effort
+
+    def model_identity(self) -> str:
+        """As every codec's, with the effort when it is not the plain encoder's: its rows differ."""
+        identity = super().model_identity()
+        return identity if self.effort == 1 else f"{identity} effort {self.effort}"
 
     # --- encode ------------------------------------------------------------------------
-    def encode(self, item: Image, quality: float, progress: Progress | None = None, effort: int = 1) -> bytes:
+    def encode(self, item: Image, quality: float, progress: Progress | None = None, effort: int | None = None) -> bytes:
         """``progress(done, total)``, if given, is called as the tiles, the optimisation steps and the
         coding finish. ``effort`` 1..9: 1 is the plain encoder, more optimises the latents longer
         (``image_effort``; images over its ``MAX_PIXELS`` get the plain encoder)."""
         quality = check_quality(quality)
-        return self._encoder(item, progress, effort)(quality)
+        return self._encoder(item, progress, self.effort if effort is None else effort)(quality)
 
     def encode_to_bpp(self, item: Image, bpp: float, or_lowest: bool = False,
-                      progress: Progress | None = None, effort: int = 1) -> EncodeResult:
+                      progress: Progress | None = None, effort: int | None = None) -> EncodeResult:
         """The highest integer quality whose real file size is at most ``bpp`` bits per pixel;
         out of reach: an error, or with ``or_lowest`` the quality-1 file and a warning."""
         if not (bpp > 0 and math.isfinite(bpp)):
             raise InputError(f"--bpp must be a positive number, got {bpp}; try e.g. --bpp 0.5")
-        encode = self._encoder(item, progress, effort)
+        encode = self._encoder(item, progress, self.effort if effort is None else effort)
         best = highest_quality_within(encode, bpp * item.height * item.width / 8)
         if best is None:
             data = encode(1.0)
@@ -305,5 +312,5 @@ def read_png_plane(data: bytes, height: int, width: int) -> np.ndarray:
         raise FormatError("the alpha stream is damaged; re-encode from the original") from None
 
 
-def image_codec(device: str = "cpu") -> LearnedImageCodec:
-    return LearnedImageCodec(device=device)
+def image_codec(device: str = "cpu", effort: int = 1) -> LearnedImageCodec:
+    return LearnedImageCodec(device=device, effort=effort)

@@ -100,3 +100,15 @@ def test_cli_effort_codes_images_and_is_a_usage_error_for_audio(tmp_path):
     result = aecodec("encode", image, "-o", tmp_path / "y.aec", "--effort", "10")
     assert result.returncode == 2 and b"--effort" in result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["x.aec", "x.png"]
+
+
+def test_the_benchmarks_name_an_effort_aecodec_e_n():
+    from aecodec.bench.image import default_qualities
+    from aecodec.codecs.baselines import get_codec
+    from aecodec.codecs.image import LearnedImageCodec
+
+    codec = get_codec("aecodec-e5", "image", "cpu")
+    assert isinstance(codec, LearnedImageCodec) and codec.effort == 5
+    plain = get_codec("aecodec", "image", "cpu")
+    assert codec.model_identity() == plain.model_identity() + " effort 5"  # its rows are its own
+    assert default_qualities("aecodec-e5") == default_qualities("aecodec")
