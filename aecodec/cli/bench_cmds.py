@@ -81,11 +81,8 @@ def bench() -> None:
 def bench_image(data_dir: Path, out_dir: Path, codecs: str | None, qualities: str | None, limit: int | None,
                 device: str) -> None:
     """Measure bpp, PSNR and MS-SSIM of image codecs over the images in --data."""
-    names = None if codecs is None else parse_names(codecs, "--codecs")
-    values = parse_integers(qualities, "--qualities")
-    from aecodec.bench.image import bench_images
-
-    report(bench_images(data_dir, out_dir, names, values, limit, device), out_dir)
+    rd_sweep("aecodec.bench.image:bench_images", data_dir, out_dir, codecs,
+             parse_integers(qualities, "--qualities"), limit, device)
 
 
 @bench.command("audio")
@@ -100,10 +97,17 @@ def bench_image(data_dir: Path, out_dir: Path, codecs: str | None, qualities: st
 def bench_audio(data_dir: Path, out_dir: Path, codecs: str | None, kbps: str | None, limit: int | None,
                 device: str) -> None:
     """Measure kbps, PESQ-WB, STOI, SI-SNR, LSD, mel distance and ViSQOL of audio codecs over --data."""
-    names = None if codecs is None else parse_names(codecs, "--codecs")
-    values = parse_numbers(kbps, "--kbps")
-    from aecodec.bench.audio import bench_audio as run
+    rd_sweep("aecodec.bench.audio:bench_audio", data_dir, out_dir, codecs, parse_numbers(kbps, "--kbps"), limit, device)
 
+
+def rd_sweep(runner: str, data_dir: Path, out_dir: Path, codecs: str | None, values, limit: int | None,
+             device: str) -> None:
+    """Run a rate-distortion sweep (``runner``: "module:function", imported now) and report it."""
+    import importlib
+
+    module, _, function = runner.partition(":")
+    names = None if codecs is None else parse_names(codecs, "--codecs")
+    run = getattr(importlib.import_module(module), function)
     report(run(data_dir, out_dir, names, values, limit, device), out_dir)
 
 

@@ -124,7 +124,7 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
         from aecodec.entropy.tables import StreamDecoder
 
         frames = h.chunk_length(k, model.frame, model.sample_rate)
-        coded = h.signal.coded_channels
+        coded = h.coded_channels
         out = []
         for c in range(coded):
             decoder = StreamDecoder(streams[k * coded + c], frames * (model.frame + model.bands.count))
@@ -135,10 +135,10 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
     def _samples(self, model, h: MdctHeader, streams, progress: Progress | None) -> Iterator[np.ndarray]:
         from aecodec.codecs.audio_io import Finisher
 
-        coded = h.signal.coded_channels
+        coded = h.coded_channels
         length = h.model_frames(model.sample_rate)
         synths = [Synthesiser(model.frame, length) for _ in range(coded)]
-        out = Finisher(h.signal, model.sample_rate)
+        out = Finisher(h, model.sample_rate)
         chunks = h.chunks(model.frame, model.sample_rate)
         for k in range(chunks):
             symbols = self._chunk(model, h, streams, k)

@@ -19,25 +19,12 @@ MAX_BANDS = 64
 
 
 @dataclass(frozen=True)
-class MdctHeader:
-    signal: Signal
+class MdctHeader(Signal):
     settings: tuple[Settings, ...]  # per coded channel
     chunk_frames: int
 
-    @property
-    def sample_rate(self) -> int:
-        return self.signal.sample_rate
-
-    @property
-    def channels(self) -> int:
-        return self.signal.channels
-
-    @property
-    def frames(self) -> int:
-        return self.signal.frames
-
     def model_frames(self, model_rate: int) -> int:
-        return output_frames(self.signal.frames, self.signal.sample_rate, model_rate)
+        return output_frames(self.frames, self.sample_rate, model_rate)
 
     def chunks(self, m: int, model_rate: int) -> int:
         return -(-frame_count(self.model_frames(model_rate), m) // self.chunk_frames)
@@ -59,7 +46,7 @@ def check_mdct_header(h: dict) -> MdctHeader:
                                   integer(c["env_every"], 1, 2), integer(c["noise_gain"], 0, 16),
                                   integer(c["noise_cap"], 0, 32), integer(c["coded_bands"], 0, MAX_BANDS),
                                   integer(c["band_gain"], 0, 16)) for c in channels)
-        return MdctHeader(signal, settings, chunk)
+        return MdctHeader(**vars(signal), settings=settings, chunk_frames=chunk)
     except (KeyError, TypeError, ValueError):
         raise FormatError("the audio header is invalid (rate, channels, length, silence or MDCT settings); "
                           "the file is damaged") from None
@@ -73,7 +60,7 @@ def check_mdct_streams(h: MdctHeader, model, streams) -> None:
     """A stream per chunk and coded channel, each at least as long as its envelope needs when
     every envelope symbol costs its table's cheapest code: so a header cannot claim hours of
     audio for a few bytes. (Called before the chunks are listed: a header may claim years.)"""
-    coded = h.signal.coded_channels
+    coded = h.coded_channels
     frames = frame_count(h.model_frames(model.sample_rate), model.frame)
     expected = -(-frames // h.chunk_frames) * coded
     if len(streams) != expected:
