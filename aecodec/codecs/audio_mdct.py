@@ -32,7 +32,7 @@ from aecodec.media.mdct import Analyser, Synthesiser, frame_count
 from aecodec.media.silence import pack_runs
 
 # quality 1..100 -> the step index g (16ths of an octave): geometric steps, as the file's rate
-Q1_STEP, Q100_STEP = 10, -140
+Q1_STEP, Q100_STEP = 10, -130
 LOW_RATE_BELOW_KBPS = 3.5  # targets under this send a coarser envelope every other frame
 LOW_RATE_FROM_STEP = -20  # ... and so do qualities whose step is at least this coarse (quality <= 20)
 SIDE_STEP = 8  # mid-side: the side channel's step is half an octave coarser
