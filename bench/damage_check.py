@@ -1973,7 +1973,7 @@ def judge(case: Case, r: Outcome, binary_stdout: bool) -> tuple[str, list[str]]:
                 problems.append(f"control characters on stdout: {ascii(unprintable(out))}")
         except UnicodeDecodeError:
             problems.append("stdout is not UTF-8")
-    if r.exit == 1 or (r.exit == 2 and case.kind == "options"):  # 2: the command line's errors (docs/cli.md)
+    if r.exit == 1 or (r.exit == 2 and case.kind in ("options", "training")):  # 2: the command line's errors (docs/cli.md)
         if not (err.startswith(ERROR) and err.count("\n") == 1 and err.endswith("\n")):
             problems.append("not exactly one 'aecodec: error:' line")
         if r.stdout:

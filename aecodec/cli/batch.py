@@ -253,6 +253,9 @@ def read_source(src: str) -> str | bytes:
     from aecodec.media.inputs import read_stdin  # stdlib only
     from aecodec.media.kinds import is_media_data
 
-    return read_stdin(lambda reason, hint: InputError(f"cannot read standard input: {reason}; {hint}"),
+    data = read_stdin(lambda reason, hint: InputError(f"cannot read standard input: {reason}; {hint}"),
                       accept=is_media_data, kind="an image or audio file")
+    if not data:  # said here, before an option that fits only one kind could call it the other
+        raise InputError("cannot read standard input: it is empty; pipe an image or audio file in")
+    return data
 

@@ -255,3 +255,12 @@ def test_quiet_holds_for_one_command_only(capsys):
     with pytest.raises(SystemExit):
         main(["--quiet", "models"])
     assert not quiet()  # the next command (or a library call in the same process) is not silenced
+
+
+@pytest.mark.parametrize("args", [["inpaint", "-", "-o", "x.wav", "--gap", "0-0.1"], ["denoise", "-", "-o", "x.png"],
+                                  ["encode", "-", "-o", "x.aec", "--kbps", "6"]])
+def test_empty_standard_input_is_said_to_be_empty_whatever_the_options(tmp_path, args):
+    """Not a usage error about an option for the other media kind (damage_check input-media-0241)."""
+    result = aecodec(*args, stdin=b"", cwd=tmp_path)
+    assert_one_line_error(result, "standard input", "empty")
+    assert not list(tmp_path.iterdir())
