@@ -874,6 +874,27 @@ def chunking_legal(c) -> bool:
     return _int(f) and _int(o) and 4800 <= f <= 1 << 18 and f % 320 == 0 and 0 <= o <= f // 2 and o % 320 == 0
 
 
+# Forgeries of the keys every audio codec checks alike (codecs/audio_header.check_signal): each
+# must be refused, by the conv-LSTM and the MDCT decoder. None drops the key.
+SIGNAL_FORGERIES = (
+    ("channels 0", {"channels": 0}), ("channels 2, mono", {"channels": 2, "dc_offset": [0.0, 0.0]}),
+    ("channels 9", {"channels": 9, "channel_coding": "independent", "dc_offset": [0.0] * 9}),
+    ("channels 65", {"channels": 65, "channel_coding": "independent", "dc_offset": [0.0] * 65}),
+    ("channels -1", {"channels": -1}), ("channels true", {"channels": True}),
+    ("channels 1.0", {"channels": 1.0}), ("coding 'stereo'", {"channel_coding": "stereo"}),
+    ("coding ''", {"channel_coding": ""}), ("coding null", {"channel_coding": None}),
+    ("coding mid-side, 1 channel", {"channel_coding": "mid-side", "side_quality": 50}),
+    ("coding independent, 1 channel", {"channel_coding": "independent"}),
+    ("dc_offset []", {"dc_offset": []}), ("dc_offset 2 values", {"dc_offset": [0.0, 0.0]}),
+    ("dc_offset 2.0", {"dc_offset": [2.0]}), ("dc_offset -1.5", {"dc_offset": [-1.5]}),
+    ("dc_offset '0'", {"dc_offset": ["0"]}), ("dc_offset true", {"dc_offset": [True]}),
+    ("dc_offset 0.0", {"dc_offset": 0.0}), ("dc_offset 1e308", {"dc_offset": [1e308]}),
+    ("no dc_offset", {"dc_offset": None}), ("no frames", {"frames": None}),
+    ("no sample_rate", {"sample_rate": None}), ("no channels", {"channels": None}),
+    ("no channel_coding", {"channel_coding": None}),
+)
+
+
 def audio_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
     cases: list[Case] = []
     kind = "audio-header"
@@ -963,20 +984,7 @@ def audio_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         for q in (1, 100, 42.5):
             cases += pair(f"{base}: quality {q}", {**h, "quality": q}, s, "either")
     h, s = fx.aec["speech"]
-    for label, change in (("channels 0", {"channels": 0}), ("channels 2, mono", {"channels": 2, "dc_offset": [0.0, 0.0]}),
-                          ("channels 9", {"channels": 9, "channel_coding": "independent", "dc_offset": [0.0] * 9}),
-                          ("channels 65", {"channels": 65, "channel_coding": "independent", "dc_offset": [0.0] * 65}),
-                          ("channels -1", {"channels": -1}), ("channels true", {"channels": True}),
-                          ("channels 1.0", {"channels": 1.0}), ("coding 'stereo'", {"channel_coding": "stereo"}),
-                          ("coding ''", {"channel_coding": ""}), ("coding null", {"channel_coding": None}),
-                          ("coding mid-side, 1 channel", {"channel_coding": "mid-side", "side_quality": 50}),
-                          ("coding independent, 1 channel", {"channel_coding": "independent"}),
-                          ("dc_offset []", {"dc_offset": []}), ("dc_offset 2 values", {"dc_offset": [0.0, 0.0]}),
-                          ("dc_offset 2.0", {"dc_offset": [2.0]}), ("dc_offset -1.5", {"dc_offset": [-1.5]}),
-                          ("dc_offset '0'", {"dc_offset": ["0"]}), ("dc_offset true", {"dc_offset": [True]}),
-                          ("dc_offset 0.0", {"dc_offset": 0.0}), ("dc_offset 1e308", {"dc_offset": [1e308]}),
-                          ("no dc_offset", {"dc_offset": None}), ("no frames", {"frames": None}),
-                          ("no sample_rate", {"sample_rate": None}), ("no channels", {"channels": None})):
+    for label, change in SIGNAL_FORGERIES:
         header = {k: v for k, v in {**h, **change}.items() if v is not None}
         cases += pair(label, header, s, "refuse")
     cases += pair("dc_offset -1", {**h, "dc_offset": [-1]}, s, "either")
@@ -1153,20 +1161,7 @@ def mdct_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
             header = {k: v for k, v in {**h, "quality": q}.items() if v is not None}
             cases += pair(f"{base}: quality {q!r}", header, s, "either", "quality is informational in MDCT files")
     h, s = fx.aec["mdct-speech"]
-    for label, change in (("channels 0", {"channels": 0}), ("channels 2, mono", {"channels": 2, "dc_offset": [0.0, 0.0]}),
-                          ("channels 9", {"channels": 9, "channel_coding": "independent", "dc_offset": [0.0] * 9}),
-                          ("channels -1", {"channels": -1}), ("channels true", {"channels": True}),
-                          ("channels 1.0", {"channels": 1.0}), ("coding 'stereo'", {"channel_coding": "stereo"}),
-                          ("coding ''", {"channel_coding": ""}), ("coding null", {"channel_coding": None}),
-                          ("coding mid-side, 1 channel", {"channel_coding": "mid-side"}),
-                          ("coding independent, 1 channel", {"channel_coding": "independent"}),
-                          ("dc_offset []", {"dc_offset": []}), ("dc_offset 2 values", {"dc_offset": [0.0, 0.0]}),
-                          ("dc_offset 2.0", {"dc_offset": [2.0]}), ("dc_offset -1.5", {"dc_offset": [-1.5]}),
-                          ("dc_offset '0'", {"dc_offset": ["0"]}), ("dc_offset true", {"dc_offset": [True]}),
-                          ("dc_offset 0.0", {"dc_offset": 0.0}), ("dc_offset 1e308", {"dc_offset": [1e308]}),
-                          ("no dc_offset", {"dc_offset": None}), ("no frames", {"frames": None}),
-                          ("no sample_rate", {"sample_rate": None}), ("no channels", {"channels": None}),
-                          ("no channel_coding", {"channel_coding": None})):
+    for label, change in SIGNAL_FORGERIES:
         header = {k: v for k, v in {**h, **change}.items() if v is not None}
         cases += pair(label, header, s, "refuse")
     cases += pair("dc_offset -1", {**h, "dc_offset": [-1]}, s, "either")
@@ -1225,7 +1220,6 @@ def media_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
 
     cases: list[Case] = []
     kind = "input-media"
-    out_for = {"encode": "out.aec", "decode": "out.png", "denoise": "out.png", "inpaint": "out.png"}
 
     def add(label, command, name, data, *, audio=False, extra=(), expect="refuse", **kw):
         out = "out.aec" if command == "encode" else ("out.wav" if audio else "out.png")
