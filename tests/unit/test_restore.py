@@ -228,3 +228,37 @@ def test_compressed_spectrum_loss_hears_quiet_residual_noise():
     estimate = (clean + hiss).requires_grad_()
     compressed_spectrum_db(clean, estimate).sum().backward()
     assert torch.isfinite(estimate.grad).all()
+
+
+def test_normalised_mask_net_hears_a_quiet_recording_as_a_loud_one():
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    torch.manual_seed(0)
+    x = 0.3 * torch.randn(1, 24000)
+    config = dict(hop=256, hidden=16, layers=1, bidirectional=True)
+    plain, normalised = SpectralMaskNet(MaskConfig(**config)), SpectralMaskNet(MaskConfig(**config, normalise=True))
+    normalised.load_state_dict(plain.state_dict())
+
+    def gains(net, signal):
+        with torch.no_grad():
+            return net.gains(net.stft(signal))[0]
+
+    # 20 dB quieter: the same gains once the features are relative to the local level, not before.
+    assert (gains(normalised, x) - gains(normalised, 0.1 * x)).abs().max() < 1e-3
+    assert (gains(plain, x) - gains(plain, 0.1 * x)).abs().max() > 1e-2
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    torch.manual_seed(0)
+    net = SpectralMaskNet(MaskConfig(hop=256, hidden=16, layers=2, bidirectional=bidirectional))
+    x = 0.1 * torch.randn(1, 24000)
+    later = x.clone()
+    later[:, 18000:] += 0.5 * torch.randn(1, 6000)  # a change 0.75 s in
+    with torch.no_grad():
+        a, b = net.gains(net.stft(x))[0], net.gains(net.stft(later))[0]
+    early = slice(0, 18000 // 256 - 4)  # frames whose STFT window ends before the change
+    changed = (a[..., early] - b[..., early]).abs().max()
+    assert (changed > 1e-4) if bidirectional else (changed == 0)

@@ -1,9 +1,17 @@
 """The audio denoiser: a recurrent spectral mask estimator (RNNoise / DeepFilterNet lineage).
 
-Log-magnitude STFT frames go through a small frequency encoder and a unidirectional GRU, which
-predicts a gain in [0, 1] per frequency bin; the gain multiplies the noisy STFT (its phase is
-kept) and the inverse STFT gives the waveform back. Causal by construction, so long files are
-processed in chunks that carry the GRU state; nothing looks ahead more than one STFT window.
+Log-magnitude STFT frames go through a small frequency encoder and a GRU, which predicts a gain
+in [0, 1] per frequency bin; the gain multiplies the noisy STFT (its phase is kept) and the
+inverse STFT gives the waveform back. The CLI runs it on 30 s chunks (``restore.audio``), so
+within a chunk it may look both ways:
+
+- ``bidirectional``: the GRU also reads the chunk backwards (v3): a noise burst is told from
+  speech by what follows it, not only by what came before.
+- ``normalise``: the features are log magnitudes relative to the level around each frame (a
+  one-second centred mean), so a quiet recording and a loud one look alike to the network and
+  training does not spend itself on levels.
+
+Both default off, which is the v1/v2 network exactly.
 """
 
 from __future__ import annotations
@@ -23,6 +31,8 @@ class MaskConfig:
     hop: int = 128
     hidden: int = 256
     layers: int = 2
+    bidirectional: bool = False
+    normalise: bool = False
 
     @property
     def bins(self) -> int:
@@ -39,8 +49,8 @@ class SpectralMaskNet(StateDictModel):
         super().__init__()
         self.config = c = config
         self.encoder = nn.Sequential(nn.Linear(c.bins, c.hidden), nn.LayerNorm(c.hidden), nn.ReLU())
-        self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True)
-        self.decoder = nn.Linear(c.hidden, c.bins)
+        self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=c.bidirectional)
+        self.decoder = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.bins)
         nn.init.constant_(self.decoder.bias, 2.0)  # start near pass-through (gain 0.88), not at 0.5
         self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
 
@@ -54,8 +64,19 @@ class SpectralMaskNet(StateDictModel):
     def gains(self, spec: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """Complex [B, bins, frames] -> (gains [B, bins, frames] in [0, 1], GRU state)."""
         features = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
+        if self.config.normalise:
+            features = features - self.local_level(features)
         h, state = self.gru(self.encoder(features), state)
         return torch.sigmoid(self.decoder(h)).transpose(1, 2), state
+
+    def local_level(self, features: torch.Tensor) -> torch.Tensor:
+        """[B, frames, bins] log magnitudes -> [B, frames, 1]: the mean over bins, averaged over
+        about a second around each frame (fewer frames at the edges, none made up)."""
+        frames_per_second = self.config.sample_rate / self.config.hop
+        half = int(frames_per_second // 2)
+        level = features.mean(2, keepdim=True).transpose(1, 2)  # [B, 1, frames]
+        level = nn.functional.avg_pool1d(level, 2 * half + 1, stride=1, padding=half, count_include_pad=False)
+        return level.transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Noisy waveforms [B, T] at ``sample_rate`` -> denoised waveforms [B, T]."""
