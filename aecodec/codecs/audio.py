@@ -101,8 +101,9 @@ class LearnedAudioCodec(BlockDecoding, LazyModel):
         spans = chunk_spans(model_frames, chunk, overlap)
         # The waveform layer is coded once at BASE_QUALITY; the quality knob sets the envelope
         # refinement, whose log ratios at every rung of the ladder are measured here, once.
-        base = AudioHeader(BASE_QUALITY, max(1.0, BASE_QUALITY - SIDE_QUALITY_DROP) if coding == "mid-side" else None,
-                           sample_rate, channels, frames, coding, dc, chunk, overlap)
+        base = AudioHeader(sample_rate, channels, frames, coding, dc, (), quality=BASE_QUALITY,
+                           side_quality=max(1.0, BASE_QUALITY - SIDE_QUALITY_DROP) if coding == "mid-side" else None,
+                           chunk_frames=chunk, overlap=overlap)
         latent_streams, ratios = [], []
         for k, piece in enumerate(_model_rate_chunks(source, dc, coding, model.sample_rate, spans)):
             x = torch.from_numpy(np.ascontiguousarray(piece.T))

@@ -25,33 +25,6 @@ MIN_CHUNK_FRAMES, MAX_CHUNK_FRAMES = 4800, 1 << 18
 CODINGS = ("mono", "mid-side", "independent")
 
 
-@dataclass(frozen=True)
-class AudioHeader:
-    """The validated audio keys of a header."""
-
-    quality: float
-    side_quality: float | None
-    sample_rate: int
-    channels: int
-    frames: int
-    coding: str
-    dc_offset: tuple[float, ...]
-    chunk_frames: int
-    overlap: int
-    silence: tuple[tuple[int, int], ...] = ()  # [start, stop) frames decoded as exact zeros
-    envelope: envelope.EnvelopeConfig | None = None  # the envelope refinement layer's settings
-
-    @property
-    def coded_channels(self) -> int:
-        return 1 if self.coding == "mono" else self.channels
-
-    def qualities(self) -> list[float]:
-        """Quality of each coded channel, in stream order."""
-        if self.coding == "mid-side":
-            return [self.quality, self.side_quality]
-        return [self.quality] * self.coded_channels
-
-
 def integer(v, lo: int, hi: int) -> int:
     """``v`` if it is an int in [lo, hi], else ValueError (header checks)."""
     if type(v) is not int or not lo <= v <= hi:
@@ -81,6 +54,23 @@ class Signal:
         return 1 if self.coding == "mono" else self.channels
 
 
+@dataclass(frozen=True)
+class AudioHeader(Signal):
+    """The validated keys of a conv-LSTM audio header: the shared signal keys and its own."""
+
+    quality: float
+    side_quality: float | None
+    chunk_frames: int
+    overlap: int
+    envelope: envelope.EnvelopeConfig | None = None  # the envelope refinement layer's settings
+
+    def qualities(self) -> list[float]:
+        """Quality of each coded channel, in stream order."""
+        if self.coding == "mid-side":
+            return [self.quality, self.side_quality]
+        return [self.quality] * self.coded_channels
+
+
 def check_signal(h: dict) -> Signal:
     """The shared audio keys; ValueError, KeyError or TypeError when one is invalid."""
     channels = integer(h["channels"], 1, MAX_CHANNELS)
@@ -107,8 +97,8 @@ def check_audio_header(h: dict) -> AudioHeader:
         chunk = integer(h["chunking"]["frames"], MIN_CHUNK_FRAMES, MAX_CHUNK_FRAMES)
         overlap = integer(h["chunking"]["overlap"], 0, chunk // 2)
         env = envelope.check_config(h["envelope"]) if "envelope" in h else None
-        return AudioHeader(quality(h["quality"]), side, sig.sample_rate, sig.channels, sig.frames, sig.coding,
-                           sig.dc_offset, chunk, overlap, sig.silence, env)
+        return AudioHeader(**vars(sig), quality=quality(h["quality"]), side_quality=side, chunk_frames=chunk,
+                           overlap=overlap, envelope=env)
     except (KeyError, TypeError, ValueError):
         raise FormatError("the audio header is invalid (rate, channels, length, quality, chunking, silence or envelope); "
                           "the file is damaged") from None
