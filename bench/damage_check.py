@@ -606,11 +606,11 @@ def container_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         ("sha256 a number", {"model": {"name": "image-hyperprior", "sha256": 1234567890123456}}),
         ("sha256 missing", {"model": {"name": "image-hyperprior"}}),
     ):
-        header = {k: v for k, v in {**h, **change}.items() if v is not None}
+        header = edited(h, change)
         add(f"common key: {label}", aec(header, s), "rgb")
     for label, value in (("one more", len(s) + 1), ("one fewer", len(s) - 1), ("'2'", "2"), ("-1", -1), ("2.0", 2.0),
                          ("true", True), ("65537", 65537), ("missing", None)):
-        header = {k: v for k, v in {**h, "streams": value}.items() if v is not None}
+        header = edited(h, {"streams": value})
         add(f"common key: streams {label}", aec(header, s, set_streams=False), "rgb")
     # Length fields (CRC recomputed).
     for label, raw_len in (("4 GiB", 0xFFFFFFFF), ("1 MiB + 1", (1 << 20) + 1), ("one more", len(raw_h) + 1),
@@ -895,6 +895,17 @@ SIGNAL_FORGERIES = (
 )
 
 
+def edited(header: dict, change: dict) -> dict:
+    """``header`` with ``change`` applied; a None value drops the key."""
+    return {k: v for k, v in {**header, **change}.items() if v is not None}
+
+
+def signal_cases(pair, header: dict, streams: list) -> list[Case]:
+    """SIGNAL_FORGERIES (all refused) and one legal edge, through a decoder's own ``pair``."""
+    cases = [c for label, change in SIGNAL_FORGERIES for c in pair(label, edited(header, change), streams, "refuse")]
+    return cases + pair("dc_offset -1", {**header, "dc_offset": [-1]}, streams, "either")
+
+
 def audio_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
     cases: list[Case] = []
     kind = "audio-header"
@@ -984,16 +995,13 @@ def audio_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         for q in (1, 100, 42.5):
             cases += pair(f"{base}: quality {q}", {**h, "quality": q}, s, "either")
     h, s = fx.aec["speech"]
-    for label, change in SIGNAL_FORGERIES:
-        header = {k: v for k, v in {**h, **change}.items() if v is not None}
-        cases += pair(label, header, s, "refuse")
-    cases += pair("dc_offset -1", {**h, "dc_offset": [-1]}, s, "either")
+    cases += signal_cases(pair, h, s)
     sh, ss = fx.aec["stereo"]
     for label, change in (("side_quality 0", {"side_quality": 0}), ("side_quality '5'", {"side_quality": "5"}),
                           ("no side_quality", {"side_quality": None}), ("coding mono", {"channel_coding": "mono"}),
                           ("coding independent", {"channel_coding": "independent"}), ("channels 3", {"channels": 3}),
                           ("dc_offset 1 value", {"dc_offset": [0.0]})):
-        header = {k: v for k, v in {**sh, **change}.items() if v is not None}
+        header = edited(sh, change)
         expect = "refuse"
         if label == "coding independent" and sh.get("channel_coding") == "mid-side":
             expect = "either"  # 2 independent channels: the same stream count
@@ -1158,13 +1166,10 @@ def mdct_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
             header = {**h, "sample_rate": v}
             cases += pair(f"{base}: sample_rate {v}", header, s, "either" if mdct_streams(header) == len(s) else "refuse")
         for q in (0, 101, True, "1", None, 1e308):
-            header = {k: v for k, v in {**h, "quality": q}.items() if v is not None}
+            header = edited(h, {"quality": q})
             cases += pair(f"{base}: quality {q!r}", header, s, "either", "quality is informational in MDCT files")
     h, s = fx.aec["mdct-speech"]
-    for label, change in SIGNAL_FORGERIES:
-        header = {k: v for k, v in {**h, **change}.items() if v is not None}
-        cases += pair(label, header, s, "refuse")
-    cases += pair("dc_offset -1", {**h, "dc_offset": [-1]}, s, "either")
+    cases += signal_cases(pair, h, s)
     sh, ss = fx.aec["mdct-stereo"]
     for label, change, expect in (("coding mono", {"channel_coding": "mono"}, "refuse"),
                                   ("coding independent", {"channel_coding": "independent"}, "either"),
