@@ -61,13 +61,15 @@ class SpectralMaskNet(StateDictModel):
     def istft(self, spec: torch.Tensor, length: int) -> torch.Tensor:
         return torch.istft(spec, self.config.n_fft, self.config.hop, window=self.window, length=length)
 
-    def gains(self, spec: torch.Tensor, state: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Complex [B, bins, frames] -> (gains [B, bins, frames] in [0, 1], GRU state)."""
+    def gains(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex [B, bins, frames] -> gains [B, bins, frames] in [0, 1]. Each call starts from a
+        zero GRU state: chunks are joined by overlap and crossfade, not by carrying state (which a
+        backward pass could not do anyway)."""
         features = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
         if self.config.normalise:
             features = features - self.local_level(features)
-        h, state = self.gru(self.encoder(features), state)
-        return torch.sigmoid(self.decoder(h)).transpose(1, 2), state
+        h, _ = self.gru(self.encoder(features))
+        return torch.sigmoid(self.decoder(h)).transpose(1, 2)
 
     def local_level(self, features: torch.Tensor) -> torch.Tensor:
         """[B, frames, bins] log magnitudes -> [B, frames, 1]: the mean over bins, averaged over
@@ -84,5 +86,5 @@ class SpectralMaskNet(StateDictModel):
         if length < self.config.n_fft:  # the centred STFT reflects half a window: pad tiny inputs
             x = nn.functional.pad(x, (0, self.config.n_fft - length))
         spec = self.stft(x)
-        gains, _ = self.gains(spec)
+        gains = self.gains(spec)
         return self.istft(spec * gains, x.shape[-1])[..., :length]
