@@ -65,7 +65,7 @@ def validate_recipe(recipe: dict, config_cls: type, nested: dict[str, type] | No
     one level down), numbers within ``RECIPE_RANGES``, and a training step's size within
     ``MAX_STEP_PIXELS`` / ``MAX_STEP_SAMPLES``. A dict field named in ``options`` (e.g. a
     restoration task's "degrade") may hold only the keys of its defaults there, each shaped
-    like its default (a number, or a list of as many numbers).
+    like its default (a number, a list of as many numbers, or for an empty list, strings).
 
     Raises:
         InputError: naming the first bad key and value, in one line.
@@ -85,6 +85,13 @@ def _check_like(values: dict, defaults: dict, source: str, prefix: str) -> None:
         if key not in defaults:
             raise InputError(f"{source}: unknown key '{name}'; known keys are {', '.join(sorted(defaults))}")
         like = defaults[key]
+        if isinstance(like, (list, tuple)) and not like:  # an empty default holds names (patterns)
+            ok = isinstance(value, list) and len(value) <= 64 and all(
+                isinstance(v, str) and 0 < len(v) <= 200 for v in value)
+            if not ok:
+                raise InputError(f"{source}: '{name}' must be a list of at most 64 non-empty strings, "
+                                 f"got {_show(value)}; fix the recipe")
+            continue
         if isinstance(like, (list, tuple)):
             ok = isinstance(value, list) and len(value) == len(like) and len(list(_numbers(value))) == len(like)
             problem = f"must be a list of {len(like)} numbers"

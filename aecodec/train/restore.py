@@ -196,6 +196,25 @@ class ImageInpaintTask(ImageRestoreTask):
         return {"psnr_hole": float(np.mean(scores))}
 
 
+def held_in(files: list[Path], folder: str | Path, exclude: list[str]) -> list[Path]:
+    """The noise recordings left after dropping those whose path under ``folder`` matches one of
+    the ``exclude`` glob patterns: how a recipe holds a noise *kind* out of training so that dev
+    can score it as unseen. A pattern that matches nothing is an error (a typo would silently
+    hold nothing out), and so is excluding every file."""
+    from fnmatch import fnmatchcase
+
+    from aecodec.errors import InputError
+
+    names = [f.relative_to(folder).as_posix() for f in files]
+    for pattern in exclude:
+        if not any(fnmatchcase(n, pattern) for n in names):
+            raise InputError(f"degrade.exclude_noise pattern '{pattern}' matches no file in '{folder}'")
+    kept = [f for f, n in zip(files, names) if not any(fnmatchcase(n, p) for p in exclude)]
+    if not kept:
+        raise InputError(f"degrade.exclude_noise leaves no noise recording in '{folder}'")
+    return kept
+
+
 class AudioDenoiseTask(Task):
     """Clean speech (and some music, to be kept intact) plus noise at a random SNR; some
     segments are clean and must pass unchanged. The loss is the negative SNR of the output,
@@ -205,7 +224,8 @@ class AudioDenoiseTask(Task):
     architecture = "audio-mask-gru"
     keys = ("loss", "snr_in", "snr_out")
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
-                "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2}
+                "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
+                "exclude_noise": []}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -224,7 +244,8 @@ class AudioDenoiseTask(Task):
         self.speech = RandomSegments([load_mono(list_audio(cfg.data[0]), sr)], (0.0, 0.0))
         self.others = RandomSegments([load_mono(list_audio(d), sr) for d in cfg.data[1:]], (0.0, 0.0)) \
             if len(cfg.data) > 1 else None
-        recorded = RandomSegments([load_mono(list_audio(cfg.noise_data), sr)], (0.0, 0.0))
+        noise_files = held_in(list_audio(cfg.noise_data), cfg.noise_data, self.opts["exclude_noise"])
+        recorded = RandomSegments([load_mono(noise_files, sr)], (0.0, 0.0))
         self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"])
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr

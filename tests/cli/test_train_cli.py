@@ -113,6 +113,8 @@ def test_bad_recipes_are_one_line_naming_the_key(tmp_path, capsys, case):
     ("image-denoise", {"task": "image-denoise", "model": {"widths": [8, 99999]}}, "'model.widths' must be within"),
     ("image-denoise", {"task": "image-denoise", "degrade": {"sigma": "loud"}}, "'degrade.sigma' must be a list of 2"),
     ("image-inpaint", {"task": "image-denoise"}, "is for 'image-denoise', not image-inpaint"),
+    ("audio-denoise", {"task": "audio-denoise", "degrade": {"exclude_noise": "water"}},
+     "'degrade.exclude_noise' must be a list of at most 64 non-empty strings"),
     ("audio-codec", {"segment_seconds": [1, 600]}, "'segment_seconds' must be within"),
     ("audio-codec", {"model": {"channels": [4, 4]}}, "channels needs one entry per stride"),
 ])

@@ -85,3 +85,19 @@ def test_room_and_eq_keep_length_and_stay_finite():
     assert torch.allclose(reverberate(x, torch.tensor([1.0])), x, atol=1e-5)
     eq = random_eq(x, SR, gen)
     assert eq.shape == x.shape and 0.1 < float(eq.std() / x.std()) < 10
+
+
+def test_a_recipe_holds_noise_kinds_out_by_pattern_and_typos_are_errors(tmp_path):
+    from aecodec.train.restore import held_in
+
+    for name in ("0ad/amb__water__river.ogg", "0ad/amb__weather__rain.ogg", "gcompris/harbor1.flac"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    kept = held_in(files, tmp_path, ["0ad/*__water__*", "gcompris/harbor*"])
+    assert [p.relative_to(tmp_path).as_posix() for p in kept] == ["0ad/amb__weather__rain.ogg"]
+    assert held_in(files, tmp_path, []) == files
+    with pytest.raises(InputError, match="'0ad/\\*__wtaer__\\*' matches no file"):
+        held_in(files, tmp_path, ["0ad/*__wtaer__*"])
+    with pytest.raises(InputError, match="leaves no noise recording"):
+        held_in(files, tmp_path, ["*"])
