@@ -102,10 +102,10 @@ def apply_weight_norm(module: nn.Module) -> None:
 
 def load_checkpoint_model(state: dict) -> TrainableConvLstm:
     """The model of a checkpoint with weight norm folded away (plain weights, as inference has them)."""
-    from aecodec.train.checkpoint import plain_weights
+    from aecodec.train.checkpoint import deployed_weights, plain_weights
 
     model = TrainableConvLstm(ConvLstmConfig(**state["config"]["model"]))
-    model.load_state_dict(plain_weights(state["model"]))
+    model.load_state_dict(plain_weights(deployed_weights(state)))
     return model
 
 

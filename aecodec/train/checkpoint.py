@@ -13,11 +13,13 @@ from torch import nn
 WEIGHT_NORM = ".parametrizations.weight."
 
 
-def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, cfg) -> None:
+def save_checkpoint(path: Path, model, opt, aux_opt, step: int, prior_steps: int, cfg, ema=None) -> None:
     """Everything a resumed run needs to continue exactly: weights, optimisers, step and the
-    global RNG. ``aux_opt`` is None for single-optimiser models."""
+    global RNG. ``aux_opt`` is None for single-optimiser models; ``ema`` (``loop.Ema``) is the
+    running average of the weights when the recipe asks for one."""
     state = {
         "model": model.state_dict(),
+        **({"ema": ema.shadow} if ema is not None else {}),
         "opt": opt.state_dict(),
         "aux_opt": aux_opt.state_dict() if aux_opt is not None else None,
         "step": step,
@@ -47,10 +49,16 @@ def load_checkpoint(path: str | Path) -> dict:
         raise InputError(f"'{path}' is not an aecodec checkpoint ({reason}); "
                          "use a checkpoint.pt written by 'aecodec train'") from None
     if not (isinstance(state, dict) and isinstance(state.get("model"), dict) and isinstance(state.get("step"), int)
-            and isinstance(state.get("config"), dict)):
+            and isinstance(state.get("config"), dict) and isinstance(state.get("ema", {}), dict)):
         raise InputError(f"'{path}' is not an aecodec checkpoint (no model weights, step and config); "
                          "use a checkpoint.pt written by 'aecodec train'")
     return state
+
+
+def deployed_weights(state: dict) -> dict[str, torch.Tensor]:
+    """The weights a checkpoint hands on (export, ``--init``): the running average when the run
+    kept one (``ema``), else the last step's."""
+    return state.get("ema") or state["model"]
 
 
 def checkpoint_steps(state: dict) -> int:
@@ -58,13 +66,16 @@ def checkpoint_steps(state: dict) -> int:
     return int(state.get("total_steps", state["step"]))
 
 
-def resume_checkpoint(path: Path, model, opt, aux_opt, log) -> tuple[int, int]:
-    """The inverse of ``save_checkpoint``: weights, optimisers (``aux_opt`` may be None) and the
-    global torch RNG (the entropy models' training noise) come back; returns (step, prior_steps).
-    Batches need no state: they are seeded per step. Older checkpoints' data RNGs (``rng``,
-    ``np_rng``) are ignored."""
+def resume_checkpoint(path: Path, model, opt, aux_opt, log, ema=None) -> tuple[int, int]:
+    """The inverse of ``save_checkpoint``: weights, optimisers (``aux_opt`` may be None), the
+    weights' running average (into ``ema`` when given; a checkpoint without one starts it from the
+    weights) and the global torch RNG (the entropy models' training noise) come back; returns
+    (step, prior_steps). Batches need no state: they are seeded per step. Older checkpoints' data
+    RNGs (``rng``, ``np_rng``) are ignored."""
     state = load_checkpoint(path)  # load_state_dict moves it to the model
     model.load_state_dict(state["model"])
+    if ema is not None:
+        ema.load(state.get("ema") or model.state_dict())
     opt.load_state_dict(state["opt"])
     if aux_opt is not None:
         aux_opt.load_state_dict(state["aux_opt"])
@@ -104,5 +115,5 @@ def load_weights(model: nn.Module, source: str | Path) -> int:
 
         return load_for_training(model, source)
     state = load_checkpoint(source)
-    model.load_state_dict(plain_weights(state["model"]))
+    model.load_state_dict(plain_weights(deployed_weights(state)))
     return checkpoint_steps(state)

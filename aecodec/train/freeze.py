@@ -14,7 +14,7 @@ import torch
 
 from aecodec.entropy.tables import CdfTables
 from aecodec.train.export import write_pretrained
-from aecodec.train.checkpoint import load_checkpoint
+from aecodec.train.checkpoint import deployed_weights, load_checkpoint
 
 # CompressAI's default scale table: 64 scales, log-spaced from 0.11 to 256
 SCALES_MIN, SCALES_MAX, SCALES_COUNT = 0.11, 256.0, 64
@@ -62,7 +62,7 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     state = load_checkpoint(checkpoint)
     config = HyperpriorConfig(**state["config"]["model"])
     model = TrainableHyperprior(config)
-    model.load_state_dict(state["model"])
+    model.load_state_dict(deployed_weights(state))
     model.eval()
     eb, gc = model.entropy_bottleneck, model.gaussian_conditional
     # Medians on the 2^-A_BITS grid the integer h_s reads z in.
@@ -109,7 +109,7 @@ def export_restore(checkpoint: str | Path, out_dir: str | Path, name: str, versi
     task = state["config"]["task"]
     task_cls = TASK_CLASSES[task]
     net = architecture(task_cls.architecture)(task_cls.model_config(state["config"]["model"]))
-    net.load_state_dict(state["model"], strict=True)
+    net.load_state_dict(deployed_weights(state), strict=True)
     media, job = task.split("-")
     return write_pretrained(net, out_dir, name, version, {"task": job, "media": media}, state, card_extra)
 

@@ -14,6 +14,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class RunConfig:
     checkpoint_every: int = 500
     val_every: int = 500
     init: str | None = None  # start from these weights (a checkpoint .pt or a shipped .safetensors)
+    ema: float = 0.0  # decay of the weights' running average that validation and export use (0: none)
 
 
 class Task:
@@ -110,8 +112,9 @@ def train(cfg, task_class: type[Task], resume: bool = False, log=print) -> Path:
         task.start_fresh(model)
     model = task.prepare(model, dist.device)  # before the optimisers: their state follows its layout
     opt, aux_opt = task.optimizers(model)
+    ema = Ema(model, cfg.ema) if cfg.ema else None
     if resuming:
-        step, prior_steps = resume_checkpoint(ckpt, model, opt, aux_opt, log)
+        step, prior_steps = resume_checkpoint(ckpt, model, opt, aux_opt, log, ema)
     net = dist.wrap(model, find_unused_parameters=task.find_unused_parameters)
 
     def forward(*inputs: torch.Tensor) -> torch.Tensor | dict:
@@ -124,7 +127,7 @@ def train(cfg, task_class: type[Task], resume: bool = False, log=print) -> Path:
     def validate():
         model.eval()
         try:
-            with torch.no_grad():
+            with torch.no_grad(), (ema.swapped_in(model) if ema is not None else nullcontext()):
                 return task.validate(model)
         finally:
             model.train()
@@ -144,6 +147,8 @@ def train(cfg, task_class: type[Task], resume: bool = False, log=print) -> Path:
             nn.utils.clip_grad_norm_([p for group in opt.param_groups for p in group["params"]], cfg.clip)
         for o in optimisers:
             o.step()
+        if ema is not None:
+            ema.update(model, step)
         step += 1
         bar.update(1)
         metrics_log.add(metrics)
@@ -155,11 +160,45 @@ def train(cfg, task_class: type[Task], resume: bool = False, log=print) -> Path:
             metrics_log.write(row)
         if step % cfg.checkpoint_every == 0 or last:
             if dist.is_main:
-                save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, cfg)
+                save_checkpoint(ckpt, model, opt, aux_opt, step, prior_steps, cfg, ema)
             dist.barrier()
     bar.close()
     dist.stop()
     return ckpt
+
+
+class Ema:
+    """A running average of the weights (Polyak averaging), which validates and exports better
+    than the last step's noisy weights. Its decay ramps up as (1 + step) / (10 + step) towards
+    ``decay``, so early on it follows the weights. Floating-point tensors of the state dict are
+    averaged in their own dtype; others (counters) are copied."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def load(self, weights: dict[str, torch.Tensor]) -> None:
+        for k, v in self.shadow.items():
+            v.copy_(weights[k])
+
+    @torch.no_grad()
+    def update(self, model: nn.Module, step: int) -> None:
+        d = min(self.decay, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            if v.is_floating_point():
+                self.shadow[k].lerp_(v, 1 - d)
+            else:
+                self.shadow[k].copy_(v)
+
+    @contextmanager
+    def swapped_in(self, model: nn.Module):
+        """The model with the averaged weights while the block runs, then its own again."""
+        own = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(self.shadow)
+        try:
+            yield model
+        finally:
+            model.load_state_dict(own)
 
 
 def start_run(cfg) -> tuple:

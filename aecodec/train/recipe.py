@@ -15,7 +15,7 @@ RECIPE_RANGES: dict[str, tuple[float, float]] = {
     "lr": (0, 1), "lr_final": (0, 1), "aux_lr": (0, 1), "decay_from": (0, 1), "clip": (0, 1e6),
     "crop": (16, 4096), "segment_seconds": (0.01, 60), "val_files": (0, 10**4), "val_seconds": (0, 3600),
     "max_file_seconds": (0.01, 10**6), "gain_lr_scale": (0, 1e4), "latent_gain_init": (1e-6, 1e9),
-    "spectral_loss": (0, 100),
+    "spectral_loss": (0, 100), "ema": (0, 0.99999),
     # architectures: widths, depths, kernels
     "N": (1, 1024), "M": (1, 1024), "levels": (2, 64), "channels": (1, 2048), "latent": (1, 1024),
     "strides": (1, 64), "kernel": (1, 63), "dilations": (1, 1024), "lstm_layers": (1, 8),

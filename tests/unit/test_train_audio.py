@@ -47,6 +47,47 @@ def test_resume_continues_exactly_like_an_uninterrupted_run(data, tmp_path):
     assert all(v["mel_distance"] > 0 for v in rows[1]["val"])
 
 
+def test_an_ema_run_resumes_exactly_and_hands_on_its_average(data, tmp_path):
+    from dataclasses import replace
+
+    from aecodec.train.audio_codec import TrainableConvLstm
+    from aecodec.train.checkpoint import load_weights, plain_weights
+
+    def run(out, steps, **kw):
+        return torch.load(train(replace(tiny(data, out, steps), ema=0.9), log=lambda _: None, **kw), weights_only=True)
+
+    whole = run(tmp_path / "a", 4)
+    run(tmp_path / "b", 2)
+    resumed = run(tmp_path / "b", 4, resume=True)
+    for part in ("model", "ema"):
+        for key, value in whole[part].items():
+            assert torch.equal(value, resumed[part][key]), (part, key)
+    moved = [k for k, v in whole["model"].items() if v.is_floating_point() and not torch.equal(v, whole["ema"][k])]
+    assert moved  # the average lags the weights
+    model = TrainableConvLstm(ConvLstmConfig(channels=(4, 4, 8, 8, 16), latent=8, levels=3))
+    load_weights(model, tmp_path / "a" / "checkpoint.pt")
+    for key, value in plain_weights(whole["ema"]).items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_ema_ramps_its_decay_up_and_swaps_back():
+    from torch import nn
+
+    from aecodec.train.loop import Ema
+
+    net = nn.Linear(2, 1)
+    nn.init.zeros_(net.weight)
+    ema = Ema(net, decay=0.99)
+    nn.init.ones_(net.weight)
+    ema.update(net, 0)  # decay min(0.99, 1/10): the average moves 90 % of the way
+    assert torch.allclose(ema.shadow["weight"], torch.full((1, 2), 0.9))
+    ema.update(net, 10**6)  # decay 0.99
+    assert torch.allclose(ema.shadow["weight"], torch.full((1, 2), 0.9 + 0.1 * 0.01))
+    with ema.swapped_in(net):
+        assert torch.equal(net.weight, ema.shadow["weight"])
+    assert torch.equal(net.weight, torch.ones(1, 2))
+
+
 def test_export_gives_a_model_that_codes_audio_and_continues_training(data, tmp_path, monkeypatch):
     from aecodec.codecs.audio import LearnedAudioCodec
     from aecodec.media.audio import read_audio
