@@ -178,6 +178,10 @@ class Ema:
         self.shadow = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
     def load(self, weights: dict[str, torch.Tensor]) -> None:
+        """Raises RuntimeError worded like ``load_state_dict``'s when the weights do not fit."""
+        if weights.keys() != self.shadow.keys() or any(
+                not isinstance(weights[k], torch.Tensor) or weights[k].shape != v.shape for k, v in self.shadow.items()):
+            raise RuntimeError("Error(s) in loading state_dict for the weights' running average (ema)")
         for k, v in self.shadow.items():
             v.copy_(weights[k])
 

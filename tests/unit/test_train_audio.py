@@ -86,6 +86,8 @@ def test_ema_ramps_its_decay_up_and_swaps_back():
     with ema.swapped_in(net):
         assert torch.equal(net.weight, ema.shadow["weight"])
     assert torch.equal(net.weight, torch.ones(1, 2))
+    with pytest.raises(RuntimeError, match="loading state_dict"):  # the CLI's one-line "does not fit"
+        ema.load({"weight": torch.zeros(2, 2), "bias": torch.zeros(1)})
 
 
 def test_export_gives_a_model_that_codes_audio_and_continues_training(data, tmp_path, monkeypatch):
