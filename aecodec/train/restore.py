@@ -43,6 +43,7 @@ class RestoreTrainConfig(RunConfig):
     checkpoint_every: int = 250
     degrade: dict = field(default_factory=dict)  # the task's degradation settings
     spectral_loss: float = 0.0  # audio-denoise: weight of the compressed-spectrum term (dB) beside -SNR
+    band_limited_loss: bool = False  # audio-denoise: score each row only within its clean target's band
     model: dict = field(default_factory=dict)  # the architecture's config
 
 
@@ -306,7 +307,7 @@ class AudioDenoiseTask(Task):
     def loss(self, model: nn.Module, forward: Callable[..., torch.Tensor], batch) -> dict:
         noisy, clean = batch
         out = forward(noisy)
-        snr_out = snr_db(clean, out)
+        snr_out = snr_db(clean, out, target_band(clean) if self.cfg.band_limited_loss else None)
         terms = {"snr_in": snr_db(clean, noisy).mean().detach(), "snr_out": snr_out.mean().detach()}
         loss = -snr_out.mean()
         if self.cfg.spectral_loss:
@@ -326,14 +327,40 @@ class AudioDenoiseTask(Task):
         return {"si_snr_improvement_0db": float(np.mean(gains))}
 
 
-def snr_db(clean: torch.Tensor, estimate: torch.Tensor, cap_db: float = 30.0) -> torch.Tensor:
+def snr_db(clean: torch.Tensor, estimate: torch.Tensor, band: torch.Tensor | None = None,
+           cap_db: float = 30.0) -> torch.Tensor:
     """Per-row SNR in dB, softly capped at ``cap_db`` (Wisdom et al. 2020): without the cap,
     rows that are already clean reach enormous SNRs and their gradients drown every other row.
-    An absolute floor keeps silent targets finite."""
-    power = clean.square().sum(-1)
-    floor = 10 ** (-cap_db / 10) * power + 1e-8 * clean.shape[-1]
-    error = (clean - estimate).square().sum(-1)
-    return 10 * torch.log10(power + 1e-8 * clean.shape[-1]) - 10 * torch.log10(error + floor)
+    An absolute floor keeps silent targets finite. With ``band`` ([rows, bins] of 0/1 over the
+    rfft bins, ``target_band``), only those bins count: the same sums by Parseval."""
+    n = clean.shape[-1]
+    if band is None:
+        power = clean.square().sum(-1)
+        error = (clean - estimate).square().sum(-1)
+    else:
+        spec_clean, spec_error = torch.fft.rfft(clean), torch.fft.rfft(clean - estimate)
+        weight = torch.full((spec_clean.shape[-1],), 2.0 / n, device=clean.device)
+        weight[0] = 1.0 / n  # DC, and Nyquist for even n, appear once in the full spectrum
+        if n % 2 == 0:
+            weight[-1] = 1.0 / n
+        weight = weight * band
+        power = (weight * spec_clean.abs().square()).sum(-1)
+        error = (weight * spec_error.abs().square()).sum(-1)
+    floor = 10 ** (-cap_db / 10) * power + 1e-8 * n
+    return 10 * torch.log10(power + 1e-8 * n) - 10 * torch.log10(error + floor)
+
+
+def target_band(clean: torch.Tensor, below_db: float = 50.0) -> torch.Tensor:
+    """[rows, bins] 0/1: the rfft bins up to each row's bandwidth, the lowest frequency above
+    which the clean target holds less than ``below_db`` under its total energy. Speech sampled at
+    8 or 16 kHz holds nothing above 4 or 8 kHz, so noise up there is all a denoiser could learn
+    from it: scored only within its band, such a row teaches nothing about high frequencies,
+    and full-band rows teach that high-frequency speech stays. A silent row keeps every bin."""
+    energy = torch.fft.rfft(clean).abs().square()
+    above = energy.flip(-1).cumsum(-1).flip(-1)  # energy at and above each bin
+    total = above[..., :1]
+    inside = above >= total * 10 ** (-below_db / 10)
+    return torch.where(total > 0, inside, torch.ones_like(inside)).float()
 
 
 def compressed_spectrum_db(clean: torch.Tensor, estimate: torch.Tensor, ffts=(256, 512, 1024),

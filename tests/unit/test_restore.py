@@ -230,6 +230,27 @@ def test_compressed_spectrum_loss_hears_quiet_residual_noise():
     assert torch.isfinite(estimate.grad).all()
 
 
+def test_band_limited_loss_scores_a_narrow_band_target_only_within_its_band():
+    from aecodec.train.restore import snr_db, target_band
+
+    gen = torch.Generator().manual_seed(0)
+    sr, n = 24000, 24000
+    white = torch.randn(3, n, generator=gen)
+    freqs = torch.fft.rfftfreq(n, 1 / sr)
+    narrow = torch.fft.irfft(torch.fft.rfft(white[0]) * (freqs < 8000), n)  # speech sampled at 16 kHz
+    clean = torch.stack([narrow, white[1], torch.zeros(n)])
+    band = target_band(clean)
+    edge = freqs[band[0].bool()].max()
+    assert 7900 < edge < 8000 and band[1].mean() > 0.99 and band[2].all()
+    # With every bin kept, the spectral sums are the waveform's (Parseval).
+    estimate = clean + 0.1 * torch.randn(3, n, generator=gen)
+    assert torch.allclose(snr_db(clean, estimate, torch.ones_like(band)), snr_db(clean, estimate), atol=1e-3)
+    # Noise left above 8 kHz costs the narrow-band row nothing within its band, and everything without.
+    hiss = torch.fft.irfft(torch.fft.rfft(white[2]) * (freqs > 9000), n)
+    kept = clean[:1] + hiss
+    assert float(snr_db(clean[:1], kept, band[:1])) > 29 > 10 > float(snr_db(clean[:1], kept))
+
+
 def test_normalised_mask_net_hears_a_quiet_recording_as_a_loud_one():
     from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
 
