@@ -1559,6 +1559,7 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         "comment only, then steps 0": b'{"_c": 1, "steps": 0}', "log_every 0": b'{"log_every": 0}',
         "seed a string": b'{"seed": "x"}', "seed 2^70": b'{"seed": 1180591620717411303424}',
         "escape in a key": b'{"\\u001b[2Jx": 1}', "lone surrogate key": b'{"\\ud800": 1}',
+        "ema 1": b'{"ema": 1}', "ema -0.5": b'{"ema": -0.5}', "ema a string": b'{"ema": "0.999"}',
     }
     for label, recipe in recipes.items():
         train(f"image-codec recipe: {label}", "image-codec", ["--config", "r.json"], {"r.json": recipe})
@@ -1570,6 +1571,12 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         train(f"{task} recipe for another task", task, ["--config", "r.json"],
               {"r.json": json.dumps({"task": "image-denoise" if task != "image-denoise" else "audio-denoise"}).encode()})
         train(f"{task} recipe degrade unknown key", task, ["--config", "r.json"], {"r.json": b'{"degrade": {"zzz": 1}}'})
+    exclusions = {"a string": '"water"', "numbers": "[1, 2]", "an empty pattern": '[""]', "a pattern matching nothing":
+                  '["nothing-*"]', "every file": '["*"]', "65 patterns": json.dumps(["x*"] * 65),
+                  "a 100000-character pattern": json.dumps(["*" * 100000]), "an object": '{"a": 1}'}
+    for label, value in exclusions.items():
+        train(f"audio-denoise recipe exclude_noise {label}", "audio-denoise", ["--config", "r.json"],
+              {"r.json": ('{"task": "audio-denoise", "degrade": {"exclude_noise": %s}}' % value).encode()})
     audio_recipes = {"segment_seconds 10^6": b'{"segment_seconds": 1000000}',
                      "batch 4096 x 60 s": b'{"batch_size": 4096, "segment_seconds": 60}',
                      "sample_rate 1": b'{"model": {"sample_rate": 1}}', "strides 0": b'{"model": {"strides": [0, 0]}}'}
@@ -1623,6 +1630,10 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
                                                                          "config": {"model": {"strides": [2]}}})},
         "w.pt: weights of another shape": {"w.pt": checkpoint_bytes({"model": {"w": __import__("torch").zeros(2)}, "step": 0,
                                                                      "config": {"model": {"N": 8, "M": 8}}})},
+        "w.pt: weights of the right kind, ema of another shape": {"w.pt": checkpoint_bytes({
+            "model": {"w": __import__("torch").zeros(2)}, "ema": {"w": __import__("torch").zeros(3)}, "step": 0,
+            "config": {"model": {"N": 8, "M": 8}}})},
+        "w.pt: ema a list": {"w.pt": checkpoint_bytes({"model": {}, "ema": [1, 2], "step": 0, "config": {}})},
         "w.txt": {"w.txt": b"weights"},
         "w.pt: a folder": {"w.pt": DIR},
         "w.pt: a FIFO": {"w.pt": FIFO},
