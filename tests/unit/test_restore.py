@@ -213,7 +213,7 @@ def test_restore_training_under_amp(tmp_path, task, tone_folder):
 
 
 def test_compressed_spectrum_loss_hears_quiet_residual_noise():
-    from aecodec.train.restore import compressed_spectrum_db, snr_db
+    from aecodec.train.denoise_losses import compressed_spectrum_db, snr_db
 
     gen = torch.Generator().manual_seed(0)
     t = torch.arange(16000) / 16000
@@ -231,7 +231,7 @@ def test_compressed_spectrum_loss_hears_quiet_residual_noise():
 
 
 def test_band_limited_loss_scores_a_narrow_band_target_only_within_its_band():
-    from aecodec.train.restore import snr_db, target_band
+    from aecodec.train.denoise_losses import snr_db, target_band
 
     gen = torch.Generator().manual_seed(0)
     sr, n = 24000, 24000
