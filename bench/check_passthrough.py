@@ -44,18 +44,18 @@ def main() -> None:
     from aecodec.metrics.audio import si_snr
     from aecodec.restore.audio import denoise_audio
 
-    music = {}
-    for path in sorted(args.music.iterdir()):
-        audio = read_audio(path)
-        out = denoise_audio(audio, device="cpu")
-        music[path.name] = {"si_snr_out_vs_in": si_snr(audio.samples, out.samples),
-                            "level_change_db": float(10 * np.log10(np.mean(out.samples**2) / np.mean(audio.samples**2)))}
-    speech = {}
-    for path in sorted(args.speech.iterdir()) if args.speech else []:
-        audio = read_audio(path)
-        out = denoise_audio(audio, device="cpu")
-        speech[path.name] = {"si_snr_out_vs_in": si_snr(audio.samples, out.samples),
-                             "band_level_change_db": dict(zip(BAND_NAMES, band_levels(out) - band_levels(audio)))}
+    def through(folder: Path):
+        """(name, input, output) of every clip in ``folder`` through the denoiser."""
+        for path in sorted(folder.iterdir()) if folder else []:
+            audio = read_audio(path)
+            yield path.name, audio, denoise_audio(audio, device="cpu")
+
+    music = {name: {"si_snr_out_vs_in": si_snr(audio.samples, out.samples),
+                    "level_change_db": float(10 * np.log10(np.mean(out.samples**2) / np.mean(audio.samples**2)))}
+             for name, audio, out in through(args.music)}
+    speech = {name: {"si_snr_out_vs_in": si_snr(audio.samples, out.samples),
+                     "band_level_change_db": dict(zip(BAND_NAMES, band_levels(out) - band_levels(audio)))}
+              for name, audio, out in through(args.speech)}
     rate = 24000
     silence = denoise_audio(Audio(np.zeros((5 * rate, 1), np.float32), rate), device="cpu").samples
     hiss_in = (1e-3 * np.random.default_rng(0).standard_normal((5 * rate, 1))).astype(np.float32)

@@ -18,19 +18,22 @@ from pathlib import Path
 
 
 def summarise(points: Path, noises: set[str]) -> str:
+    from aecodec.bench.restore import mean, table
+
     groups: dict[tuple, list[dict]] = defaultdict(list)
     for line in points.read_text().splitlines():
         row = json.loads(line)
         if Path(row["noise"]).stem in noises:
             label = f"{row['method']} ({row['model']})" if row.get("model") else row["method"]
             groups[(row["snr_db"], label)].append(row)
-    mean = lambda rows, key: sum(r[key] for r in rows) / len(rows)  # noqa: E731
-    lines = ["| input SNR | method | SI-SNR gain (dB) | PESQ-WB | STOI | noisy PESQ-WB / STOI | clips |",
-             "|---|---|---|---|---|---|---|"]
+    body = []
     for (snr, label), rows in sorted(groups.items()):
-        lines.append(f"| {snr:g} dB | {label} | {mean(rows, 'si_snr_improvement'):+.2f} | {mean(rows, 'pesq'):.3f} | "
-                     f"{mean(rows, 'stoi'):.3f} | {mean(rows, 'noisy_pesq'):.3f} / {mean(rows, 'noisy_stoi'):.3f} | {len(rows)} |")
-    return "\n".join(lines)
+        means = {key: mean([r[key] for r in rows]) for key in
+                 ("si_snr_improvement", "pesq", "stoi", "noisy_pesq", "noisy_stoi")}
+        body.append([f"{snr:g} dB", label, f"{means['si_snr_improvement']:+.2f}", f"{means['pesq']:.3f}",
+                     f"{means['stoi']:.3f}", f"{means['noisy_pesq']:.3f} / {means['noisy_stoi']:.3f}", str(len(rows))])
+    return "\n".join(table(["input SNR", "method", "SI-SNR gain (dB)", "PESQ-WB", "STOI", "noisy PESQ-WB / STOI",
+                             "clips"], body))
 
 
 def main() -> None:
