@@ -1,8 +1,8 @@
 """aecodec's learned image codec behind the common Codec interface: media <-> `.aec` bytes.
 
 Streams of an image file, in order: the hyper-latent z, the latent y in channel groups
-(``y_groups`` streams of ``y_group_channels`` channels each), then the alpha plane as PNG
-when the source had one. Header keys are specified in docs/FORMAT.md. The image's ICC profile,
+(each of the model's slices, in order, in runs of ``y_group_channels`` channels; a model without
+slices is one slice), then the alpha plane as PNG when the source had one. Header keys are specified in docs/FORMAT.md. The image's ICC profile,
 EXIF and XMP (``Image.metadata``) go into the container's ``metadata`` and come back on decode.
 """
 
@@ -92,7 +92,7 @@ class LearnedImageCodec(LazyModel):
         steps = Steps(progress, tile_count(*padded.shape[:2], tile) + 1)  # the tiles, then the coding
         y = model.analyse(torch.from_numpy(np.ascontiguousarray(padded)), tile, steps.tick)
         alpha_stream = [png_bytes(alpha)] if alpha is not None else []
-        group = min(model.config.M, max(1, MAX_GROUP_SYMBOLS // (y.shape[2] * y.shape[3])))
+        group = group_channels(model, y.shape[2] * y.shape[3])
 
         def at(quality: float) -> bytes:
             from aecodec.entropy.tables import encode
@@ -104,8 +104,8 @@ class LearnedImageCodec(LazyModel):
             else:
                 z_sym, z_idx, y_sym, y_idx = model.quantise(y, quality)
             streams = [encode(z_sym, z_idx, model.z_tables)]
-            for c in range(0, y_sym.shape[1], group):
-                streams.append(encode(y_sym[:, c : c + group], y_idx[:, c : c + group], model.y_tables))
+            for first, end in stream_channels(model, group):
+                streams.append(encode(y_sym[:, first:end], y_idx[:, first:end], model.y_tables))
             steps.tick()
             header = {
                 "media": "image",
@@ -126,8 +126,9 @@ class LearnedImageCodec(LazyModel):
         parsed = self.unpack(data)
         height, width, channels, quality, tile, group = check_image_header(parsed.header)
         steps = Steps(progress, tile_count(padded_size(height), padded_size(width), tile))
-        model, z_sym, means, y_sym = self._symbols(parsed, height, width, channels, tile, group, steps)
-        rgb = model.synthesise(y_sym, means, quality, tile, steps.tick).numpy()[:height, :width]
+        model, z_sym, y_hat, y_sym = self._symbols(parsed, height, width, channels, tile, group, steps)
+        del y_sym  # y_hat holds what the synthesis needs
+        rgb = model.synthesise(y_hat, quality, tile, steps.tick).numpy()[:height, :width]
         metadata = ImageMetadata(**parsed.metadata)
         if channels == 1:
             return Image(to_gray(rgb), metadata)
@@ -146,7 +147,8 @@ class LearnedImageCodec(LazyModel):
 
     def _symbols(self, parsed: container.Container, height: int, width: int, channels: int, tile: int, group: int,
                  steps: Steps | None = None):
-        """(model, z symbols, latent means, y symbols) of a file whose header is checked.
+        """(model, z symbols, the quantised gained latent y_hat, y symbols) of a file whose header is
+        checked.
 
         The header is checked before torch is even imported, the streams' layout and lengths
         before anything is decoded: damaged or forged files are refused in milliseconds, no
@@ -158,26 +160,33 @@ class LearnedImageCodec(LazyModel):
 
         model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
         check_image_streams(model, parsed.streams, height, width, channels, tile, group)
-        M, N, stride = model.config.M, model.config.N, model.stride
+        N, stride = model.config.N, model.stride
         z_shape = (1, N, -(-height // stride), -(-width // stride))
         z_sym = decode(parsed.streams[0], model.z_indexes(z_shape), model.z_tables)
-        means, y_idx = model.entropy_parameters(torch.from_numpy(z_sym))
+        groups = stream_channels(model, group)
         if steps is not None:
-            steps.add(1 + -(-M // group))
+            steps.add(1 + len(groups))
             steps.tick()
         y_bits = cheapest_bits(model.y_tables)
-        y_sym = np.empty(y_idx.shape, dtype=np.int32)
-        for i, c in enumerate(range(0, M, group)):
-            stream, idx = parsed.streams[1 + i], y_idx[:, c : c + group]
-            need = min_stream_bytes(float(y_bits[idx].sum()))  # the tables are known now: a sharper bound
-            if len(stream) < need:
-                raise FormatError(f"latent stream {i + 1} has {len(stream)} bytes, its symbols need at least {need}; "
-                                  "the file is damaged")
-            y_sym[:, c : c + group] = decode(stream, idx, model.y_tables)
-            if steps is not None:
-                steps.tick()
-        return model, z_sym, means, y_sym
+        y_sym = np.empty((1, model.config.M, z_shape[2] * 4, z_shape[3] * 4), dtype=np.int32)
+        streams = iter(enumerate(parsed.streams[1 : 1 + len(groups)], start=1))
 
+        def read(first: int, end: int, means, y_idx: np.ndarray) -> np.ndarray:
+            """Decodes the streams of channels first..end, once their tables are known."""
+            for start in range(first, end, group):
+                i, stream = next(streams)
+                idx = y_idx[:, start - first : min(start + group, end) - first]
+                need = min_stream_bytes(float(y_bits[idx].sum()))  # the tables are known now: a sharper bound
+                if len(stream) < need:
+                    raise FormatError(f"latent stream {i} has {len(stream)} bytes, its symbols need at least {need}; "
+                                      "the file is damaged")
+                y_sym[:, start : start + idx.shape[1]] = decode(stream, idx, model.y_tables)
+                if steps is not None:
+                    steps.tick()
+            return y_sym[:, first:end]
+
+        y_hat = model.latent(torch.from_numpy(z_sym), read)
+        return model, z_sym, y_hat, y_sym
 
 
 class Steps:
@@ -245,13 +254,12 @@ def check_image_streams(model, streams, height: int, width: int, channels: int, 
     if tile != model.tile_for(hp, wp):
         raise FormatError(f"the header's tile size {tile} is not the {model.tile_for(hp, wp)} a {width}x{height} image "
                           "is coded with; the file is damaged")
-    M = model.config.M
     z_cells = (hp // model.stride) * (wp // model.stride)
-    most = min(M, max(1, MAX_GROUP_SYMBOLS // (z_cells * 16)))  # y has 16 cells per z cell
+    most = group_channels(model, z_cells * 16)  # y has 16 cells per z cell
     if group > most:
         raise FormatError(f"the header groups {group} latent channels a stream, at most {most} fit an image of this "
                           "size; the file is damaged")
-    expected = 1 + math.ceil(M / group) + (channels == 4)
+    expected = 1 + len(stream_channels(model, group)) + (channels == 4)
     if len(streams) != expected:
         raise FormatError(f"an image of this shape needs {expected} streams, the file has {len(streams)}; it is damaged")
     if any(len(s) < RANS_MIN_BYTES for s in streams[: expected - (channels == 4)]):
@@ -260,6 +268,20 @@ def check_image_streams(model, streams, height: int, width: int, channels: int, 
     if len(streams[0]) < need:
         raise FormatError(f"a {width}x{height} image needs a hyper-latent stream of at least {need} bytes, the file's "
                           f"has {len(streams[0])}; it is damaged or forged")
+
+
+def group_channels(model, cells: int) -> int:
+    """Latent channels per stream for a latent of ``cells`` positions: whole slices (the largest)
+    when their symbols fit MAX_GROUP_SYMBOLS, fewer on huge images (bounds the rANS coder's lists)."""
+    largest = max(end - first for first, end in model.config.slice_bounds())
+    return min(largest, max(1, MAX_GROUP_SYMBOLS // cells))
+
+
+def stream_channels(model, group: int) -> list[tuple[int, int]]:
+    """(first, end) channels of each latent stream, in order: every slice cut into runs of ``group``
+    channels. A stream never spans two slices: a slice's tables depend on the slices before it."""
+    return [(start, min(start + group, end)) for first, end in model.config.slice_bounds()
+            for start in range(first, end, group)]
 
 
 def storable_metadata(metadata: ImageMetadata) -> dict[str, bytes]:

@@ -5,7 +5,8 @@ latent y (gained) and hyper-latent z, Adam minimises bpp + lambda(quality) * 255
 through the shipped synthesis g_s and entropy model, with each latent replaced by a random
 blend of its floor and ceiling whose temperature anneals towards hard rounding. The rate of z
 comes from the entropy bottleneck's float density (the weights' training-only tensors), that
-of y from a Gaussian with the means and scales of a float copy of the integer h_s. In the last
+of y from a Gaussian with the means and scales of a float copy of the integer h_s (and of the
+slice contexts, for a model with slices). In the last
 part z is frozen at its rounded value and y alone is annealed against the exact entropy
 parameters. Only the symbols change: they are coded as ``HyperpriorCodec.quantise``'s are,
 with the integer h_s, so every file decodes with today's decoder. Randomness comes from a
@@ -53,9 +54,8 @@ def optimised_symbols(model, image: np.ndarray, y: torch.Tensor, height: int, wi
     steps = EFFORT_STEPS[effort]
     with torch.enable_grad():
         yg, z_sym = _optimise(model, image, y, height, width, quality, steps, tick)
-    means, y_idx = model.entropy_parameters(z_sym)
-    y_sym = torch.round(yg.double() - means).to(torch.int32)
-    return z_sym.numpy(), model.z_indexes(z_sym.shape), y_sym.numpy(), y_idx
+    y_sym, y_idx = model.code_latent(yg, z_sym)
+    return z_sym.numpy(), model.z_indexes(z_sym.shape), y_sym, y_idx
 
 
 def _optimise(model, image, y, height, width, quality, steps, tick):
@@ -66,7 +66,8 @@ def _optimise(model, image, y, height, width, quality, steps, tick):
     lmbda = float(t.lmbda(pos)) * 255**2
     x = torch.from_numpy(np.ascontiguousarray(image[:height, :width])).to(dev).permute(2, 0, 1)[None].float() / 255
     median = torch.from_numpy(model.z_medians).to(dev).view(1, -1, 1, 1).float() * 2.0**-A_BITS
-    h_s, density = FloatHyperSynthesis(model.h_s.layers).to(dev), BottleneckDensity(model.training_tensors, dev)
+    h_s, density = FloatNetwork(model.h_s.layers).to(dev), BottleneckDensity(model.training_tensors, dev)
+    context = [FloatNetwork(net.layers).to(dev) for net in model.context]
     with torch.no_grad():
         yg = y.to(dev) * g_enc
         z = t.h_a(yg.contiguous(memory_format=torch.channels_last)).contiguous()
@@ -84,8 +85,8 @@ def _optimise(model, image, y, height, width, quality, steps, tick):
             means, scales = h_s(z_tilde)
         else:
             _, means, scales, z_bits = fixed
-        y_tilde = means + sga(yg - means, tau, gen)
-        bits = gaussian_bits(y_tilde - means, scales) + z_bits
+        y_tilde, bits = _anneal_slices(model, context, yg, means, scales, tau, gen)
+        bits = bits + z_bits
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=native_bf16(dev)):  # 2-3x faster g_s
             x_hat = t.g_s((y_tilde * g_dec).contiguous(memory_format=torch.channels_last))
         mse = (x_hat[:, :, :height, :width].float().clamp(0, 1) - x).square().mean()
@@ -100,11 +101,31 @@ def _optimise(model, image, y, height, width, quality, steps, tick):
     return yg.detach().cpu(), fixed[0]
 
 
+def _anneal_slices(model, context: list[FloatNetwork], yg: torch.Tensor, means: torch.Tensor, scales: torch.Tensor,
+                   tau: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """(annealed y, its bits): slice by slice, each slice's means and scales refined by its context
+    network (float, differentiable) from the annealed slices before it."""
+    if not context:
+        y_tilde = means + sga(yg - means, tau, gen)
+        return y_tilde, gaussian_bits(y_tilde - means, scales)
+    parts, bits = [], 0.0
+    for i, (first, end) in enumerate(model.config.slice_bounds()):
+        before = torch.cat(parts, dim=1) if parts else yg[:, :0]
+        d_means, d_scales = context[i](torch.cat([before, means[:, first:end], scales[:, first:end]], dim=1))
+        m, s = means[:, first:end] + d_means, scales[:, first:end] + d_scales
+        parts.append(m + sga(yg[:, first:end] - m, tau, gen))
+        bits = bits + gaussian_bits(parts[-1] - m, s)
+    return torch.cat(parts, dim=1), bits
+
+
 def _freeze_z(model, z: torch.Tensor, median: torch.Tensor, density: BottleneckDensity):
-    """(z symbols, exact means, table scales, z bits) for a continuous hyper-latent ``z``."""
+    """(z symbols, exact means, scales, z bits) for a continuous hyper-latent ``z``. Without slices
+    the scales are those of the tables that will code y; with slices, the hyperprior's, which the
+    contexts refine."""
     z_sym = torch.round(z.double() - median.double()).clamp(-Z_LIMIT, Z_LIMIT).to(torch.int32).cpu()
-    means, y_idx = model.entropy_parameters(z_sym)
-    scales = torch.from_numpy(model.scale_table[y_idx]).float()  # the scale of the table that will code y
+    means, scales = model.hyper_parameters(z_sym)
+    if not model.context:
+        scales = torch.from_numpy(model.scale_table[model.table_indexes(scales)]).float()
     bits = density.bits(z_sym.to(z.device).float() + median)
     return z_sym, means.to(z.device), scales.to(z.device), bits.detach()
 
@@ -155,14 +176,15 @@ def _phi(v: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.erfc(-v * (2**-0.5))
 
 
-class FloatHyperSynthesis:
-    """The integer h_s's weights as reals, without its roundings: means and scales, differentiable."""
+class FloatNetwork:
+    """An integer network's (h_s's, a context's) weights as reals, without its roundings: its two
+    output halves (means, scales), differentiable."""
 
     def __init__(self, layers: list[dict]):
         self.layers = [dict(layer, weight=layer["weight"].float() * 2.0**-W_BITS,
                             bias=layer["bias"].float() * 2.0 ** -(W_BITS + A_BITS)) for layer in layers]
 
-    def to(self, device: torch.device) -> FloatHyperSynthesis:
+    def to(self, device: torch.device) -> FloatNetwork:
         for layer in self.layers:
             layer["weight"], layer["bias"] = layer["weight"].to(device), layer["bias"].to(device)
         return self

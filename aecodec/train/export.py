@@ -64,13 +64,16 @@ def write_pretrained(model, out_dir: str | Path, name: str, version: int, about:
 def load_for_training(model, weights_file: str | Path) -> int:
     """Initialise a model being trained from shipped weights, so training compounds; returns the
     steps already trained into them (from the card beside the file). Every parameter of the model
-    must be in the file (torch names a missing or misshapen one); tensors the model lacks (frozen
-    tables, the integer h_s) are skipped, and buffers the file lacks keep their values."""
+    must be in the file (torch names a missing or misshapen one), but for those of modules the
+    model lists in ``new_on_init`` (name prefixes: parts it adds to an older architecture, which
+    start as built); tensors the model lacks (frozen tables, the integer h_s) are skipped, and
+    buffers the file lacks keep their values."""
     from safetensors.torch import load_file
 
     tensors = load_file(str(weights_file))
     state = model.state_dict()
-    params = {name for name, _ in model.named_parameters()}
+    fresh = tuple(getattr(model, "new_on_init", ()))
+    params = {name for name, _ in model.named_parameters() if not (fresh and name.startswith(fresh))}
     init = {k: v for k, v in state.items() if k not in params}
     init.update({k: v for k, v in tensors.items() if k in state})
     model.load_state_dict(init, strict=True)

@@ -55,7 +55,7 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     Versions are never overwritten: files made with an older version must keep decoding.
     """
     from aecodec.models.image.hyperprior import HyperpriorConfig
-    from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
+    from aecodec.models.image.integer import A_BITS, IntegerNetwork
     from aecodec.models.image.model import TRAINING, HyperpriorCodec
     from aecodec.train.image_codec import TrainableHyperprior
 
@@ -70,7 +70,8 @@ def export_image_codec(checkpoint: str | Path, out_dir: str | Path, name: str, v
     scale_table = torch.exp(torch.linspace(math.log(SCALES_MIN), math.log(SCALES_MAX), SCALES_COUNT))
     gc.update_scale_table(scale_table, force=True)
     codec = HyperpriorCodec(
-        config, model.transforms, IntegerHyperSynthesis.from_float(model.transforms.h_s),
+        config, model.transforms, IntegerNetwork.from_float(model.transforms.h_s),
+        [IntegerNetwork.from_float(net) for net in model.transforms.context or []],
         cdf_tables([eb._quantized_cdf], [eb._cdf_length], [eb._offset]),
         torch.round(eb.quantiles[:, 0, 1].detach() * 2**A_BITS).to(torch.int64).numpy(),
         cdf_tables([gc._quantized_cdf], [gc._cdf_length], [gc._offset]), gc.scale_table.double().numpy(),

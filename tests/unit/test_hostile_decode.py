@@ -156,10 +156,10 @@ def test_tiled_entropy_parameters_are_exactly_the_untiled_ones(image_codec, monk
 
     model = image_codec.model()
     z = torch.from_numpy(np.random.default_rng(1).integers(-8, 9, (1, model.config.N, 7, 9)).astype(np.int32))
-    whole_means, whole_idx = model.entropy_parameters(z)
+    whole_means, whole_scales = model.hyper_parameters(z)
     monkeypatch.setattr(image_model, "HS_TILE", 3)
-    means, idx = model.entropy_parameters(z)
-    assert torch.equal(means, whole_means) and np.array_equal(idx, whole_idx)
+    means, scales = model.hyper_parameters(z)
+    assert torch.equal(means, whole_means) and torch.equal(scales, whole_scales)
 
 
 # --- audio ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
+from aecodec.models.image.integer import A_BITS, IntegerNetwork
 
 
 def _network(seed: int = 0) -> HyperpriorTransforms:
@@ -16,7 +16,7 @@ def _network(seed: int = 0) -> HyperpriorTransforms:
 
 def test_outputs_are_exact_multiples_and_thread_independent():
     t = _network()
-    h_s = IntegerHyperSynthesis.from_float(t.h_s)
+    h_s = IntegerNetwork.from_float(t.h_s)
     z = torch.randint(-20, 20, (1, 16, 3, 5)).double() * 2.0**A_BITS
     before = torch.get_num_threads()
     try:
@@ -34,7 +34,7 @@ def test_outputs_are_exact_multiples_and_thread_independent():
 
 def test_close_to_the_float_network():
     t = _network(1)
-    h_s = IntegerHyperSynthesis.from_float(t.h_s)
+    h_s = IntegerNetwork.from_float(t.h_s)
     z = torch.randint(-5, 5, (1, 16, 2, 2)).float()
     means, scales = h_s(z.double() * 2.0**A_BITS)
     ref_means, ref_scales = t.entropy_parameters(z)
@@ -44,15 +44,15 @@ def test_close_to_the_float_network():
 
 def test_round_trips_through_tensors():
     t = _network(2)
-    h_s = IntegerHyperSynthesis.from_float(t.h_s)
-    again = IntegerHyperSynthesis.from_tensors(h_s.tensors("x."), "x.", t.h_s)
+    h_s = IntegerNetwork.from_float(t.h_s)
+    again = IntegerNetwork.from_tensors(h_s.tensors("x."), "x.", t.h_s)
     z = torch.randint(-5, 5, (1, 16, 2, 3)).double() * 2.0**A_BITS
     for a, b in zip(h_s(z), again(z)):
         assert torch.equal(a, b)
 
 
 def test_hostile_hyper_latents_stay_bounded():
-    h_s = IntegerHyperSynthesis.from_float(_network(3).h_s)
+    h_s = IntegerNetwork.from_float(_network(3).h_s)
     z = torch.full((1, 16, 2, 2), 1e30, dtype=torch.float64)
     means, scales = h_s(z)
     assert torch.isfinite(means).all() and torch.isfinite(scales).all()
@@ -62,8 +62,8 @@ def test_weights_whose_sums_could_leave_exact_float64_are_refused():
     t = _network()
     with torch.no_grad():
         t.h_s[4].weight.fill_(4.5)  # beyond the old per-weight limit of 4, yet its sums stay far below 2^53
-    IntegerHyperSynthesis.from_float(t.h_s)
+    IntegerNetwork.from_float(t.h_s)
     with torch.no_grad():
         t.h_s[4].weight[0].fill_(2.0**20)  # 2^36 units times 2^20 times 216 inputs > 2^53
-    with pytest.raises(ValueError, match="h_s layer 2 could sum"):
-        IntegerHyperSynthesis.from_float(t.h_s)
+    with pytest.raises(ValueError, match="layer 2 could sum"):
+        IntegerNetwork.from_float(t.h_s)

@@ -5,6 +5,13 @@ fully parallel), with simplified GDN. One model serves every rate through gain u
 (Cui et al. 2021, ``layers.GainUnits``): per-channel gains on the latent at ``levels`` anchor
 rates, interpolated geometrically in between, so ``quality`` is continuous. Entropy models live
 elsewhere: training wraps this module with CompressAI's, inference uses frozen integer tables.
+
+Optionally (``slices``), a channel-conditional context (Minnen & Singh 2020; uneven groups as
+ELIC, He et al. 2022): the latent's channels are coded in slices, and a small network per slice
+refines the hyperprior's means and scales of that slice from the slices already decoded. Each
+network is a residual on the hyperprior's parameters whose last layer starts at zero, so a model
+warm-started from a plain hyperprior starts exactly where it was. Decoding stays parallel over
+pixels; only the slices (a handful) run one after another.
 """
 
 from __future__ import annotations
@@ -24,9 +31,30 @@ class HyperpriorConfig:
     levels: int = 6  # gain-unit anchors from lowest to highest rate
     lambda_q1: float = 0.0018  # RD trade-off (MSE on [0, 1] * 255^2) at quality 1
     lambda_q100: float = 0.13  # ... and at quality 100
+    slices: tuple[int, ...] = ()  # channel-conditional slices of y (summing to M); () is the plain hyperprior
+    context_channels: int = 48  # width of each slice's context network
+
+    def __post_init__(self):
+        object.__setattr__(self, "slices", tuple(int(s) for s in self.slices))  # JSON gives a list
+        if self.slices and (sum(self.slices) != self.M or min(self.slices) < 1):
+            raise ValueError(f"slices {list(self.slices)} must be positive and sum to M = {self.M}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The card's config; a plain hyperprior's leaves the slice keys out, as cards before them did."""
+        out = asdict(self)
+        if self.slices:
+            out["slices"] = list(self.slices)
+        else:
+            del out["slices"], out["context_channels"]
+        return out
+
+    def slice_bounds(self) -> list[tuple[int, int]]:
+        """(first, end) channel of every slice, in coding order; the plain hyperprior is one slice."""
+        sizes, bounds, start = self.slices or (self.M,), [], 0
+        for size in sizes:
+            bounds.append((start, start + size))
+            start += size
+        return bounds
 
 
 class HyperpriorTransforms(GainUnits):
@@ -62,8 +90,33 @@ class HyperpriorTransforms(GainUnits):
             conv(N * 3 // 2, 2 * M, 3, 1),
         )
         self.add_gain_units(M, config.levels, config.lambda_q1, config.lambda_q100, latent_dims=2)
+        # Like h_s, these run as integer networks at inference: 1x1 and 3x3 convolutions, ReLU.
+        self.context = nn.ModuleList(
+            context_network(first, end - first, config.context_channels)
+            for first, end in config.slice_bounds()) if config.slices else None
 
     def entropy_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float h_s (training only): means and scales of the latent."""
         means, scales = self.h_s(z_hat).chunk(2, dim=1)
         return means, scales
+
+    def slice_parameters(self, index: int, decoded: torch.Tensor | None, means: torch.Tensor,
+                         scales: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float context (training only): slice ``index``'s means and scales from the hyperprior's
+        (``means``, ``scales``: that slice's channels) and the slices before it (``decoded``,
+        their quantised latents; None for the first slice)."""
+        if self.context is None:
+            return means, scales
+        net_in = torch.cat(([decoded] if decoded is not None else []) + [means, scales], dim=1)
+        d_means, d_scales = self.context[index](net_in).chunk(2, dim=1)
+        return means + d_means, scales + d_scales
+
+
+def context_network(before: int, size: int, width: int) -> nn.Sequential:
+    """A slice's context: the ``before`` decoded channels and the slice's ``size`` hyperprior means and
+    scales in, corrections to those means and scales out. The last layer starts at zero."""
+    last = nn.Conv2d(width, 2 * size, 1)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(nn.Conv2d(before + 2 * size, width, 1), nn.ReLU(),
+                         nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), last)

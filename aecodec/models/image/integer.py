@@ -1,4 +1,5 @@
-"""The hyper-synthesis as an integer network, so entropy parameters are bit-exact everywhere.
+"""The entropy path's networks (h_s, the slice contexts) as integer networks, so entropy
+parameters are bit-exact everywhere.
 
 The scales that pick a CDF table must be identical on encoder and decoder, on any device
 and thread count, or a file decodes to garbage (CompressAI #279, TFC #44). Float
@@ -24,14 +25,15 @@ def _round_half_up(x: torch.Tensor) -> torch.Tensor:
     return torch.floor(x + 0.5)
 
 
-class IntegerHyperSynthesis:
-    """Evaluates h_s = [deconv, ReLU, deconv, ReLU, conv] exactly on the CPU in float64."""
+class IntegerNetwork:
+    """Evaluates a Sequential of convolutions and transposed convolutions with ReLU between them
+    (h_s, a slice's context) exactly on the CPU in float64."""
 
     def __init__(self, layers: list[dict]):
         self.layers = layers
 
     @classmethod
-    def from_float(cls, h_s: nn.Sequential) -> IntegerHyperSynthesis:
+    def from_float(cls, h_s: nn.Sequential) -> IntegerNetwork:
         mods = [m for m in h_s if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
         layers = []
         for i, m in enumerate(mods):
@@ -49,19 +51,20 @@ class IntegerHyperSynthesis:
         return out
 
     @classmethod
-    def from_tensors(cls, tensors: dict[str, torch.Tensor], prefix: str, h_s: nn.Sequential) -> IntegerHyperSynthesis:
+    def from_tensors(cls, tensors: dict[str, torch.Tensor], prefix: str, h_s: nn.Sequential) -> IntegerNetwork:
         mods = [m for m in h_s if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
         layers = []
         for i, m in enumerate(mods):
             w = tensors[f"{prefix}{i}.weight"].double()
             b = tensors[f"{prefix}{i}.bias"].double()
             if w.shape != m.weight.shape or b.shape != m.bias.shape:
-                raise ValueError(f"integer h_s layer {i} has shape {tuple(w.shape)}, expected {tuple(m.weight.shape)}")
+                raise ValueError(f"integer network layer {i} has shape {tuple(w.shape)}, expected {tuple(m.weight.shape)}")
             layers.append(_layer_dict(i, m, w, b, relu=i < len(mods) - 1))
         return cls(layers)
 
     def __call__(self, z_fixed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """z in units of 2^-A_BITS (integer-valued float64) -> (means, scales) as float64 reals."""
+        """Input in units of 2^-A_BITS (integer-valued float64) -> the output's two halves (means,
+        scales) as float64 reals on the 2^-A_BITS grid."""
         x = z_fixed.double().cpu().clamp(-ACT_LIMIT, ACT_LIMIT)
         for layer in self.layers:
             if layer["transposed"]:
@@ -92,7 +95,7 @@ def _check_exact(index: int, layer: dict) -> None:
     l1 = w.sum(dim=(0, 2, 3)) if layer["transposed"] else w.sum(dim=(1, 2, 3))  # per output channel
     bound = float((l1 * ACT_LIMIT + layer["bias"].abs()).max())
     if bound >= EXACT_LIMIT:
-        raise ValueError(f"h_s layer {index} could sum to {bound:.3g} >= 2^53: it cannot be evaluated exactly")
+        raise ValueError(f"layer {index} could sum to {bound:.3g} >= 2^53: it cannot be evaluated exactly")
 
 
 def _layer_dict(index: int, m: nn.Module, w: torch.Tensor, b: torch.Tensor, relu: bool) -> dict:

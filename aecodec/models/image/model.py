@@ -9,7 +9,7 @@ from torch import nn
 from aecodec.device import to_device
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
-from aecodec.models.image.integer import A_BITS, IntegerHyperSynthesis
+from aecodec.models.image.integer import A_BITS, IntegerNetwork
 from aecodec.models.image.tiling import tiled
 from aecodec.models.layers import SubpixelConv, quality_to_position
 from aecodec.models.weights import (load_transforms, tables_from_tensors, tables_to_tensors, transforms_to_tensors,
@@ -24,6 +24,8 @@ Z_LIMIT = 2**11  # hyper-latent symbols are clamped to +-2048 on both sides (kee
 # HS_MARGIN cells of context: each output depends on z cells at most 2 away, so tiles are exact.
 HS_TILE, HS_MARGIN, HS_SCALE = 16, 2, 4  # HS_SCALE: y cells per z cell along each side
 HS_INT = "hs_int."  # the integer h_s's tensors
+CONTEXT_INT = "context_int."  # the integer slice contexts', as context_int.<slice>.<layer>.*
+CONTEXT_ROWS = 32  # latent rows per tile of a context network (its reach is one row each side)
 TRAINING = "entropy_bottleneck."  # the hyper-latent's float density, for training only
 
 
@@ -31,7 +33,7 @@ class HyperpriorCodec:
     """Tensor-level codec: images in, integer symbols out, and back. No files, no bytes framing.
 
     Weights file: ``transforms.*`` (float16; log-gains float32), the integer h_s ``hs_int.*``,
-    the frozen CDF tables ``tables.z.*`` (with the medians in units of 2^-A_BITS) and
+    with ``slices`` the integer slice contexts ``context_int.*``, the frozen CDF tables ``tables.z.*`` (with the medians in units of 2^-A_BITS) and
     ``tables.y.*`` (with the scale table), and the training-only ``entropy_bottleneck.*``.
     """
 
@@ -40,9 +42,9 @@ class HyperpriorCodec:
     about = {"task": "compress", "media": "image",  # the card's fields beside the config (export)
              "quality": {"min": 1, "max": 100, "method": "gain units, geometric interpolation"}}
 
-    def __init__(self, config: HyperpriorConfig, transforms: HyperpriorTransforms, h_s: IntegerHyperSynthesis,
-                 z_tables: CdfTables, z_medians: np.ndarray, y_tables: CdfTables, scale_table: np.ndarray,
-                 training_tensors: dict[str, torch.Tensor]):
+    def __init__(self, config: HyperpriorConfig, transforms: HyperpriorTransforms, h_s: IntegerNetwork,
+                 context: list[IntegerNetwork], z_tables: CdfTables, z_medians: np.ndarray, y_tables: CdfTables,
+                 scale_table: np.ndarray, training_tensors: dict[str, torch.Tensor]):
         self.config = config
         self.training_tensors = training_tensors  # carried unread, so training can resume from the shipped weights
         # channels_last is oneDNN's fast layout (1.4x the float synthesis here); the output layer
@@ -50,7 +52,7 @@ class HyperpriorCodec:
         self.transforms = transforms.eval().requires_grad_(False).to(memory_format=torch.channels_last)
         tail = SubpixelConv(transforms.g_s[-1]).to(memory_format=torch.channels_last)
         self.synthesis = nn.Sequential(*transforms.g_s[:-1], tail)
-        self.h_s = h_s
+        self.h_s, self.context = h_s, context  # context: one network per slice, [] without slices
         self.z_tables, self.z_medians = z_tables, z_medians  # medians: int, units of 2^-A_BITS
         self.y_tables, self.scale_table = y_tables, scale_table
         self.device = torch.device("cpu")
@@ -60,8 +62,10 @@ class HyperpriorCodec:
         config = HyperpriorConfig(**card["config"])
         transforms = HyperpriorTransforms(config)
         load_transforms(transforms, tensors)
-        h_s = IntegerHyperSynthesis.from_tensors(tensors, HS_INT, transforms.h_s)
-        return cls(config, transforms, h_s, tables_from_tensors("z", tensors),
+        h_s = IntegerNetwork.from_tensors(tensors, HS_INT, transforms.h_s)
+        context = [IntegerNetwork.from_tensors(tensors, f"{CONTEXT_INT}{i}.", net)
+                   for i, net in enumerate(transforms.context or [])]
+        return cls(config, transforms, h_s, context, tables_from_tensors("z", tensors),
                    tensors["tables.z.medians"].numpy().astype(np.int64), tables_from_tensors("y", tensors),
                    tensors["tables.y.scale_table"].double().numpy(), with_prefix(tensors, TRAINING))
 
@@ -69,6 +73,8 @@ class HyperpriorCodec:
         tensors = transforms_to_tensors(self.transforms)
         tensors.update(self.training_tensors)
         tensors.update(self.h_s.tensors(HS_INT))
+        for i, net in enumerate(self.context):
+            tensors.update(net.tensors(f"{CONTEXT_INT}{i}."))
         tensors.update(tables_to_tensors("z", self.z_tables))
         tensors["tables.z.medians"] = torch.from_numpy(self.z_medians.astype(np.int64))
         tensors.update(tables_to_tensors("y", self.y_tables))
@@ -104,25 +110,49 @@ class HyperpriorCodec:
         z = self.transforms.h_a(to_device(yg, self.device)).cpu().double()
         medians = torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1) * 2.0**-A_BITS
         z_sym = torch.round(z - medians).clamp(-Z_LIMIT, Z_LIMIT).to(torch.int32)
-        means, y_idx = self.entropy_parameters(z_sym)
-        y_sym = torch.round(yg.double() - means).to(torch.int32)
-        return z_sym.numpy(), self.z_indexes(z_sym.shape), y_sym.numpy(), y_idx
+        y_sym, y_idx = self.code_latent(yg, z_sym)
+        return z_sym.numpy(), self.z_indexes(z_sym.shape), y_sym, y_idx
+
+    def code_latent(self, yg: torch.Tensor, z_sym: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """The gained latent ``yg`` given the hyper-latent's symbols -> (y symbols, y table indexes)."""
+        y_sym = np.empty(yg.shape, dtype=np.int32)
+        y_idx = np.empty(yg.shape, dtype=np.int32)
+
+        def rounded(first: int, end: int, means: torch.Tensor, idx: np.ndarray) -> np.ndarray:
+            y_sym[:, first:end] = torch.round(yg[:, first:end].double() - means).to(torch.int32).numpy()
+            y_idx[:, first:end] = idx
+            return y_sym[:, first:end]
+
+        self.latent(z_sym, rounded)
+        return y_sym, y_idx
 
     # --- shared by both sides: must be bit-exact -----------------------------------------
     def z_indexes(self, shape) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1), shape).copy()
 
-    def entropy_parameters(self, z_sym: torch.Tensor) -> tuple[torch.Tensor, np.ndarray]:
-        """z symbols -> (means as float32, y table indexes); exact integer arithmetic only.
+    def latent(self, z_sym: torch.Tensor, symbols_for) -> torch.Tensor:
+        """The quantised gained latent y_hat (float32), slice by slice: ``symbols_for(first, end,
+        means, table_indexes)`` gives the symbols of channels first..end (the encoder rounds, the
+        decoder reads its streams), whose means and tables depend on the slices before. Encoder
+        and decoder run this same code, so they agree on every parameter."""
+        y_hat, hyper_scales = self.hyper_parameters(z_sym)  # y_hat's buffer starts as the hyperprior's means
+        for i, (first, end) in enumerate(self.config.slice_bounds()):
+            means, scales = self.slice_parameters(i, y_hat[:, :first], y_hat[:, first:end], hyper_scales[:, first:end])
+            symbols = symbols_for(first, end, means, self.table_indexes(scales))
+            y_hat[:, first:end] = means + torch.from_numpy(symbols)  # exact: both are on the 2^-A_BITS grid
+        return y_hat
+
+    def hyper_parameters(self, z_sym: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """z symbols -> the hyperprior's (means, scales), float32; exact integer arithmetic only.
 
         h_s runs on tiles of the hyper-latent with a margin beyond its reach, so its float64
         work buffers stay bounded on any image; being exact, tiles give the untiled result.
-        Means are multiples of 2^-A_BITS below 2^12, so float32 holds them exactly.
+        Means and scales are multiples of 2^-A_BITS below 2^12, so float32 holds them exactly.
         """
         _, _, hz, wz = z_sym.shape
         M, s = self.config.M, HS_SCALE
         means = torch.empty((1, M, hz * s, wz * s), dtype=torch.float32)
-        idx = np.empty((1, M, hz * s, wz * s), dtype=np.int32)
+        scales = torch.empty((1, M, hz * s, wz * s), dtype=torch.float32)
         medians = torch.from_numpy(self.z_medians).double().view(1, -1, 1, 1)
         for top in range(0, hz, HS_TILE):
             for left in range(0, wz, HS_TILE):
@@ -134,9 +164,31 @@ class HyperpriorCodec:
                 core = (slice(None), slice(None), slice((top - t0) * s, (top - t0) * s + h),
                         slice((left - l0) * s, (left - l0) * s + w))
                 out = (slice(None), slice(None), slice(top * s, top * s + h), slice(left * s, left * s + w))
-                means[out] = m[core]
-                idx[out] = np.searchsorted(self.scale_table[:-1], sc[core].numpy(), side="left")
-        return means, idx
+                means[out], scales[out] = m[core], sc[core]
+        return means, scales
+
+    def slice_parameters(self, index: int, decoded: torch.Tensor, means: torch.Tensor,
+                         scales: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Slice ``index``'s (means, scales), float32 on the 2^-A_BITS grid: the hyperprior's
+        ``means`` and ``scales`` of its channels, refined by its integer context network from the
+        ``decoded`` slices before it. Tiles of CONTEXT_ROWS latent rows with one row of margin
+        (the network's reach) bound the float64 buffers and, being exact, change nothing."""
+        if not self.context:
+            return means, scales
+        net, rows = self.context[index], means.shape[2]
+        out_means, out_scales = torch.empty_like(means), torch.empty_like(scales)
+        for top in range(0, rows, CONTEXT_ROWS):
+            t0, t1 = max(0, top - 1), min(rows, top + CONTEXT_ROWS + 1)
+            fixed = torch.cat([decoded[:, :, t0:t1], means[:, :, t0:t1], scales[:, :, t0:t1]], dim=1)
+            d_means, d_scales = net(fixed.double() * 2.0**A_BITS)
+            core = slice(top - t0, top - t0 + min(CONTEXT_ROWS, rows - top))
+            out_means[:, :, top : top + CONTEXT_ROWS] = means[:, :, top : top + CONTEXT_ROWS] + d_means[:, :, core]
+            out_scales[:, :, top : top + CONTEXT_ROWS] = scales[:, :, top : top + CONTEXT_ROWS] + d_scales[:, :, core]
+        return out_means, out_scales
+
+    def table_indexes(self, scales: torch.Tensor) -> np.ndarray:
+        """The CDF table of every latent symbol: the first table whose scale is at least its scale."""
+        return np.searchsorted(self.scale_table[:-1], scales.numpy(), side="left").astype(np.int32)
 
     def gains(self, quality: float) -> tuple[torch.Tensor, torch.Tensor]:
         pos = torch.tensor([quality_to_position(quality, self.config.levels)], dtype=torch.float32)
@@ -144,16 +196,12 @@ class HyperpriorCodec:
 
     # --- decoder side ---------------------------------------------------------------------
     @torch.no_grad()
-    def synthesise(self, y_sym: np.ndarray, means: torch.Tensor, quality: float, tile: int,
-                   on_tile=None) -> torch.Tensor:
-        """Symbols + means -> uint8 [H, W, 3] image (still padded to the stride); ``on_tile()``
-        after each tile.
-
-        ``means`` (float32, from ``entropy_parameters``) is consumed: y_hat is built in its
-        buffer, which saves the decoder a latent-sized copy. Symbols and means are exact in
-        float32, so the one rounding of their sum is that of the exact sum."""
+    def synthesise(self, y_hat: torch.Tensor, quality: float, tile: int, on_tile=None) -> torch.Tensor:
+        """The quantised gained latent (``latent``'s, consumed: ungained in place, which saves the
+        decoder a latent-sized copy) -> uint8 [H, W, 3] image (still padded to the stride);
+        ``on_tile()`` after each tile."""
         _, g_dec = self.gains(quality)
-        y_hat = means.add_(torch.from_numpy(y_sym)).mul_(g_dec.cpu())
+        y_hat = y_hat.mul_(g_dec.cpu())
 
         def step(t: torch.Tensor) -> torch.Tensor:  # each tile goes to uint8 at once: bounded memory
             t = to_device(t, self.device).contiguous(memory_format=torch.channels_last)

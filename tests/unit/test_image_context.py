@@ -1,0 +1,138 @@
+"""The image codec's channel-conditional slices: exact on both sides, streams within slices,
+tiling that changes nothing, and a warm start that begins exactly at the plain hyperprior."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from aecodec.models.image.hyperprior import HyperpriorConfig
+from aecodec.train.image_codec import ImageTrainConfig, train
+
+DATA = Path(__file__).parents[1] / "data" / "images"
+SLICES = (4, 8)
+
+
+def tiny(out: Path, slices=SLICES) -> ImageTrainConfig:
+    return ImageTrainConfig(data=str(DATA), out=str(out), steps=2, batch_size=2, crop=64, warmup=1, log_every=1,
+                            checkpoint_every=2, threads=1, device="cpu",
+                            model=HyperpriorConfig(N=8, M=12, slices=slices, context_channels=8))
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory):
+    """A folder with a tiny plain hyperprior and a tiny sliced one whose contexts are far from zero
+    (two training steps barely move them from their zero start)."""
+    from aecodec.train.freeze import export_image_codec
+
+    root = tmp_path_factory.mktemp("context")
+    for name, slices in (("tiny-plain", ()), ("tiny-sliced", SLICES)):
+        state = torch.load(train(tiny(root / name, slices), log=lambda _: None), weights_only=True)
+        gen = torch.Generator().manual_seed(0)
+        for key in state["model"]:
+            if ".context." in key:
+                state["model"][key] = state["model"][key] + 0.05 * torch.randn(state["model"][key].shape, generator=gen)
+        torch.save(state, root / f"{name}.pt")
+        export_image_codec(root / f"{name}.pt", root / "models", name, 1, {"trained": {"command": "test"}})
+    return root / "models"
+
+
+@pytest.fixture()
+def sliced(models, monkeypatch):
+    from aecodec.codecs.image import LearnedImageCodec
+
+    monkeypatch.setenv("AECODEC_MODELS", str(models))
+    return LearnedImageCodec(model="tiny-sliced")
+
+
+@pytest.fixture()
+def image():
+    from aecodec.media.image import read_image
+
+    return read_image(DATA / "canyon_wren.png")
+
+
+def test_the_decoder_reads_exactly_the_encoders_symbols_and_the_contexts_matter(sliced, image):
+    data = sliced.encode(image, 50)
+    model = sliced.model()
+    padded = np.pad(image.pixels[:, :, :3], ((0, -image.height % 64), (0, -image.width % 64), (0, 0)), mode="edge")
+    y = model.analyse(torch.from_numpy(padded), 0)
+    z_sym, _, y_sym, _ = model.quantise(y, 50.0)
+    decoded = sliced.symbols(data)
+    assert np.array_equal(decoded["z"][0], z_sym) and np.array_equal(decoded["y"][0], y_sym)
+    # The second slice's means are not the hyperprior's alone: its context changed them.
+    hyper_means, _ = model.hyper_parameters(torch.from_numpy(z_sym))
+    seen = {}
+
+    def keep(first, end, means, idx):
+        seen[first] = means.clone()
+        return y_sym[:, first:end]
+
+    model.latent(torch.from_numpy(z_sym), keep)
+    assert (seen[4] - hyper_means[:, 4:]).abs().max() > 0.01
+
+
+def test_decoding_gives_the_same_pixels_with_any_thread_count_and_context_tile(sliced, image, monkeypatch):
+    from aecodec.models.image import model as image_model
+
+    data = sliced.encode(image, 70)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = sliced.decode(data).pixels
+        torch.set_num_threads(2)
+        two = sliced.decode(data).pixels
+    finally:
+        torch.set_num_threads(before)
+    monkeypatch.setattr(image_model, "CONTEXT_ROWS", 2)
+    tiled = sliced.decode(data).pixels
+    assert np.array_equal(one, two) and np.array_equal(one, tiled)
+
+
+def test_streams_never_span_two_slices(sliced, image, monkeypatch):
+    from aecodec import container
+    from aecodec.codecs import image as image_codec
+
+    whole = container.unpack(sliced.encode(image, 40))
+    assert whole.header["y_group_channels"] == 8 and len(whole.streams) == 1 + len(SLICES)
+    pixels = sliced.decode(whole).pixels
+    cells = (whole.header["geometry"]["height"] + 63) // 64 * ((whole.header["geometry"]["width"] + 63) // 64) * 16
+    monkeypatch.setattr(image_codec, "MAX_GROUP_SYMBOLS", 3 * cells)  # 3 channels a stream
+    data = sliced.encode(image, 40)
+    split = container.unpack(data)
+    assert split.header["y_group_channels"] == 3
+    assert len(split.streams) == 1 + 5  # channels 0-3, 3-4 | 4-7, 7-10, 10-12
+    assert np.array_equal(sliced.decode(data).pixels, pixels)
+
+
+def test_effort_optimises_a_sliced_model_into_a_file_the_decoder_reads(sliced, image):
+    plain = sliced.encode(image, 50)
+    tuned = sliced.encode(image, 50, effort=3)
+    assert tuned != plain
+    assert sliced.decode(tuned).pixels.shape == image.pixels.shape
+
+
+def test_a_sliced_model_started_from_a_plain_one_codes_exactly_as_it(models):
+    from aecodec.train.checkpoint import load_weights
+    from aecodec.train.image_codec import TrainableHyperprior
+
+    plain_file = models / "tiny-plain.v1.safetensors"
+    plain, sliced = TrainableHyperprior(HyperpriorConfig(N=8, M=12)), TrainableHyperprior(tiny(models).model)
+    assert load_weights(plain, str(plain_file)) == load_weights(sliced, str(plain_file)) == 2
+    assert "slices" not in json.loads(plain_file.with_suffix(".json").read_text())["config"]
+    torch.manual_seed(0)
+    x, position = torch.rand(1, 3, 64, 64), torch.tensor([2.0])
+    plain.eval(), sliced.eval()
+    with torch.no_grad():
+        a, b = plain(x, position), sliced(x, position)
+    assert torch.equal(a["x_hat"], b["x_hat"])
+    assert all(torch.equal(p, q) for p, q in zip(a["likelihoods"], b["likelihoods"]))
+
+
+def test_slices_must_cover_the_latent():
+    with pytest.raises(ValueError, match="sum to M"):
+        HyperpriorConfig(M=12, slices=(4, 4))
