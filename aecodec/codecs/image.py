@@ -126,8 +126,7 @@ class LearnedImageCodec(LazyModel):
         parsed = self.unpack(data)
         height, width, channels, quality, tile, group = check_image_header(parsed.header)
         steps = Steps(progress, tile_count(padded_size(height), padded_size(width), tile))
-        model, z_sym, y_hat, y_sym = self._symbols(parsed, height, width, channels, tile, group, steps)
-        del y_sym  # y_hat holds what the synthesis needs
+        model, _, y_hat, _ = self._symbols(parsed, height, width, channels, tile, group, steps)
         rgb = model.synthesise(y_hat, quality, tile, steps.tick).numpy()[:height, :width]
         metadata = ImageMetadata(**parsed.metadata)
         if channels == 1:

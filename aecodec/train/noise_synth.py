@@ -1,9 +1,10 @@
 """Varied noise for training the speech denoiser, so it holds on noise it has never heard.
 
 A few dozen recordings teach a denoiser those recordings. Every batch row here draws one or two
-noise *kinds* — recorded noise, babble of 3-8 talkers from the speech corpus, mains hum with its
-harmonics, coloured noise (blue to brown) with a slowly moving level, clicks and crackle, and
-music beds — then a random equaliser. Reverberation (synthetic room impulse responses, an
+noise *kinds* — recorded noise (optionally played 0.5-2x faster or slower), babble of 3-8 talkers
+from the speech corpus, mains hum with its harmonics, coloured noise (blue to brown) with a
+slowly moving level, clicks and crackle, music beds, and tonal events (beeps, chirps, warbles
+and trills: alarms, phones, squeaks, animals) — then a random equaliser. Reverberation (synthetic room impulse responses, an
 exponentially decaying noise tail after the direct path) goes on the speech and on the noise
 separately, as in the DNS challenge recipes; the target keeps its reverberation, since the task is
 to remove noise, not rooms. Every draw comes from the step's own generator, so runs are exact.
@@ -18,8 +19,9 @@ import torch
 from aecodec.errors import InputError
 from aecodec.train.audio_data import RandomSegments
 
-KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music")
-DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10)  # how often each kind is drawn, in KINDS order
+KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones")
+# How often each kind is drawn, in KINDS order; "tones" came later and is off unless a recipe asks.
+DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0)
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
@@ -67,9 +69,19 @@ class NoiseBank:
     """One row of noise at a time, from recordings and from the synthetic kinds above."""
 
     def __init__(self, sample_rate: int, recorded: RandomSegments, speech: RandomSegments,
-                 music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS):
+                 music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS, speed=(1.0, 1.0)):
         self.sample_rate, self.recorded, self.speech, self.music = sample_rate, recorded, speech, music
-        weights = dict(zip(KINDS, weights))
+        if len(weights) > len(KINDS):
+            raise InputError(f"degrade.noise_kinds has {len(weights)} weights, there are {len(KINDS)} kinds: "
+                             f"{', '.join(KINDS)}")
+        try:
+            low, high = (float(v) for v in speed)
+        except (TypeError, ValueError):
+            low = high = math.nan
+        if not 0.25 <= low <= high <= 4.0:
+            raise InputError(f"degrade.noise_speed must be [low, high] with 0.25 <= low <= high <= 4, got {speed!r}")
+        self.speed = (low, high)
+        weights = dict(zip(KINDS, weights))  # a shorter list (a recipe from before a kind existed): the rest are 0
         if music is None:
             weights["music"] = 0.0
         if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
@@ -95,7 +107,16 @@ class NoiseBank:
         return out
 
     def _recorded(self, frames: int, gen: torch.Generator) -> torch.Tensor:
-        return self.recorded.batch(1, frames, gen)[0]
+        """A recording, played at a random speed (log-uniform in ``speed``) when the recipe asks:
+        rain at half speed is a patter, an engine at twice speed a whine, kinds of their own."""
+        if self.speed == (1.0, 1.0):
+            return self.recorded.batch(1, frames, gen)[0]
+        factor = math.exp(_uniform(gen, math.log(self.speed[0]), math.log(self.speed[1])))
+        read = max(2, round(frames * factor))
+        x = self.recorded.batch(1, read, gen)[0]
+        if factor > 1:  # band-limit before decimating, so nothing folds back
+            x = torch.fft.irfft(torch.fft.rfft(x)[: read // 2 + 1] * (torch.arange(read // 2 + 1) < frames // 2), read)
+        return torch.nn.functional.interpolate(x[None, None], size=frames, mode="linear", align_corners=False)[0, 0]
 
     def _music(self, frames: int, gen: torch.Generator) -> torch.Tensor:
         return self.music.batch(1, frames, gen)[0]
@@ -151,4 +172,39 @@ class NoiseBank:
             burst = burst * 10 ** (_uniform(gen, -20, 0) / 20)
             end = min(frames, at + length)
             x[at:end] += burst[: end - at]
+        return x + 1e-3 * torch.randn(frames, generator=gen)
+
+    def _tones(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """Tonal events: 0.5-8 a second, each 20 ms-1.5 s long at 300 Hz-0.4 x the sample rate
+        (log-uniform), steady, swept (up to 2 octaves) or warbling (2-30 Hz, 1-20 %), with 1-4
+        harmonics, a random attack and decay, and half the time repeated as a trill of 2-12 copies."""
+        sr = self.sample_rate
+        x = torch.zeros(frames)
+        for _ in range(max(1, int(_uniform(gen, 0.5, 8) * frames / sr))):
+            length = max(8, int(math.exp(_uniform(gen, math.log(0.02), math.log(1.5))) * sr))
+            t = torch.arange(length) / sr
+            f0 = math.exp(_uniform(gen, math.log(300.0), math.log(0.4 * sr)))
+            shape = float(torch.rand(1, generator=gen))
+            if shape < 0.3:
+                freq = torch.full((length,), f0)
+            elif shape < 0.65:
+                freq = f0 * 2 ** (_uniform(gen, -2, 2) * t / t[-1].clamp_min(1e-6))
+            else:
+                freq = f0 * (1 + _uniform(gen, 0.01, 0.2) * torch.sin(2 * math.pi * _uniform(gen, 2, 30) * t))
+            phase = 2 * math.pi * torch.cumsum(freq, 0) / sr
+            tone = torch.zeros(length)
+            for k in range(1, int(torch.randint(1, 5, (1,), generator=gen)) + 1):
+                tone += (freq * k < 0.45 * sr) * torch.sin(k * phase) * k ** -_uniform(gen, 0.5, 2.0)
+            attack = max(1, int(_uniform(gen, 0.05, 0.5) * length))
+            envelope = torch.minimum(t * sr / attack, torch.exp(-(t - attack / sr).clamp_min(0) * _uniform(gen, 0, 8)))
+            event = tone * envelope.clamp(0, 1) * 10 ** (_uniform(gen, -20, 0) / 20)
+            copies = int(torch.randint(2, 13, (1,), generator=gen)) if torch.rand(1, generator=gen) < 0.5 else 1
+            gap = length + int(_uniform(gen, 0.01, 0.2) * sr)
+            at = int(torch.randint(frames, (1,), generator=gen))
+            for c in range(copies):
+                start = at + c * gap
+                if start >= frames:
+                    break
+                end = min(frames, start + length)
+                x[start:end] += event[: end - start]
         return x + 1e-3 * torch.randn(frames, generator=gen)

@@ -227,7 +227,7 @@ class AudioDenoiseTask(Task):
     keys = ("loss", "snr_in", "snr_out")
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
                 "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
-                "exclude_noise": []}
+                "exclude_noise": [], "noise_speed": [1.0, 1.0]}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -248,7 +248,8 @@ class AudioDenoiseTask(Task):
             if len(cfg.data) > 1 else None
         noise_files = held_in(list_audio(cfg.noise_data), cfg.noise_data, self.opts["exclude_noise"])
         recorded = RandomSegments([load_mono(noise_files, sr)], (0.0, 0.0))
-        self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"])
+        self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"],
+                               self.opts["noise_speed"])
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
 

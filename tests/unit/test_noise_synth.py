@@ -67,12 +67,49 @@ def test_babble_sums_several_talkers(bank):
 
 
 def test_every_kind_can_be_drawn(bank):
-    assert bank.kinds == list(KINDS)
+    assert bank.kinds == [k for k in KINDS if k != "tones"]  # tones: only when a recipe asks
     segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
+    every = NoiseBank(SR, *segments, segments[0], (1,) * len(KINDS))
+    assert every.kinds == list(KINDS) and torch.isfinite(every.batch(16, 4000, torch.Generator())).all()
     with pytest.raises(InputError, match="noise_kinds"):  # music only, but no music: refused, not silence
         NoiseBank(SR, *segments, None, (0, 0, 0, 0, 0, 1))
     with pytest.raises(InputError, match="noise_kinds"):
         NoiseBank(SR, *segments, None, (1, -1, 0, 0, 0, 0))
+
+
+def test_tones_are_tonal_events():
+    bank = NoiseBank(SR, *[RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2)
+    gen = torch.Generator().manual_seed(6)
+    flatness, swings = [], []
+    for _ in range(8):
+        x = bank._tones(2 * SR, gen)
+        power = spectrum(x)[10:]
+        flatness.append(np.exp(np.mean(np.log(power + 1e-12))) / power.mean())
+        frames = x[: 2 * SR // 400 * 400].reshape(-1, 400).square().mean(1)
+        swings.append(float(frames.max() / frames.median().clamp_min(1e-12)))
+    assert np.median(flatness) < 0.05  # white noise: about 0.56; energy sits on a few lines
+    assert np.median(swings) > 10  # events come and go: not a steady tone
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0])
+def test_noise_speed_plays_recordings_faster_or_slower(factor):
+    t = np.arange(3 * SR) / SR
+    recording = RandomSegments([[torch.from_numpy(np.sin(2 * np.pi * 1000 * t).astype(np.float32))]], (0.0, 0.0))
+    bank = NoiseBank(SR, recording, recording, None, (1, 0, 0, 0, 0, 0), speed=(factor, factor))
+    x = bank._recorded(SR, torch.Generator().manual_seed(0))
+    assert x.shape == (SR,)
+    assert abs(np.argmax(spectrum(x)) * SR / x.numel() - 1000 * factor) < 5
+
+
+def test_recipes_from_before_a_kind_existed_draw_exactly_as_before():
+    segments = [RandomSegments([tone_clips(seed)], (0.0, 0.0)) for seed in range(3)]
+    six, seven = NoiseBank(SR, *segments, (1, 1, 1, 1, 1, 1)), NoiseBank(SR, *segments, (1, 1, 1, 1, 1, 1, 0))
+    assert torch.equal(six.batch(8, 4000, torch.Generator().manual_seed(1)),
+                       seven.batch(8, 4000, torch.Generator().manual_seed(1)))
+    with pytest.raises(InputError, match="kinds"):
+        NoiseBank(SR, *segments, (1,) * (len(KINDS) + 1))
+    with pytest.raises(InputError, match="noise_speed"):
+        NoiseBank(SR, *segments, speed=(2.0, 1.0))
 
 
 def test_room_and_eq_keep_length_and_stay_finite():
