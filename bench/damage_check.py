@@ -1560,6 +1560,10 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         "seed a string": b'{"seed": "x"}', "seed 2^70": b'{"seed": 1180591620717411303424}',
         "escape in a key": b'{"\\u001b[2Jx": 1}', "lone surrogate key": b'{"\\ud800": 1}',
         "ema 1": b'{"ema": 1}', "ema -0.5": b'{"ema": -0.5}', "ema a string": b'{"ema": "0.999"}',
+        "slices not summing to M": b'{"model": {"slices": [64, 63]}}', "slices a string": b'{"model": {"slices": "ab"}}',
+        "slices 0": b'{"model": {"slices": [0, 128]}}', "slices of floats": b'{"model": {"slices": [64.5, 63.5]}}',
+        "context_channels 10^6": b'{"model": {"slices": [64, 64], "context_channels": 1000000}}',
+        "context_channels 0": b'{"model": {"slices": [128], "context_channels": 0}}',
     }
     for label, recipe in recipes.items():
         train(f"image-codec recipe: {label}", "image-codec", ["--config", "r.json"], {"r.json": recipe})
@@ -1577,6 +1581,13 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
     for label, value in exclusions.items():
         train(f"audio-denoise recipe exclude_noise {label}", "audio-denoise", ["--config", "r.json"],
               {"r.json": ('{"task": "audio-denoise", "degrade": {"exclude_noise": %s}}' % value).encode()})
+    degrade = {"noise_speed a string": '"noise_speed": "fast"', "noise_speed reversed": '"noise_speed": [2, 1]',
+               "noise_speed 100x": '"noise_speed": [1, 100]', "noise_speed NaN": '"noise_speed": [NaN, 1]',
+               "noise_kinds 8 weights": '"noise_kinds": [1, 1, 1, 1, 1, 1, 1, 1]',
+               "noise_kinds all 0": '"noise_kinds": [0, 0, 0, 0, 0, 0, 0]', "noise_kinds empty": '"noise_kinds": []'}
+    for label, value in degrade.items():
+        train(f"audio-denoise recipe {label}", "audio-denoise", ["--config", "r.json"],
+              {"r.json": ('{"task": "audio-denoise", "degrade": {%s}}' % value).encode()})
     audio_recipes = {"segment_seconds 10^6": b'{"segment_seconds": 1000000}',
                      "batch 4096 x 60 s": b'{"batch_size": 4096, "segment_seconds": 60}',
                      "sample_rate 1": b'{"model": {"sample_rate": 1}}', "strides 0": b'{"model": {"strides": [0, 0]}}'}

@@ -59,26 +59,15 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
 
     if noise_data and task != "audio-denoise":
         raise UsageError("--noise-data is only for audio-denoise; leave it out")
-    extra, nested, options = {}, {}, {}
+    extra = {}
+    Config, load_recipe, run, nested, options = trainer(task)
     if task in RESTORE_TASKS:
-        from aecodec.train.restore import TASK_CLASSES, RestoreTrainConfig as Config, load_recipe, train as run
-
         if task != "audio-denoise" and len(data) > 1:
             raise UsageError(f"{task} trains on one --data folder; put the images under one folder")
         data, extra = list(data), {"noise_data": noise_data}
-        nested = {"model": TASK_CLASSES[task].model_config(model={}).__class__}
-        options = {"degrade": TASK_CLASSES[task].defaults}
-    elif task == "audio-codec":
-        from aecodec.train.audio_codec import AudioTrainConfig as Config, load_recipe, train as run
-
-        data = list(data)
-    elif task == "audio-mdct":
-        from aecodec.train.mdct_tables import MdctTablesConfig as Config, load_recipe, train as run
-
+    elif task in ("audio-codec", "audio-mdct"):
         data = list(data)
     else:
-        from aecodec.train.image_codec import ImageTrainConfig as Config, load_recipe, train as run
-
         if len(data) > 1:
             raise UsageError("image-codec trains on one --data folder; put the images under one folder")
         data = data[0]
@@ -103,6 +92,24 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
             except OSError:
                 pass
         raise
+
+
+def trainer(task: str):
+    """(config dataclass, recipe loader, train function, nested config classes, option defaults)
+    of a task: what ``validate_recipe`` checks a recipe against, and what runs it."""
+    nested, options = {}, {}
+    if task in RESTORE_TASKS:
+        from aecodec.train.restore import TASK_CLASSES, RestoreTrainConfig as Config, load_recipe, train as run
+
+        nested = {"model": TASK_CLASSES[task].model_config(model={}).__class__}
+        options = {"degrade": TASK_CLASSES[task].defaults}
+    elif task == "audio-codec":
+        from aecodec.train.audio_codec import AudioTrainConfig as Config, load_recipe, train as run
+    elif task == "audio-mdct":
+        from aecodec.train.mdct_tables import MdctTablesConfig as Config, load_recipe, train as run
+    else:
+        from aecodec.train.image_codec import ImageTrainConfig as Config, load_recipe, train as run
+    return Config, load_recipe, run, nested, options
 
 
 def _run(task, config, overrides, load_recipe, run, resume) -> None:

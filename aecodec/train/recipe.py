@@ -22,7 +22,11 @@ RECIPE_RANGES: dict[str, tuple[float, float]] = {
     "widths": (1, 1024), "blocks": (0, 32), "unshuffle": (1, 8), "in_channels": (1, 64), "out_channels": (1, 64),
     "hidden": (1, 4096), "layers": (1, 16), "n_fft": (16, 16384), "hop": (1, 16384),
     "sample_rate": (1000, 768000), "stft_windows": (16, 65536), "mel_scales": (1, 65536),
+    "slices": (1, 1024), "context_channels": (1, 1024),
 }
+# Lists that grew after recipes were written: a shorter one keeps its meaning (the items added
+# later take their "off" value), so those recipes, and checkpoints made from them, still load.
+GROWN_LISTS = ("noise_kinds",)
 MAX_STEP_PIXELS = 1 << 22  # batch_size * crop^2 of image training (4M pixels: e.g. 64 crops of 256^2)
 MAX_STEP_SAMPLES = 1 << 24  # batch_size * longest segment of audio training (16M: 64 x 10 s at 24 kHz)
 
@@ -93,8 +97,9 @@ def _check_like(values: dict, defaults: dict, source: str, prefix: str) -> None:
                                  f"got {_show(value)}; fix the recipe")
             continue
         if isinstance(like, (list, tuple)):
-            ok = isinstance(value, list) and len(value) == len(like) and len(list(_numbers(value))) == len(like)
-            problem = f"must be a list of {len(like)} numbers"
+            lengths = range(1, len(like) + 1) if key in GROWN_LISTS else (len(like),)
+            ok = isinstance(value, list) and len(value) in lengths and len(list(_numbers(value))) == len(value)
+            problem = f"must be a list of {'up to ' if key in GROWN_LISTS else ''}{len(like)} numbers"
         else:
             ok = len(list(_numbers(value))) == 1 and not isinstance(value, list)
             problem = "must be a number"
