@@ -139,7 +139,8 @@ class HyperpriorCodec:
         for i, (first, end) in enumerate(self.config.slice_bounds()):
             means, scales = self.slice_parameters(i, y_hat[:, :first], y_hat[:, first:end], hyper_scales[:, first:end])
             symbols = symbols_for(first, end, means, self.table_indexes(scales))
-            y_hat[:, first:end] = means + torch.from_numpy(symbols)  # exact: both are on the 2^-A_BITS grid
+            # In place (no latent-sized temporary); exact: both are on the 2^-A_BITS grid.
+            torch.add(means, torch.from_numpy(symbols), out=y_hat[:, first:end])
         return y_hat
 
     def hyper_parameters(self, z_sym: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
