@@ -85,7 +85,7 @@ class NoiseBank:
         if music is None:
             weights["music"] = 0.0
         if any(w < 0 for w in weights.values()) or not any(w > 0 for w in weights.values()):
-            raise InputError(f"degrade.noise_kinds must be {len(KINDS)} weights >= 0, not all 0, for "
+            raise InputError(f"degrade.noise_kinds must be up to {len(KINDS)} weights >= 0, not all 0, for "
                              f"{', '.join(KINDS)} (music needs a second --data folder); got {list(weights.values())}")
         self.kinds = [k for k in KINDS if weights.get(k, 0) > 0]
         self.weights = torch.tensor([float(weights[k]) for k in self.kinds], dtype=torch.float64)
