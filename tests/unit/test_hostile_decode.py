@@ -70,8 +70,8 @@ def image_layout(codec, height: int, width: int) -> tuple[int, int, int]:
     """(tile, y_group_channels, streams) the encoder writes for an RGB image of this size."""
     model = codec.model()
     hp, wp = learned_image.padded_size(height), learned_image.padded_size(width)
-    group = min(model.config.M, max(1, learned_image.MAX_GROUP_SYMBOLS // (hp // 16 * (wp // 16))))
-    return model.tile_for(hp, wp), group, 1 + math.ceil(model.config.M / group)
+    group = learned_image.group_channels(model, hp // 16 * (wp // 16))
+    return model.tile_for(hp, wp), group, 1 + len(learned_image.stream_channels(model, group))
 
 
 def image_file(geometry: dict, tile: int = 0, group: int = 128, streams=None, **changes) -> bytes:
@@ -100,7 +100,8 @@ def test_the_layout_must_be_the_encoders(image_codec):
     assert tile == 1024
     refused(image_codec.decode, image_file(rgb(2048, 2048), 0, group, [b"\0" * 8] * n), "tile size 0")
     refused(image_codec.decode, image_file(rgb(4096, 4096), tile, 128, [b"\0" * 8] * 2), "groups 128")
-    refused(image_codec.decode, image_file(rgb(64, 64), 0, 128, [b"\0" * 8] * 3), "needs 2 streams")
+    _, group, n = image_layout(image_codec, 64, 64)
+    refused(image_codec.decode, image_file(rgb(64, 64), 0, group, [b"\0" * 8] * (n + 1)), f"needs {n} streams")
 
 
 def test_a_z_stream_too_short_for_the_latents_it_implies_is_refused(image_codec):
@@ -110,7 +111,8 @@ def test_a_z_stream_too_short_for_the_latents_it_implies_is_refused(image_codec)
     from aecodec.entropy.tables import encode
 
     z_stream = encode(z, model.z_indexes(z.shape), model.z_tables)
-    data = image_file(rgb(1000, 1000), 0, 128, [z_stream, b"\0" * 64])
+    _, group, n = image_layout(image_codec, 1000, 1000)
+    data = image_file(rgb(1000, 1000), 0, group, [z_stream] + [b"\0" * 64] * (n - 1))
     with pytest.raises(FormatError, match="latent stream 1 has 64 bytes"):
         image_codec.decode(data)
 
@@ -302,7 +304,8 @@ def test_a_model_name_with_escape_sequences_is_refused_in_one_clean_line(tmp_pat
 
 def test_decoding_a_bomb_through_the_cli_is_one_line_and_leaves_nothing(tmp_path):
     bomb = tmp_path / "bomb.aec"
-    bomb.write_bytes(image_file(rgb(4096, 4096), 1024, 32, [b"\0" * 8] * 5))  # the issue's 83-byte 4096^2 file, tiled
+    tile, group, n = image_layout(learned_image.LearnedImageCodec(), 4096, 4096)
+    bomb.write_bytes(image_file(rgb(4096, 4096), tile, group, [b"\0" * 8] * n))  # the issue's 83-byte 4096^2 file, tiled
     start = time.perf_counter()
     result = shipped_models("decode", bomb, "-o", tmp_path / "out.png")
     err = result.stderr.decode()
