@@ -103,16 +103,15 @@ def _optimise(model, image, y, height, width, quality, steps, tick):
 
 def _anneal_slices(model, context: list[FloatNetwork], yg: torch.Tensor, means: torch.Tensor, scales: torch.Tensor,
                    tau: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(annealed y, its bits): slice by slice, each slice's means and scales refined by its context
-    network (float, differentiable) from the annealed slices before it."""
-    if not context:
-        y_tilde = means + sga(yg - means, tau, gen)
-        return y_tilde, gaussian_bits(y_tilde - means, scales)
+    """(annealed y, its bits): slice by slice (a model without slices is one), each slice's means
+    and scales refined by its context network (float, differentiable) from the annealed slices
+    before it."""
     parts, bits = [], 0.0
     for i, (first, end) in enumerate(model.config.slice_bounds()):
-        before = torch.cat(parts, dim=1) if parts else yg[:, :0]
-        d_means, d_scales = context[i](torch.cat([before, means[:, first:end], scales[:, first:end]], dim=1))
-        m, s = means[:, first:end] + d_means, scales[:, first:end] + d_scales
+        m, s = means[:, first:end], scales[:, first:end]
+        if context:
+            d_means, d_scales = context[i](torch.cat([*parts, m, s], dim=1))
+            m, s = m + d_means, s + d_scales
         parts.append(m + sga(yg[:, first:end] - m, tau, gen))
         bits = bits + gaussian_bits(parts[-1] - m, s)
     return torch.cat(parts, dim=1), bits

@@ -70,8 +70,7 @@ class TrainableHyperprior(nn.Module):
         likelihoods with noise, the decoder's latent rounded straight-through; else both rounded."""
         t, parts, liks = self.transforms, [], []
         for i, (first, end) in enumerate(t.config.slice_bounds()):
-            before = torch.cat(parts, dim=1) if parts else None
-            m, s = t.slice_parameters(i, before, means[:, first:end], scales[:, first:end])
+            m, s = t.slice_parameters(i, parts, means[:, first:end], scales[:, first:end])
             if training:
                 _, lik = self.gaussian_conditional(y[:, first:end], s, m)
                 parts.append(ste_round(y[:, first:end] - m) + m)

@@ -100,15 +100,14 @@ class HyperpriorTransforms(GainUnits):
         means, scales = self.h_s(z_hat).chunk(2, dim=1)
         return means, scales
 
-    def slice_parameters(self, index: int, decoded: torch.Tensor | None, means: torch.Tensor,
+    def slice_parameters(self, index: int, decoded: list[torch.Tensor], means: torch.Tensor,
                          scales: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float context (training only): slice ``index``'s means and scales from the hyperprior's
         (``means``, ``scales``: that slice's channels) and the slices before it (``decoded``,
-        their quantised latents; None for the first slice)."""
+        their quantised latents in order; empty for the first slice)."""
         if self.context is None:
             return means, scales
-        net_in = torch.cat(([decoded] if decoded is not None else []) + [means, scales], dim=1)
-        d_means, d_scales = self.context[index](net_in).chunk(2, dim=1)
+        d_means, d_scales = self.context[index](torch.cat([*decoded, means, scales], dim=1)).chunk(2, dim=1)
         return means + d_means, scales + d_scales
 
 
