@@ -126,8 +126,8 @@ class LearnedImageCodec(LazyModel):
         parsed = self.unpack(data)
         height, width, channels, quality, tile, group = check_image_header(parsed.header)
         steps = Steps(progress, tile_count(padded_size(height), padded_size(width), tile))
-        model, _, y_hat, _ = self._symbols(parsed, height, width, channels, tile, group, steps)
-        rgb = model.synthesise(y_hat, quality, tile, steps.tick).numpy()[:height, :width]
+        model, _, (y_hat, means), _ = self._symbols(parsed, height, width, channels, tile, group, steps)
+        rgb = model.synthesise(y_hat, means, quality, tile, steps.tick).numpy()[:height, :width]
         metadata = ImageMetadata(**parsed.metadata)
         if channels == 1:
             return Image(to_gray(rgb), metadata)
@@ -146,8 +146,8 @@ class LearnedImageCodec(LazyModel):
 
     def _symbols(self, parsed: container.Container, height: int, width: int, channels: int, tile: int, group: int,
                  steps: Steps | None = None):
-        """(model, z symbols, the quantised gained latent y_hat, y symbols) of a file whose header is
-        checked.
+        """(model, z symbols, ``model.latent``'s (y_hat, means), y symbols) of a file whose header
+        is checked.
 
         The header is checked before torch is even imported, the streams' layout and lengths
         before anything is decoded: damaged or forged files are refused in milliseconds, no
@@ -184,8 +184,7 @@ class LearnedImageCodec(LazyModel):
                     steps.tick()
             return y_sym[:, first:end]
 
-        y_hat = model.latent(torch.from_numpy(z_sym), read)
-        return model, z_sym, y_hat, y_sym
+        return model, z_sym, model.latent(torch.from_numpy(z_sym), read), y_sym
 
 
 class Steps:

@@ -6,7 +6,8 @@ through the shipped synthesis g_s and entropy model, with each latent replaced b
 blend of its floor and ceiling whose temperature anneals towards hard rounding. The rate of z
 comes from the entropy bottleneck's float density (the weights' training-only tensors), that
 of y from a Gaussian with the means and scales of a float copy of the integer h_s (and of the
-slice contexts, for a model with slices). In the last
+slice contexts, for a model with slices); a model with latent residual prediction refines the
+annealed latent from those means before g_s, as its decoder does. In the last
 part z is frozen at its rounded value and y alone is annealed against the exact entropy
 parameters. Only the symbols change: they are coded as ``HyperpriorCodec.quantise``'s are,
 with the integer h_s, so every file decodes with today's decoder. Randomness comes from a
@@ -85,10 +86,10 @@ def _optimise(model, image, y, height, width, quality, steps, tick):
             means, scales = h_s(z_tilde)
         else:
             _, means, scales, z_bits = fixed
-        y_tilde, bits = _anneal_slices(model, context, yg, means, scales, tau, gen)
+        y_tilde, bits, coded_means = _anneal_slices(model, context, yg, means, scales, tau, gen)
         bits = bits + z_bits
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=native_bf16(dev)):  # 2-3x faster g_s
-            x_hat = t.g_s((y_tilde * g_dec).contiguous(memory_format=torch.channels_last))
+            x_hat = t.g_s((t.refined(y_tilde, coded_means) * g_dec).contiguous(memory_format=torch.channels_last))
         mse = (x_hat[:, :, :height, :width].float().clamp(0, 1) - x).square().mean()
         loss = bits / (height * width) + lmbda * mse
         yg.grad = z.grad = None
@@ -102,19 +103,20 @@ def _optimise(model, image, y, height, width, quality, steps, tick):
 
 
 def _anneal_slices(model, context: list[FloatNetwork], yg: torch.Tensor, means: torch.Tensor, scales: torch.Tensor,
-                   tau: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """(annealed y, its bits): slice by slice (a model without slices is one), each slice's means
-    and scales refined by its context network (float, differentiable) from the annealed slices
-    before it."""
-    parts, bits = [], 0.0
+                   tau: float, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(annealed y, its bits, its means): slice by slice (a model without slices is one), each
+    slice's means and scales refined by its context network (float, differentiable) from the
+    annealed slices before it."""
+    parts, bits, coded_means = [], 0.0, []
     for i, (first, end) in enumerate(model.config.slice_bounds()):
         m, s = means[:, first:end], scales[:, first:end]
         if context:
             d_means, d_scales = context[i](torch.cat([*parts, m, s], dim=1))
             m, s = m + d_means, s + d_scales
         parts.append(m + sga(yg[:, first:end] - m, tau, gen))
+        coded_means.append(m)
         bits = bits + gaussian_bits(parts[-1] - m, s)
-    return torch.cat(parts, dim=1), bits
+    return torch.cat(parts, dim=1), bits, torch.cat(coded_means, dim=1)
 
 
 def _freeze_z(model, z: torch.Tensor, median: torch.Tensor, density: BottleneckDensity):

@@ -43,20 +43,34 @@ def target_band(clean: torch.Tensor, below_db: float = 50.0) -> torch.Tensor:
 
 
 def compressed_spectrum_db(clean: torch.Tensor, estimate: torch.Tensor, ffts=(256, 512, 1024),
-                           power: float = 0.3) -> torch.Tensor:
+                           power: float = 0.3, missing_only: bool = False,
+                           overlap: int = 4, floor_db: float | None = None) -> torch.Tensor:
     """Per-row error of power-law compressed STFT magnitudes (|X|^0.3, the loss of PercepNet and
     DeepFilterNet) relative to the target's, in dB, averaged over three resolutions. Quiet
     time-frequency cells (residual and musical noise between harmonics) weigh far more here
-    than in a waveform SNR, which is what PESQ and listeners hear."""
+    than in a waveform SNR, which is what PESQ and listeners hear.
+
+    With ``missing_only`` only cells where the estimate falls short of the target count: the
+    over-suppression loss of Eskimez et al. (ICASSP 2022), which charges a denoiser for the
+    speech it removes and not for the noise it leaves, so an unfamiliar noise costs less
+    speech. ``overlap`` is the number of hops per window. ``floor_db`` caps the score as
+    ``snr_db`` does: an error that far under the target counts as that far, so the log's steep
+    reward for ever smaller errors cannot pull a one-sided loss to passing the input through."""
     total = 0.0
     for n_fft in ffts:
         window = torch.hann_window(n_fft, device=clean.device)
 
         def compressed(x: torch.Tensor) -> torch.Tensor:
-            spec = torch.stft(x, n_fft, n_fft // 4, window=window, return_complex=True)
+            spec = torch.stft(x, n_fft, n_fft // overlap, window=window, return_complex=True)
             return (spec.real.square() + spec.imag.square() + 1e-12) ** (power / 2)
 
         target = compressed(clean)
-        error = (compressed(estimate) - target).square().sum((-2, -1))
-        total = total + 10 * torch.log10((error + 1e-6) / (target.square().sum((-2, -1)) + 1e-6))
+        difference = compressed(estimate) - target
+        if missing_only:
+            difference = difference.clamp_max(0.0)
+        error = difference.square().sum((-2, -1))
+        energy = target.square().sum((-2, -1))
+        if floor_db is not None:
+            error = error + 10 ** (-floor_db / 10) * energy
+        total = total + 10 * torch.log10((error + 1e-6) / (energy + 1e-6))
     return total / len(ffts)

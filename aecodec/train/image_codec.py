@@ -34,8 +34,8 @@ class ImageTrainConfig(RunConfig):
 class TrainableHyperprior(nn.Module):
     """The transforms plus CompressAI's entropy models, as used while training."""
 
-    # Slice contexts start as built (a zero residual) when initialised from a plain hyperprior.
-    new_on_init = ("transforms.context.",)
+    # Slice contexts and LRP start as built (a zero residual) when initialised from a model without them.
+    new_on_init = ("transforms.context.", "transforms.refine.")
 
     def __init__(self, config: HyperpriorConfig):
         super().__init__()
@@ -56,21 +56,22 @@ class TrainableHyperprior(nn.Module):
             z = t.h_a(y)
             z_hat, z_lik = self.entropy_bottleneck(z)
             means, scales = t.entropy_parameters(z_hat)
-            y_hat, y_lik = self.code_slices(y, means, scales, training=True)
+            y_hat, y_lik, means = self.code_slices(y, means, scales, training=True)
             # The quantile (aux) loss reaches only `quantiles`, which the RD loss never touches, so
             # one backward of their sum trains both, and DDP sees every parameter used in forward.
             aux = self.entropy_bottleneck.loss()
-        x_hat = t.g_s(y_hat * g_dec).float()
+        x_hat = t.g_s(t.refined(y_hat, means) * g_dec).float()
         return {"x_hat": x_hat, "likelihoods": (y_lik, z_lik), "aux": aux}
 
     def code_slices(self, y: torch.Tensor, means: torch.Tensor, scales: torch.Tensor,
-                    training: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """(quantised y, its likelihoods), slice by slice (``HyperpriorCodec.latent``'s order): each
+                    training: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(quantised y, its likelihoods, the means it was coded against), slice by slice (``HyperpriorCodec.latent``'s order): each
         slice's parameters refined by its context from the slices already quantised. Training:
         likelihoods with noise, the decoder's latent rounded straight-through; else both rounded."""
-        t, parts, liks = self.transforms, [], []
+        t, parts, liks, coded_means = self.transforms, [], [], []
         for i, (first, end) in enumerate(t.config.slice_bounds()):
             m, s = t.slice_parameters(i, parts, means[:, first:end], scales[:, first:end])
+            coded_means.append(m)
             if training:
                 _, lik = self.gaussian_conditional(y[:, first:end], s, m)
                 parts.append(ste_round(y[:, first:end] - m) + m)
@@ -78,7 +79,7 @@ class TrainableHyperprior(nn.Module):
                 part, lik = self.gaussian_conditional(y[:, first:end], s, m, training=False)
                 parts.append(part)
             liks.append(lik)
-        return torch.cat(parts, dim=1), torch.cat(liks, dim=1)
+        return torch.cat(parts, dim=1), torch.cat(liks, dim=1), torch.cat(coded_means, dim=1)
 
 
 def rd_loss(out: dict, transforms: HyperpriorTransforms, x: torch.Tensor, position: torch.Tensor) -> dict:
@@ -147,8 +148,8 @@ class ImageCodecTask(CodecTask):
                 z = t.h_a(y)
                 z_hat, z_lik = model.entropy_bottleneck(z, training=False)
                 means, scales = t.entropy_parameters(z_hat)
-                y_hat, y_lik = model.code_slices(y, means, scales, training=False)
-                x_hat = t.g_s(y_hat * g_dec).clamp(0, 1)
+                y_hat, y_lik, means = model.code_slices(y, means, scales, training=False)
+                x_hat = t.g_s(t.refined(y_hat, means) * g_dec).clamp(0, 1)
                 bits = -(torch.log2(y_lik).sum() + torch.log2(z_lik).sum())
                 bpp.append(float(bits) / (h * w))
                 mse = float(((x_hat * 255).round() / 255 - x).square().mean())

@@ -15,14 +15,14 @@ RECIPE_RANGES: dict[str, tuple[float, float]] = {
     "lr": (0, 1), "lr_final": (0, 1), "aux_lr": (0, 1), "decay_from": (0, 1), "clip": (0, 1e6),
     "crop": (16, 4096), "segment_seconds": (0.01, 60), "val_files": (0, 10**4), "val_seconds": (0, 3600),
     "max_file_seconds": (0.01, 10**6), "gain_lr_scale": (0, 1e4), "latent_gain_init": (1e-6, 1e9),
-    "spectral_loss": (0, 100), "ema": (0, 0.99999),
+    "spectral_loss": (0, 100), "suppression_loss": (0, 100), "ema": (0, 0.99999),
     # architectures: widths, depths, kernels
     "N": (1, 1024), "M": (1, 1024), "levels": (2, 64), "channels": (1, 2048), "latent": (1, 1024),
     "strides": (1, 64), "kernel": (1, 63), "dilations": (1, 1024), "lstm_layers": (1, 8),
     "widths": (1, 1024), "blocks": (0, 32), "unshuffle": (1, 8), "in_channels": (1, 64), "out_channels": (1, 64),
     "hidden": (1, 4096), "layers": (1, 16), "n_fft": (16, 16384), "hop": (1, 16384),
     "sample_rate": (1000, 768000), "stft_windows": (16, 65536), "mel_scales": (1, 65536),
-    "slices": (1, 1024), "context_channels": (1, 1024),
+    "slices": (1, 1024), "context_channels": (1, 1024), "refine_channels": (0, 1024),
 }
 # Lists that grew after recipes were written: a shorter one keeps its meaning (the items added
 # later take their "off" value), so those recipes, and checkpoints made from them, still load.

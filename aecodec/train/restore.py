@@ -25,6 +25,7 @@ from aecodec.train.noise_synth import DEFAULT_WEIGHTS
 from aecodec.train.recipe import read_recipe
 
 TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
+SUPPRESSION_FLOOR_DB = 15.0  # audio-denoise: the over-suppression term's cap (denoise_losses.compressed_spectrum_db)
 
 
 @dataclass
@@ -44,6 +45,7 @@ class RestoreTrainConfig(RunConfig):
     checkpoint_every: int = 250
     degrade: dict = field(default_factory=dict)  # the task's degradation settings
     spectral_loss: float = 0.0  # audio-denoise: weight of the compressed-spectrum term (dB) beside -SNR
+    suppression_loss: float = 0.0  # audio-denoise: weight of the over-suppression term (dB): speech removed
     band_limited_loss: bool = False  # audio-denoise: score each row only within its clean target's band
     model: dict = field(default_factory=dict)  # the architecture's config
 
@@ -221,7 +223,8 @@ class AudioDenoiseTask(Task):
     """Clean speech (and some music, to be kept intact) plus noise at a random SNR; some
     segments are clean and must pass unchanged. The loss is the negative SNR of the output,
     which unlike SI-SNR also keeps the level right, plus ``spectral_loss`` times the
-    compressed-spectrum error (dB) when the recipe asks for it."""
+    compressed-spectrum error (dB) and ``suppression_loss`` times its over-suppressed part (dB)
+    when the recipe asks for them."""
 
     architecture = "audio-mask-gru"
     keys = ("loss", "snr_in", "snr_out")
@@ -237,6 +240,8 @@ class AudioDenoiseTask(Task):
         self.opts = {**self.defaults, **cfg.degrade}
         if cfg.spectral_loss:
             self.keys = (*self.keys, "spectral_db")
+        if cfg.suppression_loss:
+            self.keys = (*self.keys, "suppressed_db")
         self.model_cfg = self.model_config(cfg.model)
         sr = self.model_cfg.sample_rate
         if not cfg.noise_data:
@@ -316,6 +321,15 @@ class AudioDenoiseTask(Task):
             spectral = compressed_spectrum_db(clean, out).mean()
             loss = loss + self.cfg.spectral_loss * spectral
             terms["spectral_db"] = spectral.detach()
+        if self.cfg.suppression_loss:
+            # One resolution at half overlap: a fifteenth of the three-resolution term's cost.
+            # Capped 15 dB under the target: a denoiser that keeps speech (v3: -6..-23 dB on
+            # training mixtures) pays little, one that removes it pays much, and passing
+            # the input through (-25..-35 dB uncapped) earns nothing more.
+            suppressed = compressed_spectrum_db(clean, out, ffts=(512,), overlap=2, missing_only=True,
+                                                floor_db=SUPPRESSION_FLOOR_DB).mean()
+            loss = loss + self.cfg.suppression_loss * suppressed
+            terms["suppressed_db"] = suppressed.detach()
         return {"loss": loss, **terms}
 
     def validate(self, model: nn.Module) -> dict:

@@ -230,6 +230,30 @@ def test_compressed_spectrum_loss_hears_quiet_residual_noise():
     assert torch.isfinite(estimate.grad).all()
 
 
+def test_over_suppression_loss_charges_removed_speech_and_not_left_noise():
+    from aecodec.train.denoise_losses import compressed_spectrum_db
+
+    gen = torch.Generator().manual_seed(1)
+    clean = torch.sin(2 * torch.pi * 440 * torch.arange(24000) / 24000)[None]  # a harmonic
+    hiss = 0.1 * torch.randn(1, 24000, generator=gen)  # noise left between its cells
+    removed = 0.3 * clean  # most of it suppressed, no noise left
+
+    def missing(estimate):
+        return float(compressed_spectrum_db(clean, estimate, missing_only=True))
+
+    # The full loss ranks the left hiss worst; the one-sided one charges the removed harmonic.
+    assert float(compressed_spectrum_db(clean, clean + hiss)) > float(compressed_spectrum_db(clean, removed)) + 10
+    assert missing(removed) > missing(clean + hiss) + 15
+    assert missing(clean) < -50
+    # Capped, a perfect output scores no better than one that loses a little.
+    capped = float(compressed_spectrum_db(clean, clean, missing_only=True, floor_db=15))
+    assert -15.1 < capped < -14.9
+    assert float(compressed_spectrum_db(clean, removed, missing_only=True, floor_db=15)) > capped + 4
+    estimate = removed.clone().requires_grad_()
+    compressed_spectrum_db(clean, estimate, missing_only=True).sum().backward()
+    assert torch.isfinite(estimate.grad).all() and estimate.grad.abs().sum() > 0
+
+
 def test_band_limited_loss_scores_a_narrow_band_target_only_within_its_band():
     from aecodec.train.denoise_losses import snr_db, target_band
 

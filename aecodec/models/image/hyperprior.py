@@ -12,6 +12,12 @@ refines the hyperprior's means and scales of that slice from the slices already 
 network is a residual on the hyperprior's parameters whose last layer starts at zero, so a model
 warm-started from a plain hyperprior starts exactly where it was. Decoding stays parallel over
 pixels; only the slices (a handful) run one after another.
+
+Optionally (``refine_channels``), latent residual prediction (LRP, Minnen & Singh 2020): before
+synthesis, a small network sees the decoded latent and the means it was coded against and adds
+a correction within half a quantisation bin, recovering part of what rounding lost. It is part
+of the decoder only (the entropy path does not see it), and its last layer starts at zero, so a
+model warm-started without it starts exactly where it was.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class HyperpriorConfig:
     lambda_q100: float = 0.13  # ... and at quality 100
     slices: tuple[int, ...] = ()  # channel-conditional slices of y (summing to M); () is the plain hyperprior
     context_channels: int = 48  # width of each slice's context network
+    refine_channels: int = 0  # width of the latent residual prediction network; 0: none
 
     def __post_init__(self):
         object.__setattr__(self, "slices", tuple(int(s) for s in self.slices))  # JSON gives a list
@@ -40,12 +47,14 @@ class HyperpriorConfig:
             raise ValueError(f"slices {list(self.slices)} must be positive and sum to M = {self.M}")
 
     def to_dict(self) -> dict:
-        """The card's config; a plain hyperprior's leaves the slice keys out, as cards before them did."""
+        """The card's config; without slices or refinement their keys are left out, as cards before them did."""
         out = asdict(self)
         if self.slices:
             out["slices"] = list(self.slices)
         else:
             del out["slices"], out["context_channels"]
+        if not self.refine_channels:
+            del out["refine_channels"]
         return out
 
     def slice_bounds(self) -> list[tuple[int, int]]:
@@ -94,6 +103,7 @@ class HyperpriorTransforms(GainUnits):
         self.context = nn.ModuleList(
             context_network(first, end - first, config.context_channels)
             for first, end in config.slice_bounds()) if config.slices else None
+        self.refine = refine_network(M, config.refine_channels) if config.refine_channels else None
 
     def entropy_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Float h_s (training only): means and scales of the latent."""
@@ -109,6 +119,25 @@ class HyperpriorTransforms(GainUnits):
             return means, scales
         d_means, d_scales = self.context[index](torch.cat([*decoded, means, scales], dim=1)).chunk(2, dim=1)
         return means + d_means, scales + d_scales
+
+
+    def refined(self, y_hat: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+        """The latent synthesis sees: the quantised (gained) ``y_hat`` plus the residual predicted
+        from it and the ``means`` it was coded against, within half a bin (y_hat itself without
+        ``refine``)."""
+        if self.refine is None:
+            return y_hat
+        return y_hat + 0.5 * torch.tanh(self.refine(torch.cat([y_hat, means], dim=1)))
+
+
+def refine_network(M: int, width: int) -> nn.Sequential:
+    """LRP: the latent and its means in, a residual per latent channel out (before the tanh). The
+    last layer starts at zero: no correction until trained. Reach: one latent cell each side."""
+    last = nn.Conv2d(width, M, 1)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(nn.Conv2d(2 * M, width, 1), nn.ReLU(),
+                         nn.Conv2d(width, width, 3, padding=1), nn.ReLU(), last)
 
 
 def context_network(before: int, size: int, width: int) -> nn.Sequential:

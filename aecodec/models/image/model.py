@@ -130,18 +130,22 @@ class HyperpriorCodec:
     def z_indexes(self, shape) -> np.ndarray:
         return np.broadcast_to(np.arange(shape[1], dtype=np.int32).reshape(1, -1, 1, 1), shape).copy()
 
-    def latent(self, z_sym: torch.Tensor, symbols_for) -> torch.Tensor:
+    def latent(self, z_sym: torch.Tensor, symbols_for) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The quantised gained latent y_hat (float32), slice by slice: ``symbols_for(first, end,
         means, table_indexes)`` gives the symbols of channels first..end (the encoder rounds, the
         decoder reads its streams), whose means and tables depend on the slices before. Encoder
-        and decoder run this same code, so they agree on every parameter."""
+        and decoder run this same code, so they agree on every parameter. Also the means y_hat
+        was coded against, which latent residual prediction needs (None for a model without it)."""
         y_hat, hyper_scales = self.hyper_parameters(z_sym)  # y_hat's buffer starts as the hyperprior's means
+        coded_means = y_hat.clone() if self.transforms.refine is not None else None
         for i, (first, end) in enumerate(self.config.slice_bounds()):
             means, scales = self.slice_parameters(i, y_hat[:, :first], y_hat[:, first:end], hyper_scales[:, first:end])
             symbols = symbols_for(first, end, means, self.table_indexes(scales))
+            if coded_means is not None:
+                coded_means[:, first:end] = means
             # In place (no latent-sized temporary); exact: both are on the 2^-A_BITS grid.
             torch.add(means, torch.from_numpy(symbols), out=y_hat[:, first:end])
-        return y_hat
+        return y_hat, coded_means
 
     def hyper_parameters(self, z_sym: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """z symbols -> the hyperprior's (means, scales), float32; exact integer arithmetic only.
@@ -197,18 +201,29 @@ class HyperpriorCodec:
 
     # --- decoder side ---------------------------------------------------------------------
     @torch.no_grad()
-    def synthesise(self, y_hat: torch.Tensor, quality: float, tile: int, on_tile=None) -> torch.Tensor:
-        """The quantised gained latent (``latent``'s, consumed: ungained in place, which saves the
-        decoder a latent-sized copy) -> uint8 [H, W, 3] image (still padded to the stride);
-        ``on_tile()`` after each tile."""
+    def synthesise(self, y_hat: torch.Tensor, means: torch.Tensor | None, quality: float, tile: int,
+                   on_tile=None) -> torch.Tensor:
+        """``latent``'s quantised gained latent and means (both consumed: ungained in place, which
+        saves the decoder a latent-sized copy) -> uint8 [H, W, 3] image (still padded to the
+        stride); ``on_tile()`` after each tile. With latent residual prediction, each tile first
+        refines its latent from the means (its one-cell reach is within the tile margin)."""
         _, g_dec = self.gains(quality)
-        y_hat = y_hat.mul_(g_dec.cpu())
+        g_dec = g_dec.to(self.device)
+        refine = means is not None
+        if refine:  # one tensor, so the tiles cut the latent and its means alike
+            y_hat = torch.cat([y_hat, means], dim=1)
+            del means
+        else:
+            y_hat = y_hat.mul_(g_dec.cpu())
+        M = self.config.M
 
         def step(t: torch.Tensor) -> torch.Tensor:  # each tile goes to uint8 at once: bounded memory
-            t = to_device(t, self.device).contiguous(memory_format=torch.channels_last)
+            t = to_device(t, self.device)
+            if refine:
+                t = self.transforms.refined(t[:, :M], t[:, M:]).mul_(g_dec)
+            t = t.contiguous(memory_format=torch.channels_last)
             x = self.synthesis(t).clamp_(0, 1).mul_(255).round_()
             return x.to(torch.uint8).cpu()
 
         x = tiled(step, y_hat, tile // 16 if tile else 0, SYNTHESIS_MARGIN // 16, 16, on_tile)
         return x[0].permute(1, 2, 0)
-
