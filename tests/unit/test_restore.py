@@ -293,6 +293,36 @@ def test_normalised_mask_net_hears_a_quiet_recording_as_a_loud_one():
     assert (gains(plain, x) - gains(plain, 0.1 * x)).abs().max() > 1e-2
 
 
+def test_noise_floor_features_read_a_steady_noise_the_same_whatever_its_colour():
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    gen = torch.Generator().manual_seed(0)
+    net = SpectralMaskNet(MaskConfig(hop=256, hidden=16, layers=1, bidirectional=True, normalise=True,
+                                     floor_features=True))
+    white = 0.1 * torch.randn(1, 3 * 24000, generator=gen)
+    freqs = torch.fft.rfftfreq(white.shape[1], 1 / 24000)
+    brown = torch.fft.irfft(torch.fft.rfft(white) / (1 + freqs / 100), white.shape[1])  # -20 dB/decade
+
+    def above_floor(signal):
+        features = torch.log(net.stft(signal).abs() + 1e-4).transpose(1, 2)
+        return features - net.noise_floor(features)
+
+    # Each bin sits a little above its floor under either noise, though their spectra differ by 40 dB.
+    inner = slice(10, -10), slice(5, -5)
+    means = [float(above_floor(noise)[0][inner].mean()) for noise in (white, brown)]
+    assert all(0.3 < m < 2.5 for m in means) and abs(means[0] - means[1]) < 0.3
+    # A tone far over the noise: held for the whole clip it is the floor of its bin (steady, like
+    # hum), played for a tenth of a second it stands out there (like a syllable), and nowhere else.
+    t = torch.arange(white.shape[1]) / 24000
+    tone = white + 3 * torch.sin(2 * torch.pi * 1000 * t)
+    burst = white + 3 * torch.sin(2 * torch.pi * 1000 * t) * ((t > 1.5) & (t < 1.6))
+    k, frames = round(1000 * 512 / 24000), slice(int(1.52 * 24000 / 256), int(1.58 * 24000 / 256))
+    assert float(above_floor(tone)[0][inner[0], k].mean()) < 1.5
+    assert float(above_floor(burst)[0][frames, k].mean()) > 4
+    assert float(above_floor(burst)[0][frames, k + 20].mean()) < 2
+    assert net.gains(net.stft(tone)).shape == (1, 257, white.shape[1] // 256 + 1)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet

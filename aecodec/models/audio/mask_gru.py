@@ -10,8 +10,11 @@ within a chunk it may look both ways:
 - ``normalise``: the features are log magnitudes relative to the level around each frame (a
   one-second centred mean), so a quiet recording and a loud one look alike to the network and
   training does not spend itself on levels.
+- ``floor_features``: besides those, each bin's level above its own noise floor (the minimum of
+  its smoothed log magnitude over about a second around the frame: minimum statistics, Martin
+  2001), an a-posteriori SNR per bin that reads the same under any steady noise, heard or not.
 
-Both default off, which is the v1/v2 network exactly.
+All default off, which is the v1/v2 network exactly.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ class MaskConfig:
     layers: int = 2
     bidirectional: bool = False
     normalise: bool = False
+    floor_features: bool = False
 
     @property
     def bins(self) -> int:
@@ -48,7 +52,8 @@ class SpectralMaskNet(StateDictModel):
     def __init__(self, config: MaskConfig):
         super().__init__()
         self.config = c = config
-        self.encoder = nn.Sequential(nn.Linear(c.bins, c.hidden), nn.LayerNorm(c.hidden), nn.ReLU())
+        inputs = c.bins * (2 if c.floor_features else 1)
+        self.encoder = nn.Sequential(nn.Linear(inputs, c.hidden), nn.LayerNorm(c.hidden), nn.ReLU())
         self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=c.bidirectional)
         self.decoder = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.bins)
         nn.init.constant_(self.decoder.bias, 2.0)  # start near pass-through (gain 0.88), not at 0.5
@@ -66,8 +71,12 @@ class SpectralMaskNet(StateDictModel):
         zero GRU state: chunks are joined by overlap and crossfade, not by carrying state (which a
         backward pass could not do anyway)."""
         features = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
+        if self.config.floor_features:
+            above_floor = features - self.noise_floor(features)
         if self.config.normalise:
             features = features - self.local_level(features)
+        if self.config.floor_features:
+            features = torch.cat([features, above_floor], dim=2)
         h, _ = self.gru(self.encoder(features))
         return torch.sigmoid(self.decoder(h)).transpose(1, 2)
 
@@ -79,6 +88,16 @@ class SpectralMaskNet(StateDictModel):
         level = features.mean(2, keepdim=True).transpose(1, 2)  # [B, 1, frames]
         level = nn.functional.avg_pool1d(level, 2 * half + 1, stride=1, padding=half, count_include_pad=False)
         return level.transpose(1, 2)
+
+    def noise_floor(self, features: torch.Tensor) -> torch.Tensor:
+        """[B, frames, bins] log magnitudes -> the same shape: each bin's minimum, over about a
+        second around each frame, of its log magnitude smoothed over 5 frames (~50 ms)."""
+        frames_per_second = self.config.sample_rate / self.config.hop
+        half = int(frames_per_second // 2)
+        x = features.transpose(1, 2)  # [B, bins, frames]
+        x = nn.functional.avg_pool1d(x, 5, stride=1, padding=2, count_include_pad=False)
+        floor = -nn.functional.max_pool1d(-x, 2 * half + 1, stride=1, padding=half)
+        return floor.transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Noisy waveforms [B, T] at ``sample_rate`` -> denoised waveforms [B, T]."""
