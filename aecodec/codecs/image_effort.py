@@ -26,7 +26,6 @@ from aecodec.device import native_bf16
 from aecodec.errors import ModelError
 from aecodec.models.image.integer import A_BITS, W_BITS
 from aecodec.models.image.model import TILE, Z_LIMIT
-from aecodec.models.layers import quality_to_position
 
 # Adam steps per effort; effort 1 is the plain encoder (no optimisation, today's files).
 EFFORT_STEPS = {1: 0, 2: 10, 3: 20, 4: 35, 5: 50, 6: 80, 7: 120, 8: 200, 9: 300}
@@ -62,7 +61,7 @@ def optimised_symbols(model, image: np.ndarray, y: torch.Tensor, height: int, wi
 def _optimise(model, image, y, height, width, quality, steps, tick):
     """(optimised gained latent y, z symbols); the annealing of the module's docstring."""
     t, dev = model.transforms, model.device
-    pos = torch.tensor([quality_to_position(quality, model.config.levels)], device=t.log_gain_enc.device)
+    pos = torch.tensor([model.config.position(quality)], device=t.log_gain_enc.device)
     g_enc, g_dec = (g.detach().to(dev) for g in t.gains(pos))
     lmbda = float(t.lmbda(pos)) * 255**2
     x = torch.from_numpy(np.ascontiguousarray(image[:height, :width])).to(dev).permute(2, 0, 1)[None].float() / 255

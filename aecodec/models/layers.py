@@ -103,6 +103,14 @@ def quality_to_position(quality: float, levels: int) -> float:
     return (q - QUALITY_MIN) / (QUALITY_MAX - QUALITY_MIN) * (levels - 1)
 
 
+def grown_gains(log_gains: torch.Tensor, anchors: int) -> torch.Tensor:
+    """Log-gains [levels, C] continued to ``anchors`` rows, each new one a step past the last as
+    large as the last step: a model warm-started with more anchors first extrapolates."""
+    step = log_gains[-1] - log_gains[-2]
+    extra = torch.arange(1, anchors - log_gains.shape[0] + 1, dtype=log_gains.dtype)[:, None] * step
+    return torch.cat([log_gains, log_gains[-1] + extra])
+
+
 def interpolate_gains(log_gains: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
     """Gains [B, C] at positions [B] in [0, levels-1]: log-gains [levels, C] interpolated linearly
     between the two nearest anchors, so the gains themselves are interpolated geometrically."""
@@ -120,12 +128,15 @@ class GainUnits(nn.Module):
     runs geometrically from ``lambda_q1`` (quality 1) to ``lambda_q100`` (quality 100)."""
 
     def add_gain_units(self, channels: int, levels: int, lambda_q1: float, lambda_q100: float,
-                       latent_dims: int) -> None:
+                       latent_dims: int, extra_levels: int = 0) -> None:
         """Called by the subclass's ``__init__``: the log-gains are the subclass's own parameters
         (``log_gain_enc`` / ``log_gain_dec``, as shipped weights and checkpoints name them).
-        ``latent_dims``: the latent's dimensions after [B, C] (2 for images, 1 for audio)."""
+        ``latent_dims``: the latent's dimensions after [B, C] (2 for images, 1 for audio).
+        ``extra_levels``: anchors past the ``levels``-th, whose lambdas continue the same
+        geometric ladder (positions levels-1 .. levels-1+extra_levels)."""
         # log-gains; a geometric ramp from the start so low qualities quantise coarsely at once
-        ramp = torch.linspace(math.log(0.5), math.log(2.0), levels)
+        step = (math.log(2.0) - math.log(0.5)) / (levels - 1)
+        ramp = math.log(0.5) + step * torch.arange(levels + extra_levels, dtype=torch.float32)
         self.log_gain_enc = nn.Parameter(ramp[:, None].repeat(1, channels).clone())
         self.log_gain_dec = nn.Parameter(-ramp[:, None].repeat(1, channels).clone())
         self.gain_levels, self.latent_dims = levels, latent_dims
@@ -140,7 +151,8 @@ class GainUnits(nn.Module):
         return enc.view(*enc.shape, *ones), dec.view(*dec.shape, *ones)
 
     def lmbda(self, position: torch.Tensor) -> torch.Tensor:
-        """The RD trade-off each position is trained for (geometric from quality 1 to 100)."""
+        """The RD trade-off each position is trained for: geometric, ``lambda_q1`` at position 0
+        and ``lambda_q100`` at ``levels - 1``, and on at the same ratio past it."""
         frac = position / (self.gain_levels - 1)
         q1, q100 = math.log(self.lambda_q1), math.log(self.lambda_q100)
         return torch.exp(q1 + frac * (q100 - q1))

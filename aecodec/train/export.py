@@ -67,11 +67,17 @@ def load_for_training(model, weights_file: str | Path) -> int:
     must be in the file (torch names a missing or misshapen one), but for those of modules the
     model lists in ``new_on_init`` (name prefixes: parts it adds to an older architecture, which
     start as built); tensors the model lacks (frozen tables, the integer h_s) are skipped, and
-    buffers the file lacks keep their values."""
+    buffers the file lacks keep their values. Gain-unit log-gains the model lists in
+    ``grown_on_init`` may have fewer anchors in the file: they are continued (``grown_gains``)."""
     from safetensors.torch import load_file
+
+    from aecodec.models.layers import grown_gains
 
     tensors = load_file(str(weights_file))
     state = model.state_dict()
+    for name in getattr(model, "grown_on_init", ()):
+        if name in tensors and 2 <= tensors[name].shape[0] < state[name].shape[0]:
+            tensors[name] = grown_gains(tensors[name].float(), state[name].shape[0])
     fresh = tuple(getattr(model, "new_on_init", ()))
     params = {name for name, _ in model.named_parameters() if not (fresh and name.startswith(fresh))}
     init = {k: v for k, v in state.items() if k not in params}

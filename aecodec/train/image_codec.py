@@ -36,6 +36,8 @@ class TrainableHyperprior(nn.Module):
 
     # Slice contexts and LRP start as built (a zero residual) when initialised from a model without them.
     new_on_init = ("transforms.context.", "transforms.refine.")
+    # ... and anchors added past the last (high_levels) start where the ladder of gains pointed.
+    grown_on_init = ("transforms.log_gain_enc", "transforms.log_gain_dec")
 
     def __init__(self, config: HyperpriorConfig):
         super().__init__()
@@ -94,7 +96,7 @@ def rd_loss(out: dict, transforms: HyperpriorTransforms, x: torch.Tensor, positi
 
 def make_batch(crops, cfg: ImageTrainConfig, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """One step's crops and a rate position per sample, all drawn from the step's generator."""
-    return crops.batch(cfg.batch_size, gen), torch.rand(cfg.batch_size, generator=gen) * (cfg.model.levels - 1)
+    return crops.batch(cfg.batch_size, gen), torch.rand(cfg.batch_size, generator=gen) * cfg.model.top_position
 
 
 def load_recipe(path: str | None, **overrides) -> ImageTrainConfig:
@@ -133,8 +135,11 @@ class ImageCodecTask(CodecTask):
         return rd_loss(forward(x, position), model.transforms, x, position)
 
     def validate(self, model: TrainableHyperprior, positions=(0.0, 2.5, 5.0)) -> list[dict]:
-        """Estimated bpp / PSNR (likelihood rate, rounded latents) on centre crops of held-out images."""
-        rows = []
+        """Estimated bpp / PSNR (likelihood rate, rounded latents) on centre crops of held-out
+        images; with high_levels, also at quality 100's position."""
+        rows, top = [], model.transforms.config.top_position
+        if top > positions[-1]:
+            positions = (*positions, top)
         for pos in positions:
             bpp, psnr = [], []
             for img in self.val:

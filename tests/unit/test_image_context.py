@@ -1,6 +1,6 @@
-"""The image codec's channel-conditional slices and latent residual prediction: exact on both
-sides, streams within slices, tiling that changes nothing, and warm starts that begin exactly at
-the model without them."""
+"""The image codec's channel-conditional slices, latent residual prediction and high-fidelity
+gain anchors: exact on both sides, streams within slices, tiling that changes nothing, and warm
+starts that begin exactly at the model without them."""
 
 from __future__ import annotations
 
@@ -18,10 +18,11 @@ DATA = Path(__file__).parents[1] / "data" / "images"
 SLICES = (4, 8)
 
 
-def tiny(out: Path, slices=SLICES, refine: int = 0) -> ImageTrainConfig:
+def tiny(out: Path, slices=SLICES, refine: int = 0, high: int = 0) -> ImageTrainConfig:
     return ImageTrainConfig(data=str(DATA), out=str(out), steps=2, batch_size=2, crop=64, warmup=1, log_every=1,
                             checkpoint_every=2, threads=1, device="cpu",
-                            model=HyperpriorConfig(N=8, M=12, slices=slices, context_channels=8, refine_channels=refine))
+                            model=HyperpriorConfig(N=8, M=12, slices=slices, context_channels=8, refine_channels=refine,
+                                                   high_levels=high))
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +193,51 @@ def test_a_model_with_lrp_started_from_one_without_codes_exactly_as_it(models):
     with torch.no_grad():
         a, b = sliced(x, position), lrp(x, position)
     assert torch.equal(a["x_hat"], b["x_hat"])
+
+
+def test_high_levels_reach_past_quality_95_and_keep_every_quality_below_it():
+    plain, high = HyperpriorConfig(), HyperpriorConfig(high_levels=2)
+    qualities = [1, 20, 50, 80, 95, 96, 97.5, 99, 100]
+    assert all(high.position(q) == plain.position(q) for q in qualities if q <= 95)
+    positions = [high.position(q) for q in qualities]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert high.position(100) == high.top_position == 7.0 and plain.position(100) == 5.0
+    assert "high_levels" not in plain.to_dict() and high.to_dict()["high_levels"] == 2
+
+
+def test_a_model_with_high_levels_started_from_one_without_codes_its_qualities_as_it(models):
+    from aecodec.train.checkpoint import load_weights
+    from aecodec.train.image_codec import TrainableHyperprior
+
+    sliced_file = models / "tiny-sliced.v1.safetensors"
+    sliced, high = TrainableHyperprior(tiny(models).model), TrainableHyperprior(tiny(models, high=2).model)
+    load_weights(sliced, str(sliced_file)), load_weights(high, str(sliced_file))
+    t_old, t_new = sliced.transforms, high.transforms
+    assert t_new.log_gain_enc.shape[0] == t_old.log_gain_enc.shape[0] + 2
+    assert torch.equal(t_new.log_gain_enc[:6], t_old.log_gain_enc)
+    # The new anchors continue the last step of the ladder, and so do their lambdas.
+    last_step = t_old.log_gain_dec[-1] - t_old.log_gain_dec[-2]
+    assert torch.allclose(t_new.log_gain_dec[7] - t_new.log_gain_dec[6], last_step)
+    ratio = t_new.lmbda(torch.tensor([5.0])) / t_new.lmbda(torch.tensor([4.0]))
+    assert torch.allclose(t_new.lmbda(torch.tensor([7.0])) / t_new.lmbda(torch.tensor([6.0])), ratio)
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 64, 64)
+    sliced.eval(), high.eval()
+    with torch.no_grad():
+        for position in (0.0, 3.3, 5.0):
+            p = torch.tensor([position])
+            assert torch.equal(sliced(x, p)["x_hat"], high(x, p)["x_hat"])
+
+
+def test_high_levels_train_and_code_quality_100_finer_than_95(tmp_path, image, monkeypatch):
+    from aecodec.codecs.image import LearnedImageCodec
+    from aecodec.train.freeze import export_image_codec
+
+    run = tiny(tmp_path / "run", high=2)
+    export_image_codec(train(run, log=lambda _: None), tmp_path / "models", "tiny-high", 1,
+                       {"trained": {"command": "test"}})
+    monkeypatch.setenv("AECODEC_MODELS", str(tmp_path / "models"))
+    codec = LearnedImageCodec(model="tiny-high")
+    files = [codec.encode(image, q) for q in (90, 95, 100)]
+    assert len(files[0]) < len(files[1]) < len(files[2])
+    assert codec.decode(files[2]).pixels.shape == image.pixels.shape

@@ -13,6 +13,9 @@ network is a residual on the hyperprior's parameters whose last layer starts at 
 warm-started from a plain hyperprior starts exactly where it was. Decoding stays parallel over
 pixels; only the slices (a handful) run one after another.
 
+Optionally (``high_levels``), gain anchors past the last for a high-fidelity range: qualities
+96-100 run over them (``HyperpriorConfig.position``), their lambdas continuing the ladder.
+
 Optionally (``refine_channels``), latent residual prediction (LRP, Minnen & Singh 2020): before
 synthesis, a small network sees the decoded latent and the means it was coded against and adds
 a correction within half a quantisation bin, recovering part of what rounding lost. It is part
@@ -27,7 +30,9 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from aecodec.models.layers import GainUnits, SimplifiedGDN, conv, deconv
+from aecodec.models.layers import GainUnits, SimplifiedGDN, conv, deconv, quality_to_position
+
+HIGH_FROM = 95.0  # with high_levels, the qualities above this one reach the extra anchors
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class HyperpriorConfig:
     slices: tuple[int, ...] = ()  # channel-conditional slices of y (summing to M); () is the plain hyperprior
     context_channels: int = 48  # width of each slice's context network
     refine_channels: int = 0  # width of the latent residual prediction network; 0: none
+    high_levels: int = 0  # anchors past the last, for qualities above HIGH_FROM (high fidelity)
 
     def __post_init__(self):
         object.__setattr__(self, "slices", tuple(int(s) for s in self.slices))  # JSON gives a list
@@ -53,9 +59,25 @@ class HyperpriorConfig:
             out["slices"] = list(self.slices)
         else:
             del out["slices"], out["context_channels"]
-        if not self.refine_channels:
-            del out["refine_channels"]
+        for key in ("refine_channels", "high_levels"):
+            if not out[key]:
+                del out[key]
         return out
+
+    @property
+    def top_position(self) -> float:
+        """The position of quality 100: the last gain anchor."""
+        return float(self.levels - 1 + self.high_levels)
+
+    def position(self, quality: float) -> float:
+        """Quality 1..100 -> the rate position among the gain anchors: linear over the first
+        ``levels`` anchors, and with ``high_levels``, qualities above HIGH_FROM run on, linearly,
+        over the anchors past them, so every quality up to HIGH_FROM keeps its rate."""
+        position = quality_to_position(quality, self.levels)
+        if not self.high_levels or quality <= HIGH_FROM:
+            return position
+        start = quality_to_position(HIGH_FROM, self.levels)
+        return start + (min(quality, 100.0) - HIGH_FROM) / (100.0 - HIGH_FROM) * (self.top_position - start)
 
     def slice_bounds(self) -> list[tuple[int, int]]:
         """(first, end) channel of every slice, in coding order; the plain hyperprior is one slice."""
@@ -98,7 +120,8 @@ class HyperpriorTransforms(GainUnits):
             deconv(N, N * 3 // 2), nn.ReLU(),
             conv(N * 3 // 2, 2 * M, 3, 1),
         )
-        self.add_gain_units(M, config.levels, config.lambda_q1, config.lambda_q100, latent_dims=2)
+        self.add_gain_units(M, config.levels, config.lambda_q1, config.lambda_q100, latent_dims=2,
+                            extra_levels=config.high_levels)
         # Like h_s, these run as integer networks at inference: 1x1 and 3x3 convolutions, ReLU.
         self.context = nn.ModuleList(
             context_network(first, end - first, config.context_channels)

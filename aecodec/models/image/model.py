@@ -11,7 +11,7 @@ from aecodec.entropy.tables import CdfTables
 from aecodec.models.image.hyperprior import HyperpriorConfig, HyperpriorTransforms
 from aecodec.models.image.integer import A_BITS, IntegerNetwork
 from aecodec.models.image.tiling import tiled
-from aecodec.models.layers import SubpixelConv, quality_to_position
+from aecodec.models.layers import SubpixelConv
 from aecodec.models.weights import (load_transforms, tables_from_tensors, tables_to_tensors, transforms_to_tensors,
                                      with_prefix)
 
@@ -196,7 +196,7 @@ class HyperpriorCodec:
         return np.searchsorted(self.scale_table[:-1], scales.numpy(), side="left").astype(np.int32)
 
     def gains(self, quality: float) -> tuple[torch.Tensor, torch.Tensor]:
-        pos = torch.tensor([quality_to_position(quality, self.config.levels)], dtype=torch.float32)
+        pos = torch.tensor([self.config.position(quality)], dtype=torch.float32)
         return self.transforms.gains(pos.to(self.transforms.log_gain_enc.device))
 
     # --- decoder side ---------------------------------------------------------------------
