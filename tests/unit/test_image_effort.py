@@ -25,7 +25,7 @@ def rd_cost(codec, img: Image, data: bytes) -> float:
     """bpp + lambda(quality) * 255^2 * MSE of a file, from its real size and its decoded pixels."""
     _, model = codec.loaded()
     quality = codec.unpack(data).header["quality"]
-    pos = torch.tensor([image_effort.quality_to_position(quality, model.config.levels)])
+    pos = torch.tensor([model.config.position(quality)])
     out = codec.decode(data).pixels.astype(np.float64)
     mse = float(np.mean(((out - img.pixels) / 255) ** 2))
     return len(data) * 8 / (img.height * img.width) + float(model.transforms.lmbda(pos)) * 255**2 * mse

@@ -43,7 +43,11 @@ class MaskConfig:
         return self.n_fft // 2 + 1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The card's config; without floor features that key is left out, as cards before it did."""
+        out = asdict(self)
+        if not self.floor_features:
+            del out["floor_features"]
+        return out
 
 
 class SpectralMaskNet(StateDictModel):
