@@ -1567,6 +1567,9 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         "slices 0": b'{"model": {"slices": [0, 128]}}', "slices of floats": b'{"model": {"slices": [64.5, 63.5]}}',
         "context_channels 10^6": b'{"model": {"slices": [64, 64], "context_channels": 1000000}}',
         "context_channels 0": b'{"model": {"slices": [128], "context_channels": 0}}',
+        "refine_channels 10^6": b'{"model": {"refine_channels": 1000000}}',
+        "refine_channels -1": b'{"model": {"refine_channels": -1}}',
+        "high_levels 1000": b'{"model": {"high_levels": 1000}}', "high_levels a string": b'{"model": {"high_levels": "2"}}',
     }
     for label, recipe in recipes.items():
         train(f"image-codec recipe: {label}", "image-codec", ["--config", "r.json"], {"r.json": recipe})
@@ -1591,6 +1594,11 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
     for label, value in degrade.items():
         train(f"audio-denoise recipe {label}", "audio-denoise", ["--config", "r.json"],
               {"r.json": ('{"task": "audio-denoise", "degrade": {%s}}' % value).encode()})
+    for label, value in {"suppression_loss -1": '"suppression_loss": -1', "suppression_loss a string": '"suppression_loss": "x"',
+                         "floor_features a string": '"model": {"floor_features": "yes"}',
+                         "floor_features 10^6": '"model": {"floor_features": 1000000}'}.items():
+        train(f"audio-denoise recipe {label}", "audio-denoise", ["--config", "r.json"],
+              {"r.json": ('{"task": "audio-denoise", %s}' % value).encode()})
     audio_recipes = {"segment_seconds 10^6": b'{"segment_seconds": 1000000}',
                      "batch 4096 x 60 s": b'{"batch_size": 4096, "segment_seconds": 60}',
                      "sample_rate 1": b'{"model": {"sample_rate": 1}}', "strides 0": b'{"model": {"strides": [0, 0]}}'}
