@@ -127,6 +127,12 @@ class Outcome:
 # --- the .aec format, written and read here independently of aecodec.container ----------------
 
 
+def other_prefix(sha: str) -> str:
+    """A hash prefix that names no installed weights: ``sha`` with its last digit changed (appending
+    a digit can still be a prefix of the real hash, which then decodes legally)."""
+    return sha[:-1] + f"{(int(sha[-1], 16) + 1) % 16:x}"
+
+
 def header_dictionary() -> bytes:
     from aecodec.container import HEADER_DICTIONARY  # a constant of format 2 (pure stdlib module)
 
@@ -813,7 +819,7 @@ def image_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         sha = fx.audio_sha if name == "audio-conv-lstm" else fx.image_sha
         h = {**rh, "model": {"name": name, "sha256": sha}}
         cases += header_pair(kind, f"model name {name[:30]!r}", h, rs, "refuse", None, True, rng)
-    for sha in ("0" * 16, "f" * 64, fx.audio_sha, fx.image_sha + "0"):
+    for sha in ("0" * 16, "f" * 64, fx.audio_sha, other_prefix(fx.image_sha)):
         h = {**rh, "model": {"name": "image-hyperprior", "sha256": sha}}
         cases += header_pair(kind, f"unknown sha256 {sha[:20]}", h, rs, "refuse", None, True, rng)
     if fx.old_image_sha:
@@ -1212,7 +1218,7 @@ def mdct_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
         header = {**h, "model": {"name": name, "sha256": sha}}
         cases += pair(f"model {ascii(name)}", header, s, "refuse") if name.isprintable() else \
             header_pair(kind, f"mdct model {ascii(name)}", header, s, "refuse", None, False, rng, out="out.wav")
-    for sha in ("0" * 16, "f" * 64, fx.audio_sha, fx.mdct_sha + "0"):
+    for sha in ("0" * 16, "f" * 64, fx.audio_sha, other_prefix(fx.mdct_sha)):
         cases += pair(f"unknown sha256 {sha[:20]}", {**h, "model": {"name": "audio-mdct", "sha256": sha}}, s, "refuse")
     upper = {**h, "model": {"name": "audio-mdct", "sha256": fx.mdct_sha.upper()}}  # not hex as format 2 spells it
     cases += header_pair(kind, "mdct sha256 upper case", upper, s, "refuse", None, False, rng, out="out.wav")
