@@ -67,6 +67,19 @@ def image():
     return read_image(DATA / "canyon_wren.png")
 
 
+def decoded_with_threads(codec, data: bytes, counts) -> list[np.ndarray]:
+    """The file's decoded pixels with torch set to each thread count in turn."""
+    before = torch.get_num_threads()
+    try:
+        pixels = []
+        for count in counts:
+            torch.set_num_threads(count)
+            pixels.append(codec.decode(data).pixels)
+        return pixels
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_the_decoder_reads_exactly_the_encoders_symbols_and_the_contexts_matter(sliced, image):
     data = sliced.encode(image, 50)
     model = sliced.model()
@@ -91,14 +104,7 @@ def test_decoding_gives_the_same_pixels_with_any_thread_count_and_context_tile(s
     from aecodec.models.image import model as image_model
 
     data = sliced.encode(image, 70)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = sliced.decode(data).pixels
-        torch.set_num_threads(2)
-        two = sliced.decode(data).pixels
-    finally:
-        torch.set_num_threads(before)
+    one, two = decoded_with_threads(sliced, data, (1, 2))
     monkeypatch.setattr(image_model, "CONTEXT_ROWS", 2)
     tiled = sliced.decode(data).pixels
     assert np.array_equal(one, two) and np.array_equal(one, tiled)
@@ -152,19 +158,12 @@ def test_slices_must_cover_the_latent():
 def test_latent_residual_prediction_refines_what_the_decoder_synthesises(refined, image):
     model = refined.model()
     data = refined.encode(image, 60)
-    before = torch.get_num_threads()
-    try:
-        torch.set_num_threads(1)
-        one = refined.decode(data).pixels
-        torch.set_num_threads(2)
-        two = refined.decode(data).pixels
-    finally:
-        torch.set_num_threads(before)
+    one, two = decoded_with_threads(refined, data, (1, 2))
     assert np.array_equal(one, two)
     # The refinement is the decoder's: the same symbols synthesised without it give other pixels,
     # and its correction stays within half a quantisation bin.
-    z_sym = torch.from_numpy(refined.symbols(data)["z"][0])
-    y_sym = refined.symbols(data)["y"][0]
+    symbols = refined.symbols(data)
+    z_sym, y_sym = torch.from_numpy(symbols["z"][0]), symbols["y"][0]
     y_hat, means = model.latent(z_sym, lambda first, end, m, idx: y_sym[:, first:end])
     assert means is not None and torch.equal(y_hat - means, torch.from_numpy(y_sym).float())
     correction = model.transforms.refined(y_hat, means) - y_hat

@@ -74,13 +74,10 @@ class SpectralMaskNet(StateDictModel):
         """Complex [B, bins, frames] -> gains [B, bins, frames] in [0, 1]. Each call starts from a
         zero GRU state: chunks are joined by overlap and crossfade, not by carrying state (which a
         backward pass could not do anyway)."""
-        features = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
+        log_magnitude = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
+        features = log_magnitude - self.local_level(log_magnitude) if self.config.normalise else log_magnitude
         if self.config.floor_features:
-            above_floor = features - self.noise_floor(features)
-        if self.config.normalise:
-            features = features - self.local_level(features)
-        if self.config.floor_features:
-            features = torch.cat([features, above_floor], dim=2)
+            features = torch.cat([features, log_magnitude - self.noise_floor(log_magnitude)], dim=2)
         h, _ = self.gru(self.encoder(features))
         return torch.sigmoid(self.decoder(h)).transpose(1, 2)
 

@@ -143,7 +143,6 @@ class HyperpriorTransforms(GainUnits):
         d_means, d_scales = self.context[index](torch.cat([*decoded, means, scales], dim=1)).chunk(2, dim=1)
         return means + d_means, scales + d_scales
 
-
     def refined(self, y_hat: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
         """The latent synthesis sees: the quantised (gained) ``y_hat`` plus the residual predicted
         from it and the ``means`` it was coded against, within half a bin (y_hat itself without
