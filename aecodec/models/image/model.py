@@ -203,25 +203,22 @@ class HyperpriorCodec:
     @torch.no_grad()
     def synthesise(self, y_hat: torch.Tensor, means: torch.Tensor | None, quality: float, tile: int,
                    on_tile=None) -> torch.Tensor:
-        """``latent``'s quantised gained latent and means (both consumed: ungained in place, which
-        saves the decoder a latent-sized copy) -> uint8 [H, W, 3] image (still padded to the
-        stride); ``on_tile()`` after each tile. With latent residual prediction, each tile first
-        refines its latent from the means (its one-cell reach is within the tile margin)."""
+        """``latent``'s quantised gained latent and means (both consumed) -> uint8 [H, W, 3] image
+        (still padded to the stride); ``on_tile()`` after each tile. Each tile is ungained on its
+        own (tiles overlap, so never in place); with latent residual prediction it first refines
+        its latent from the means (a one-cell reach, within the tile margin)."""
         _, g_dec = self.gains(quality)
         g_dec = g_dec.to(self.device)
         refine = means is not None
         if refine:  # one tensor, so the tiles cut the latent and its means alike
             y_hat = torch.cat([y_hat, means], dim=1)
             del means
-        else:
-            y_hat = y_hat.mul_(g_dec.cpu())
         M = self.config.M
 
         def step(t: torch.Tensor) -> torch.Tensor:  # each tile goes to uint8 at once: bounded memory
             t = to_device(t, self.device)
-            if refine:
-                t = self.transforms.refined(t[:, :M], t[:, M:]).mul_(g_dec)
-            t = t.contiguous(memory_format=torch.channels_last)
+            t = self.transforms.refined(t[:, :M], t[:, M:]) if refine else t
+            t = torch.mul(t, g_dec).contiguous(memory_format=torch.channels_last)
             x = self.synthesis(t).clamp_(0, 1).mul_(255).round_()
             return x.to(torch.uint8).cpu()
 
