@@ -44,9 +44,12 @@ class LearnedImageCodec(LazyModel):
         self.effort = effort
 
     def model_identity(self) -> str:
-        """As every codec's, with the effort when it is not the plain encoder's: its rows differ."""
+        """As every codec's, with the effort and its step count when it is not the plain encoder's:
+        its rows differ, and a change of an effort's steps makes the benchmarks measure it again."""
+        from aecodec.codecs.image_effort import EFFORT_STEPS
+
         identity = super().model_identity()
-        return identity if self.effort == 1 else f"{identity} effort {self.effort}"
+        return identity if self.effort == 1 else f"{identity} effort {self.effort} ({EFFORT_STEPS[self.effort]} steps)"
 
     # --- encode ------------------------------------------------------------------------
     def encode(self, item: Image, quality: float, progress: Progress | None = None, effort: int | None = None) -> bytes:

@@ -28,7 +28,7 @@ from aecodec.models.image.integer import A_BITS, W_BITS
 from aecodec.models.image.model import TILE, Z_LIMIT
 
 # Adam steps per effort; effort 1 is the plain encoder (no optimisation, today's files).
-EFFORT_STEPS = {1: 0, 2: 10, 3: 20, 4: 35, 5: 50, 6: 80, 7: 120, 8: 200, 9: 300}
+EFFORT_STEPS = {1: 0, 2: 10, 3: 20, 4: 35, 5: 50, 6: 80, 7: 150, 8: 300, 9: 600}
 # Optimised only while the codec runs its transforms untiled (padded area <= 2 MP): the graph
 # of g_s for the gradient stays around 1 GB; larger images get the plain encoder.
 MAX_PIXELS = TILE * TILE * 2

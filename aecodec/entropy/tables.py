@@ -64,11 +64,6 @@ def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
     return np.asarray(out, dtype=np.int32).reshape(indexes.shape)
 
 
-def scale_indexes(scales: np.ndarray, scale_table: np.ndarray) -> np.ndarray:
-    """CompressAI's GaussianConditional.build_indexes: how many table scales lie below each scale."""
-    return np.searchsorted(scale_table[:-1], scales, side="left").astype(np.int32)
-
-
 class StreamDecoder:
     """Reads one rANS stream in pieces, for coders whose next tables depend on the symbols just
     read. ``max_symbols`` bounds how many it may read: the stream is padded for that many, as

@@ -110,5 +110,5 @@ def test_the_benchmarks_name_an_effort_aecodec_e_n():
     codec = get_codec("aecodec-e5", "image", "cpu")
     assert isinstance(codec, LearnedImageCodec) and codec.effort == 5
     plain = get_codec("aecodec", "image", "cpu")
-    assert codec.model_identity() == plain.model_identity() + " effort 5"  # its rows are its own
+    assert codec.model_identity() == plain.model_identity() + " effort 5 (50 steps)"  # its rows are its own
     assert default_qualities("aecodec-e5") == default_qualities("aecodec")

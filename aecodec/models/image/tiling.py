@@ -39,12 +39,3 @@ def tiled(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int
             if on_tile is not None:
                 on_tile()
     return out
-
-
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Replicate-pad the bottom and right edges up to a multiple of ``multiple``."""
-    h, w = x.shape[2], x.shape[3]
-    ph, pw = -h % multiple, -w % multiple
-    if ph == 0 and pw == 0:
-        return x
-    return torch.nn.functional.pad(x, (0, pw, 0, ph), mode="replicate")
