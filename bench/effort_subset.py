@@ -31,8 +31,8 @@ def main() -> None:
     parser.add_argument("--codec", default="aecodec-e9")
     args = parser.parse_args()
 
-    from aecodec.metrics.bd import bd_rate
-    from aecodec.metrics.image import ms_ssim_db
+    from aecodec.bench.image import LAYOUT
+    from aecodec.bench.report import bd_tables, extra_bd_rates, mean_points
 
     effort = [json.loads(line) for line in args.effort_rows.read_text().splitlines()]
     effort = [r for r in effort if r["codec"] == args.codec and r["quality"] in QUALITIES]
@@ -40,32 +40,30 @@ def main() -> None:
     for r in effort:
         seen[r["file"]].add(r["quality"])
     photos = sorted(f for f, qs in seen.items() if set(QUALITIES) <= qs)
-    rows = [r for r in effort if r["file"] in photos]
-    rows += [json.loads(line) for line in args.full.read_text().splitlines()]
-    points: dict[str, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    rows = effort + [json.loads(line) for line in args.full.read_text().splitlines()]
+    files: dict[tuple[str, int], set[str]] = defaultdict(set)  # the photos each (codec, quality) has
     for r in rows:
         if r["file"] in photos:
-            points[r["codec"]][r["quality"]].append(r)
-
-    def curve(codec: str, metric: str, qualities=None) -> tuple[list[float], list[float]]:
-        qs = sorted(q for q, rs in points[codec].items()
-                    if len(rs) == len(photos) and (qualities is None or q in qualities))
-        rate = [float(np.mean([r["bpp"] for r in points[codec][q]])) for q in qs]
-        value = [float(np.mean([r[metric] for r in points[codec][q]])) for q in qs]
-        return rate, [ms_ssim_db(v) for v in value] if metric == "ms_ssim" else value
+            files[(r["codec"], r["quality"])].add(r["file"])
+    complete = defaultdict(list)  # per codec, the qualities measured on every photo
+    for (codec, quality), have in sorted(files.items()):
+        if len(have) == len(photos):
+            complete[codec].append(quality)
+    codecs = [c for c in ("jpeg", args.codec, *CODECS) if c in complete]
+    points = mean_points(LAYOUT, rows, set(photos), {c: tuple(complete[c]) for c in codecs})
+    psnr, _ = bd_tables(LAYOUT, points, "jpeg")
+    ms_ssim = extra_bd_rates(LAYOUT, points, "jpeg")["bd_rate_ms_ssim"]
 
     print(f"{len(photos)} dev photos: {', '.join(photos)}\n")
     print("| codec | BD-rate vs JPEG (PSNR) | BD-rate vs JPEG (MS-SSIM) | encode s/image |")
     print("|---|---|---|---|")
-    for codec in (args.codec, *CODECS):
-        if codec not in points:
-            continue
-        bd = [bd_rate(*curve("jpeg", m), *curve(codec, m)) for m in ("psnr", "ms_ssim")]
-        seconds = np.mean([r["encode_s"] for rs in points[codec].values() for r in rs])
-        print(f"| {codec} | {bd[0]:+.1f} % | {bd[1]:+.1f} % | {seconds:.1f} |")
-    same = [bd_rate(*curve("aecodec", m, QUALITIES), *curve(args.codec, m)) for m in ("psnr", "ms_ssim")]
+    for codec in codecs[1:]:
+        seconds = np.mean([p["encode_s"] for p in points[codec]])
+        print(f"| {codec} | {psnr[codec]:+.1f} % | {ms_ssim[codec]:+.1f} % | {seconds:.1f} |")
+    same = mean_points(LAYOUT, rows, set(photos), {"aecodec": QUALITIES, args.codec: QUALITIES})
     print(f"\n{args.codec} against aecodec's default effort at qualities {', '.join(map(str, QUALITIES))}: "
-          f"BD-rate {same[0]:+.1f} % (PSNR), {same[1]:+.1f} % (MS-SSIM)")
+          f"BD-rate {bd_tables(LAYOUT, same, 'aecodec')[0][args.codec]:+.1f} % (PSNR), "
+          f"{extra_bd_rates(LAYOUT, same, 'aecodec')['bd_rate_ms_ssim'][args.codec]:+.1f} % (MS-SSIM)")
 
 
 if __name__ == "__main__":

@@ -39,9 +39,10 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
+    from aecodec.bench.image import read_as_rgb
     from aecodec.codecs import image_effort
     from aecodec.codecs.image import LearnedImageCodec
-    from aecodec.media.image import Image, read_image
+    from aecodec.media.image import Image
     from aecodec.metrics.bd import bd_rate
     from aecodec.metrics.image import psnr_rgb
 
@@ -59,7 +60,7 @@ def main() -> None:
         image_effort.Adam = Decayed
 
     def crop(path: Path) -> Image:
-        pixels = read_image(path).pixels[:, :, :3]
+        pixels = read_as_rgb(path).pixels
         top, left = (pixels.shape[0] - CROP_H) // 2, (pixels.shape[1] - CROP_W) // 2
         return Image(np.ascontiguousarray(pixels[top : top + CROP_H, left : left + CROP_W]))
 
