@@ -7,12 +7,13 @@ import hashlib
 
 
 def symbols_sha256(codec, data: bytes) -> str:
-    """sha256 over a file's entropy-decoded symbols in file order: z then y for an image, chunk
+    """sha256 over a file's entropy-decoded symbols in file order: z, y, then the residual layer's
+    for an image, chunk
     by chunk for audio: the conv-lstm codec's latents (its envelope layer is not part of it), the
     MDCT codec's band levels then coefficients."""
     symbols = codec.symbols(data)
     digest = hashlib.sha256()
-    for kind in ("z", "y", "latent", "levels", "coefficients"):
+    for kind in ("z", "y", "residual", "latent", "levels", "coefficients"):
         for array in symbols.get(kind, []):
             digest.update(array.tobytes())
     return digest.hexdigest()

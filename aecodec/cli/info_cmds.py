@@ -15,8 +15,8 @@ from aecodec.cli.common import escaped, model_words, verbose
 from aecodec.errors import AecError
 
 # Header keys the table shows in words; the others (and these too with --verbose) follow as they are.
-SHOWN = {"media", "model", "quality", "geometry", "tiles", "channel_coding", "channels", "sample_rate", "frames",
-         "side_quality", "silence"}
+SHOWN = {"media", "model", "quality", "geometry", "tiles", "residual", "channel_coding", "channels", "sample_rate",
+         "frames", "side_quality", "silence"}
 TECHNICAL = {"streams", "y_group_channels", "chunking", "dc_offset", "envelope", "mdct"}  # only with --verbose
 
 
@@ -92,6 +92,10 @@ def image_rows(header: dict, facts: dict) -> list[tuple[str, str]]:
     size = number(tiles.get("size"))
     if size is not None:
         rows.append(("tiles", "none (the whole image at once)" if size == 0 else f"{size:g} x {size:g} pixels"))
+    residual = header.get("residual") if isinstance(header.get("residual"), dict) else {}
+    step = number(residual.get("step"))
+    if step is not None:
+        rows.append(("residual", f"step {step:g}: every sample within {(step - 1) / 2:g} of the original"))
     return rows
 
 

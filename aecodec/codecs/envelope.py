@@ -22,7 +22,7 @@ from functools import lru_cache
 import numpy as np
 
 from aecodec.codecs.base import cheapest_bits, min_stream_bytes
-from aecodec.entropy.tables import CdfTables, decode, encode
+from aecodec.entropy.tables import CdfTables, decode, encode, geometric_tables
 from aecodec.errors import FormatError
 
 PRECISION = 16
@@ -105,19 +105,7 @@ def rung_ratios(x: np.ndarray, x_hat: np.ndarray, sample_rate: int) -> list[np.n
 @lru_cache(maxsize=None)
 def tables() -> CdfTables:
     """Two-sided geometric pmfs over -RANGE..RANGE (plus the escape slot), integer-exact."""
-    total = 1 << PRECISION
-    cdfs = []
-    for ratio in RATIOS:
-        weights = [1 << 20]
-        for _ in range(RANGE):
-            weights.append(max(1, weights[-1] * ratio // 256))
-        pmf = weights[:0:-1] + weights + [1]  # -RANGE..RANGE, then the escape slot
-        scale = sum(pmf)
-        counts = [max(1, w * (total - len(pmf)) // scale) for w in pmf]
-        counts[RANGE] += total - sum(counts)  # the rounding remainder goes to symbol 0
-        cdfs.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
-    n = len(cdfs[0])
-    return CdfTables(np.stack(cdfs), np.full(len(cdfs), n, np.int32), np.full(len(cdfs), -RANGE, np.int32))
+    return geometric_tables(RATIOS, RANGE, PRECISION)
 
 
 @lru_cache(maxsize=8)

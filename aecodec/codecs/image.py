@@ -2,7 +2,8 @@
 
 Streams of an image file, in order: the hyper-latent z, the latent y in channel groups
 (each of the model's slices, in order, in runs of ``y_group_channels`` channels; a model without
-slices is one slice), then the alpha plane as PNG when the source had one. Header keys are specified in docs/FORMAT.md. The image's ICC profile,
+slices is one slice), above quality 95 the residual layer's planes (``image_residual``), then the
+alpha plane as PNG when the source had one. Header keys are specified in docs/FORMAT.md. The image's ICC profile,
 EXIF and XMP (``Image.metadata``) go into the container's ``metadata`` and come back on decode.
 """
 
@@ -15,6 +16,7 @@ import math
 import numpy as np
 
 from aecodec import container
+import aecodec.codecs.image_residual as image_residual
 from aecodec.codecs.base import (RANS_MIN_BYTES, EncodeResult, LazyModel, Progress, check_quality,
                                  cheapest_bits, highest_quality_within, min_stream_bytes)
 from aecodec.errors import FormatError, InputError
@@ -118,9 +120,21 @@ class LearnedImageCodec(LazyModel):
                 "tiles": {"size": tile},
                 "y_group_channels": group,
             }
+            step = image_residual.residual_step(quality)
+            if step is not None:
+                streams += self._residual_streams(item, header, streams + alpha_stream, step)
             return container.pack(header, refuse_unreadable(header, streams + alpha_stream, model), metadata)
 
         return at
+
+    def _residual_streams(self, item: Image, header: dict, streams: list[bytes], step: int) -> list[bytes]:
+        """Decodes the file so far as the decoder will, then codes what it misses (adds the
+        ``residual`` key to ``header``)."""
+        decoded = self.decode(container.pack(header, streams)).pixels[:, :, :planes_of(item.channels)]
+        symbols = image_residual.quantise(item.pixels[:, :, : decoded.shape[2]], decoded, step)
+        choice = image_residual.choose_tables(symbols, MAX_GROUP_SYMBOLS)
+        header["residual"] = {"step": step, "tables": choice.tolist()}
+        return image_residual.encode_planes(symbols, choice, MAX_GROUP_SYMBOLS)
 
     # --- decode ------------------------------------------------------------------------
     def decode(self, data: bytes | container.Container, progress: Progress | None = None) -> Image:
@@ -129,28 +143,33 @@ class LearnedImageCodec(LazyModel):
         parsed = self.unpack(data)
         height, width, channels, quality, tile, group = check_image_header(parsed.header)
         steps = Steps(progress, tile_count(padded_size(height), padded_size(width), tile))
-        model, _, (y_hat, means), _ = self._symbols(parsed, height, width, channels, tile, group, steps)
+        model, _, (y_hat, means), _, residual = self._symbols(parsed, height, width, channels, tile, group, steps)
         rgb = model.synthesise(y_hat, means, quality, tile, steps.tick).numpy()[:height, :width]
+        pixels = to_gray(rgb) if channels == 1 else rgb
+        if residual is not None:
+            pixels = image_residual.reconstruct(pixels, residual[1], residual[0])
         metadata = ImageMetadata(**parsed.metadata)
-        if channels == 1:
-            return Image(to_gray(rgb), metadata)
         if channels == 4:
             alpha = read_png_plane(parsed.streams[-1], height, width)
-            return Image(np.concatenate([rgb, alpha[:, :, None]], axis=2), metadata)
-        return Image(np.ascontiguousarray(rgb), metadata)
+            return Image(np.concatenate([pixels, alpha[:, :, None]], axis=2), metadata)
+        return Image(np.ascontiguousarray(pixels), metadata)
 
     def symbols(self, data: bytes | container.Container) -> dict[str, list[np.ndarray]]:
         """The file's entropy-decoded symbols, checked as ``decode`` checks them: ``{"z": [the
-        hyper-latent], "y": [the latent]}``, int32 arrays of shape (1, channels, rows, columns)."""
+        hyper-latent], "y": [the latent]}``, int32 arrays of shape (1, channels, rows, columns),
+        and above quality 95 ``"residual": [(planes, height, width) int16]``."""
         parsed = self.unpack(data)
         height, width, channels, _, tile, group = check_image_header(parsed.header)
-        _, z_sym, _, y_sym = self._symbols(parsed, height, width, channels, tile, group)
-        return {"z": [z_sym], "y": [y_sym]}
+        _, z_sym, _, y_sym, residual = self._symbols(parsed, height, width, channels, tile, group)
+        symbols = {"z": [z_sym], "y": [y_sym]}
+        if residual is not None:
+            symbols["residual"] = [residual[1]]
+        return symbols
 
     def _symbols(self, parsed: container.Container, height: int, width: int, channels: int, tile: int, group: int,
                  steps: Steps | None = None):
-        """(model, z symbols, ``model.latent``'s (y_hat, means), y symbols) of a file whose header
-        is checked.
+        """(model, z symbols, ``model.latent``'s (y_hat, means), y symbols, the residual layer's
+        (step, symbols) or None) of a file whose header is checked.
 
         The header is checked before torch is even imported, the streams' layout and lengths
         before anything is decoded: damaged or forged files are refused in milliseconds, no
@@ -161,7 +180,8 @@ class LearnedImageCodec(LazyModel):
         from aecodec.entropy.tables import decode
 
         model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
-        check_image_streams(model, parsed.streams, height, width, channels, tile, group)
+        layer = residual_layer(parsed.header, channels)
+        check_image_streams(model, parsed.streams, height, width, channels, tile, group, layer)
         N, stride = model.config.N, model.stride
         z_shape = (1, N, -(-height // stride), -(-width // stride))
         z_sym = decode(parsed.streams[0], model.z_indexes(z_shape), model.z_tables)
@@ -187,7 +207,15 @@ class LearnedImageCodec(LazyModel):
                     steps.tick()
             return y_sym[:, first:end]
 
-        return model, z_sym, model.latent(torch.from_numpy(z_sym), read), y_sym
+        latent = model.latent(torch.from_numpy(z_sym), read)
+        residual = None
+        if layer is not None:
+            step, choice = layer
+            first = 1 + len(groups)
+            count = image_residual.stream_count(len(choice), height, width, MAX_GROUP_SYMBOLS)
+            residual = step, image_residual.decode_planes(parsed.streams[first : first + count], choice, height, width,
+                                                          MAX_GROUP_SYMBOLS)
+        return model, z_sym, latent, y_sym, residual
 
 
 class Steps:
@@ -247,10 +275,23 @@ def padded_size(size: int, stride: int = 64) -> int:
     return size + -size % stride
 
 
-def check_image_streams(model, streams, height: int, width: int, channels: int, tile: int, group: int) -> None:
+def planes_of(channels: int) -> int:
+    """Colour planes the residual layer codes: one for a gray image, three otherwise (not alpha)."""
+    return 1 if channels == 1 else 3
+
+
+def residual_layer(header: dict, channels: int) -> tuple[int, np.ndarray] | None:
+    """The checked (step, table choice) of the header's residual layer; None without one."""
+    if "residual" not in header:
+        return None
+    return image_residual.check_header(header["residual"], planes_of(channels))
+
+
+def check_image_streams(model, streams, height: int, width: int, channels: int, tile: int, group: int,
+                        layer: tuple[int, np.ndarray] | None = None) -> None:
     """Refuse streams that cannot be what a valid header says, before anything is decoded: the
-    tiling and grouping the encoder uses, the stream count, and a z stream long enough for the
-    symbols the geometry implies (docs/FORMAT.md, "Limits")."""
+    tiling and grouping the encoder uses, the stream count, and z and residual streams long
+    enough for the symbols the geometry implies (docs/FORMAT.md, "Limits")."""
     hp, wp = padded_size(height, model.stride), padded_size(width, model.stride)
     if tile != model.tile_for(hp, wp):
         raise FormatError(f"the header's tile size {tile} is not the {model.tile_for(hp, wp)} a {width}x{height} image "
@@ -260,7 +301,9 @@ def check_image_streams(model, streams, height: int, width: int, channels: int, 
     if group > most:
         raise FormatError(f"the header groups {group} latent channels a stream, at most {most} fit an image of this "
                           "size; the file is damaged")
-    expected = 1 + len(stream_channels(model, group)) + (channels == 4)
+    latent = 1 + len(stream_channels(model, group))
+    residual = 0 if layer is None else image_residual.stream_count(len(layer[1]), height, width, MAX_GROUP_SYMBOLS)
+    expected = latent + residual + (channels == 4)
     if len(streams) != expected:
         raise FormatError(f"an image of this shape needs {expected} streams, the file has {len(streams)}; it is damaged")
     if any(len(s) < RANS_MIN_BYTES for s in streams[: expected - (channels == 4)]):
@@ -269,6 +312,8 @@ def check_image_streams(model, streams, height: int, width: int, channels: int, 
     if len(streams[0]) < need:
         raise FormatError(f"a {width}x{height} image needs a hyper-latent stream of at least {need} bytes, the file's "
                           f"has {len(streams[0])}; it is damaged or forged")
+    if layer is not None:
+        image_residual.check_streams(streams[latent : latent + residual], layer[1], height, width, MAX_GROUP_SYMBOLS)
 
 
 def group_channels(model, cells: int) -> int:
@@ -300,7 +345,7 @@ def refuse_unreadable(header: dict, streams: list, model) -> list:
     """The encoder's last step runs the decoder's checks: it never writes a file they refuse."""
     try:
         height, width, channels, _, tile, group = check_image_header(header)
-        check_image_streams(model, streams, height, width, channels, tile, group)
+        check_image_streams(model, streams, height, width, channels, tile, group, residual_layer(header, channels))
     except FormatError as exc:
         raise InputError(f"aecodec would write a file it cannot read ({exc}); please report this") from None
     return streams

@@ -8,7 +8,8 @@ Layout, all integers little-endian::
 
 The header is a JSON object: in format 2 deflated with a preset dictionary of the usual keys
 (214 bytes of JSON become about 28), in format 1 as plain text. Since format 2.1 it may carry an
-image's ICC profile, EXIF and XMP (``metadata``, container/metadata.py).
+image's ICC profile, EXIF and XMP (``metadata``, container/metadata.py), since 2.2 an image's
+residual layer (``residual``, codecs/image_residual.py).
 
 Pure stdlib on purpose: `aecodec info` reads headers without importing numpy or torch.
 """
@@ -29,7 +30,7 @@ from aecodec.errors import FormatError, InputError
 
 MAGIC = b"AEC\x1a"
 MAJOR = 2
-MINOR = 1  # 2.1 added the optional "metadata" key, which 2.0 readers ignore
+MINOR = 2  # 2.1 added the optional "metadata" key (2.0 readers ignore it); 2.2 the image "residual" layer
 MAX_HEADER_BYTES = 1 << 20  # of JSON text, and of the stored (deflated) header
 # Format 2's preset DEFLATE dictionary: typical audio then image headers (the most frequent
 # strings last, nearest to the data). Part of the format: it never changes within major 2.

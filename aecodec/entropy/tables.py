@@ -37,6 +37,25 @@ class CdfTables:
         return lists
 
 
+def geometric_tables(ratios: tuple[int, ...], span: int, precision: int = 16) -> CdfTables:
+    """One two-sided geometric (discrete Laplacian) pmf per ratio (its decay per unit, over 256)
+    over -span..span, plus the escape slot, as integer CDFs of ``precision`` bits. Integer
+    arithmetic only, so every machine builds the same tables."""
+    total = 1 << precision
+    cdfs = []
+    for ratio in ratios:
+        weights = [1 << 20]
+        for _ in range(span):
+            weights.append(max(1, weights[-1] * ratio // 256))
+        pmf = weights[:0:-1] + weights + [1]  # -span..span, then the escape slot
+        scale = sum(pmf)
+        counts = [max(1, w * (total - len(pmf)) // scale) for w in pmf]
+        counts[span] += total - sum(counts)  # the rounding remainder goes to symbol 0
+        cdfs.append(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    n = len(cdfs[0])
+    return CdfTables(np.stack(cdfs), np.full(len(cdfs), n, np.int32), np.full(len(cdfs), -span, np.int32))
+
+
 def encode(symbols: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
     """rANS-code int symbols, each with the table named by its index (out-of-range: bypass)."""
     cdfs, lengths, offsets = tables._lists()

@@ -145,11 +145,18 @@ def test_info_is_a_readable_table(image_aec, audio_aec):
     assert rows["model"].startswith("image-hyperprior v") and rows["quality"] == "50"
     assert rows["image"] == "384 x 216, RGB" and float(rows["bpp"]) == pytest.approx(
         image_aec.stat().st_size * 8 / (384 * 216), abs=1e-4)
-    assert rows["tiles"].startswith("none") and "{" not in image
+    assert rows["tiles"].startswith("none") and "{" not in image and "residual" not in rows
     audio = dict(line.split(None, 1) for line in aecodec("info", audio_aec).stdout.decode().splitlines())
     assert audio["model"].startswith("audio-mdct v") and audio["quality"].startswith("20") and "mdct" not in audio
     assert audio["duration"].startswith("4.000 s") and audio["bitrate"].endswith(" kbps")
     assert audio["audio"].startswith("24000 Hz, 1 channel")
+
+
+def test_info_names_the_residual_layer_of_the_top_qualities(tmp_path):
+    out = tmp_path / "top.aec"
+    assert aecodec("encode", IMAGE, "-o", out, "-q", "99").returncode == 0
+    rows = dict(line.split(None, 1) for line in aecodec("info", out).stdout.decode().splitlines())
+    assert rows["residual"] == "step 9: every sample within 4 of the original"
 
 
 def test_info_and_models_json_are_json_lines(image_aec, audio_aec):

@@ -31,6 +31,8 @@ SOURCES = {  # name (without the version) -> (sample, crop box, quality)
     "rgb-q95": ("canyon_wren.png", (200, 100, 328, 196), 95),
     "gray-q50": ("lake_gray.png", (0, 0, 100, 70), 50),
     "rgba-q40": ("osprey_alpha.png", (0, 0, 120, 90), 40),
+    "rgb-q100": ("canyon_wren.png", (300, 150, 428, 246), 100),  # the residual layer (qualities above 95)
+    "gray-q98": ("lake_gray.png", (100, 70, 200, 140), 98),
 }
 
 

@@ -58,7 +58,8 @@ def test_a_damaged_stream_cannot_blow_the_gains_up():
     x = np.random.default_rng(3).standard_normal(4800).astype(np.float32) * 0.1
     cfg = EnvelopeConfig(step=1.0)
     out = apply(x, np.full((cfg.bands, cfg.frames(x.size)), 4000, np.int32), cfg, RATE)
-    assert np.isfinite(out).all() and np.abs(out).max() < 1e5 * np.abs(x).max()
+    # the gains stop at 10^(MAX_LOG_RATIO + step) = 1e5; float32 rounding may land a hair above it
+    assert np.isfinite(out).all() and np.abs(out).max() <= 1.0001e5 * np.abs(x).max()
 
 
 def test_the_ladder_spends_more_as_quality_rises():
