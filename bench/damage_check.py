@@ -476,7 +476,7 @@ class Fixtures:
         for name, source, quality, model in (
                 *((name, source, quality, None) for name, source, quality in (
                     ("rgb", "rgb.png", 50), ("gray", "gray.png", 50), ("alpha", "alpha.png", 50),
-                    ("small", "small.png", 30))),
+                    ("small", "small.png", 30), ("top", "small.png", 100))),
                 *((name, source, quality, "audio-conv-lstm") for name, source, quality in audio),
                 *(("mdct-" + name, source, quality, None) for name, source, quality in audio)):  # the default model
             out = folder / f"{name}.aec"
@@ -807,6 +807,26 @@ def image_header_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
                          ("unicode", {"note": "Grüße, 漢字, \U0001f600"})):
         cases += header_pair(kind, f"rgb: {label}", {**rh, **extra}, rs, "legal", check_png("out.png", 384, 216, 3), True,
                              rng, "readers ignore unknown keys; info escapes their text")
+
+    # The residual layer (qualities above 95): malformed, missing, announced without its streams.
+    th, ts = fx.aec["top"]
+    layer = th["residual"]
+    for step in (0, 2, 8, 256, -7, True, 7.0, "7", None, [7], 2**63):
+        cases += header_pair(kind, f"top: residual step {step!r}", {**th, "residual": {**layer, "step": step}}, ts,
+                             "refuse", None, True, rng)
+    for tables in (None, [], [[0] * 16] * 2, [[0] * 16] * 4, [[0] * 15] * 3, [[25] * 16] * 3, [[-1] * 16] * 3,
+                   [[True] * 16] * 3, [[0.0] * 16] * 3, "0", [[0] * 16, [0] * 16, "x"]):
+        cases += header_pair(kind, f"top: residual tables {str(tables)[:30]}", {**th, "residual": {**layer, "tables": tables}},
+                             ts, "refuse", None, True, rng)
+    for label, h, streams in (("top: no residual key", {k: v for k, v in th.items() if k != "residual"}, ts),
+                              ("top: residual without its streams", th, ts[:2]),
+                              ("rgb: a residual layer announced on a q50 file", {**rh, "residual": layer}, rs),
+                              ("top: residual []", {**th, "residual": []}, ts)):
+        cases += header_pair(kind, label, h, streams, "refuse", None, True, rng)
+    for label, h in (("top: another legal step", {**th, "residual": {**layer, "step": 255}}),
+                     ("top: other legal tables", {**th, "residual": {**layer, "tables": [[24] * 16] * 3}})):
+        cases += header_pair(kind, label, h, ts, "either", check_png("out.png", 96, 64, 3), True, rng,
+                             "a well-formed layer with other settings decodes (differently) or is refused as too short")
 
     # Model names and hashes.
     for name in ("m" + escapes, "\x1b]0;owned\x07", "image-hyperprior\x00", "image\nhyperprior", "image\thyperprior",
