@@ -122,7 +122,9 @@ class LearnedImageCodec(LazyModel):
             }
             step = image_residual.residual_step(quality)
             if step is not None:
+                steps.add(1)
                 streams += self._residual_streams(item, header, streams + alpha_stream, step)
+                steps.tick()
             return container.pack(header, refuse_unreadable(header, streams + alpha_stream, model), metadata)
 
         return at
@@ -213,8 +215,10 @@ class LearnedImageCodec(LazyModel):
             step, choice = layer
             first = 1 + len(groups)
             count = image_residual.stream_count(len(choice), height, width, MAX_GROUP_SYMBOLS)
+            if steps is not None:
+                steps.add(count)
             residual = step, image_residual.decode_planes(parsed.streams[first : first + count], choice, height, width,
-                                                          MAX_GROUP_SYMBOLS)
+                                                          MAX_GROUP_SYMBOLS, steps.tick if steps is not None else None)
         return model, z_sym, latent, y_sym, residual
 
 

@@ -17,6 +17,7 @@ here it stops at a chosen step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -135,10 +136,11 @@ def encode_planes(symbols: np.ndarray, choice: np.ndarray, max_symbols: int) -> 
     return streams
 
 
-def decode_planes(streams: list[bytes], choice: np.ndarray, height: int, width: int, max_symbols: int) -> np.ndarray:
-    """Inverse of ``encode_planes``: (planes, height, width) int16, a row at a time. Symbols
-    are clipped to +-256: a crafted stream's larger ones would change neither a pixel nor a
-    context."""
+def decode_planes(streams: list[bytes], choice: np.ndarray, height: int, width: int, max_symbols: int,
+                  tick: Callable[[], None] | None = None) -> np.ndarray:
+    """Inverse of ``encode_planes``: (planes, height, width) int16, a row at a time (``tick``, if
+    given, is called after each stream). Symbols are clipped to +-256: a crafted stream's larger
+    ones would change neither a pixel nor a context."""
     planes = choice.shape[0]
     symbols = np.zeros((planes, height, width), np.int16)
     zeros = np.zeros(width, np.int16)
@@ -149,6 +151,8 @@ def decode_planes(streams: list[bytes], choice: np.ndarray, height: int, width: 
             for r in range(first, end):
                 ctx = contexts(symbols[plane, r - 1] if r else zeros, symbols[plane - 1, r] if plane else None)
                 symbols[plane, r] = np.clip(reader.read(choice[plane][ctx], tables()), -256, 256)
+            if tick is not None:
+                tick()
     return symbols
 
 
