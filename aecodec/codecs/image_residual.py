@@ -48,13 +48,15 @@ def tables() -> CdfTables:
     return geometric_tables(RATIOS, SPAN)
 
 
-def band_rows(width: int, max_symbols: int) -> int:
-    """Rows a stream holds: as many whole rows as fit ``max_symbols`` (at least one)."""
-    return max(1, max_symbols // width)
+def bands(height: int, width: int, max_symbols: int) -> list[tuple[int, int]]:
+    """(first, end) rows of each stream of a plane: as many whole rows as fit ``max_symbols``
+    (at least one; bounds the rANS coder's lists)."""
+    rows = max(1, max_symbols // width)
+    return [(first, min(first + rows, height)) for first in range(0, height, rows)]
 
 
 def stream_count(planes: int, height: int, width: int, max_symbols: int) -> int:
-    return planes * -(-height // band_rows(width, max_symbols))
+    return planes * len(bands(height, width, max_symbols))
 
 
 def quantise(original: np.ndarray, decoded: np.ndarray, step: int) -> np.ndarray:
@@ -97,12 +99,6 @@ def band_contexts(symbols: np.ndarray, plane: int, first: int, end: int) -> np.n
     if first:
         above[0] = symbols[plane, first - 1]
     return contexts(above, symbols[plane - 1, first:end] if plane else None)
-
-
-def bands(height: int, width: int, max_symbols: int) -> list[tuple[int, int]]:
-    """(first, end) rows of each stream of a plane."""
-    rows = band_rows(width, max_symbols)
-    return [(first, min(first + rows, height)) for first in range(0, height, rows)]
 
 
 def choose_tables(symbols: np.ndarray, max_symbols: int) -> np.ndarray:
