@@ -66,13 +66,14 @@ def test_quality_out_of_range_is_refused(image_codec, sample_rgb):
             image_codec.encode(Image(sample_rgb), q)
 
 
-def test_same_bytes_and_pixels_with_one_and_two_threads(image_codec, sample_rgb):
+@pytest.mark.parametrize("quality", [70, 100])  # 100: with the residual layer
+def test_same_bytes_and_pixels_with_one_and_two_threads(image_codec, sample_rgb, quality):
     before = torch.get_num_threads()
     try:
         outputs = []
         for threads in (1, 2):
             torch.set_num_threads(threads)
-            data = image_codec.encode(Image(sample_rgb), 70)
+            data = image_codec.encode(Image(sample_rgb), quality)
             outputs.append((data, image_codec.decode(data).pixels))
         assert outputs[0][0] == outputs[1][0]
         assert np.array_equal(outputs[0][1], outputs[1][1])
