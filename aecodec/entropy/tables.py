@@ -56,8 +56,17 @@ def geometric_tables(ratios: tuple[int, ...], span: int, precision: int = 16) ->
     return CdfTables(np.stack(cdfs), np.full(len(cdfs), n, np.int32), np.full(len(cdfs), -span, np.int32))
 
 
+# compressai's encoder sizes its output buffer at one 32-bit word a symbol and then flushes two:
+# a stream of fewer than 4 symbols can overflow it (heap corruption, seen with one symbol). From
+# 4 up it cannot: no symbol costs more than 16 bits, so n symbols emit at most n / 2 + 2 words.
+MIN_SYMBOLS = 4
+
+
 def encode(symbols: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
-    """rANS-code int symbols, each with the table named by its index (out-of-range: bypass)."""
+    """rANS-code int symbols (at least MIN_SYMBOLS), each with the table named by its index
+    (out-of-range: bypass)."""
+    if symbols.size < MIN_SYMBOLS:
+        raise ValueError(f"a rANS stream needs at least {MIN_SYMBOLS} symbols, got {symbols.size}")
     cdfs, lengths, offsets = tables._lists()
     enc = ans_module().RansEncoder()
     return enc.encode_with_indexes(

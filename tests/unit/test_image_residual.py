@@ -8,7 +8,7 @@ import pytest
 
 from aecodec import container
 from aecodec.codecs import image_residual as layer
-from aecodec.entropy.tables import geometric_tables
+from aecodec.entropy.tables import MIN_SYMBOLS, encode, geometric_tables
 from aecodec.errors import FormatError
 from aecodec.media.image import to_gray
 from aecodec.media.types import Image
@@ -27,6 +27,14 @@ def test_geometric_tables_are_integer_cdfs_that_decay_as_asked():
     # P(0) falls as the decay ratio rises, and each pmf is symmetric about 0
     assert freq[0, 10] > freq[1, 10] > freq[2, 10]
     assert np.array_equal(freq[:, :10], freq[:, 11:21][:, ::-1])
+
+
+def test_the_coder_refuses_streams_it_could_overflow():
+    """compressai's encoder overflows its buffer on a stream of one symbol (heap corruption)."""
+    t = geometric_tables((4,), span=8)
+    with pytest.raises(ValueError, match="at least"):
+        encode(np.zeros(MIN_SYMBOLS - 1, np.int32), np.zeros(MIN_SYMBOLS - 1, np.int32), t)
+    assert len(encode(np.full(MIN_SYMBOLS, 8, np.int32), np.zeros(MIN_SYMBOLS, np.int32), t)) >= 8
 
 
 @pytest.mark.parametrize("step", [1, 3, 7, 15, 255])
@@ -49,6 +57,14 @@ def test_symbols_come_back_exactly_across_streams_and_escapes(planes, scale):
     assert len(streams) == layer.stream_count(planes, 37, 29, 29 * 4) == planes * 10
     decoded = layer.decode_planes(streams, choice, 37, 29, max_symbols=29 * 4)
     assert np.array_equal(decoded, symbols)
+
+
+@pytest.mark.parametrize("width, max_symbols", [(1, 1), (2, 2), (3, 6), (5, 5)])
+def test_streams_shorter_than_the_coders_minimum_are_padded_and_read_back(width, max_symbols):
+    symbols = laplacian_symbols((3, 4, width), 3.0, seed=width)
+    choice = layer.choose_tables(symbols, max_symbols)
+    streams = layer.encode_planes(symbols, choice, max_symbols)
+    assert np.array_equal(layer.decode_planes(streams, choice, 4, width, max_symbols), symbols)
 
 
 def test_the_tables_follow_the_symbols_spread():
@@ -90,6 +106,13 @@ def test_rate_and_psnr_rise_through_the_top_qualities(image_codec, sample_rgb):
         psnrs.append(psnr_rgb(sample_rgb, image_codec.decode(data).pixels))
     assert "residual" not in container.unpack(image_codec.encode(img, 95)).header
     assert all(a < b for a, b in zip(sizes, sizes[1:])) and all(a < b for a, b in zip(psnrs, psnrs[1:]))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (1, 1, 1), (1, 3, 4), (3, 1, 3)])
+def test_tiny_images_keep_the_bound(image_codec, shape):
+    px = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    out = image_codec.decode(image_codec.encode(Image(px), 100)).pixels
+    assert out.shape == shape and np.abs(out.astype(int) - px).max() <= 3
 
 
 def test_gray_and_alpha_images_get_the_layer_on_their_colour_planes(image_codec, sample_rgb):
