@@ -22,8 +22,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from aecodec.codecs.base import RANS_MIN_BYTES, cheapest_bits, min_stream_bytes
-from aecodec.entropy.tables import MIN_SYMBOLS, CdfTables, StreamDecoder, encode, geometric_tables
+from aecodec.codecs.base import cheapest_bits, min_stream_bytes
+from aecodec.entropy.tables import CdfTables, StreamDecoder, encode, geometric_tables
 from aecodec.errors import FormatError
 
 TOP_BASE_QUALITY = 95  # qualities above it carry the layer; at or below it files are as before
@@ -122,17 +122,13 @@ def choose_tables(symbols: np.ndarray, max_symbols: int) -> np.ndarray:
 
 
 def encode_planes(symbols: np.ndarray, choice: np.ndarray, max_symbols: int) -> list[bytes]:
-    """The streams: each plane in ``bands`` of rows, in order. A band of fewer than MIN_SYMBOLS
-    symbols (a tiny image) is followed by zeros coded with table 0 up to that count."""
+    """The streams: each plane in ``bands`` of rows, in order."""
     planes, height, width = symbols.shape
     streams = []
     for plane in range(planes):
         for first, end in bands(height, width, max_symbols):
-            idx = choice[plane][band_contexts(symbols, plane, first, end)].ravel()
-            band = symbols[plane, first:end].ravel()
-            pad = max(0, MIN_SYMBOLS - band.size)
-            streams.append(encode(np.concatenate([band, np.zeros(pad, band.dtype)]),
-                                  np.concatenate([idx, np.zeros(pad, idx.dtype)]), tables()))
+            idx = choice[plane][band_contexts(symbols, plane, first, end)]
+            streams.append(encode(symbols[plane, first:end], idx, tables()))
     return streams
 
 
@@ -147,13 +143,10 @@ def decode_planes(streams: list[bytes], choice: np.ndarray, height: int, width: 
     streams = iter(streams)
     for plane in range(planes):
         for first, end in bands(height, width, max_symbols):
-            count = (end - first) * width
-            reader = StreamDecoder(next(streams), max(count, MIN_SYMBOLS))
+            reader = StreamDecoder(next(streams), (end - first) * width)
             for r in range(first, end):
                 ctx = contexts(symbols[plane, r - 1] if r else zeros, symbols[plane - 1, r] if plane else None)
                 symbols[plane, r] = np.clip(reader.read(choice[plane][ctx], tables()), -256, 256)
-            if count < MIN_SYMBOLS:
-                reader.read(np.zeros(MIN_SYMBOLS - count, np.int64), tables())  # the padding
             if tick is not None:
                 tick()
     return symbols
@@ -185,7 +178,7 @@ def check_streams(streams: list[bytes], choice: np.ndarray, height: int, width: 
         bits = float(cheapest[choice[plane]].min())
         for first, end in bands(height, width, max_symbols):
             stream = next(streams)
-            need = max(RANS_MIN_BYTES, min_stream_bytes((end - first) * width * bits))
+            need = min_stream_bytes((end - first) * width * bits)
             if len(stream) < need:
                 raise FormatError(f"a residual stream has {len(stream)} bytes, its symbols need at least {need}; "
                                   "the file is damaged")

@@ -63,17 +63,15 @@ MIN_SYMBOLS = 4
 
 
 def encode(symbols: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes:
-    """rANS-code int symbols (at least MIN_SYMBOLS), each with the table named by its index
-    (out-of-range: bypass)."""
-    if symbols.size < MIN_SYMBOLS:
-        raise ValueError(f"a rANS stream needs at least {MIN_SYMBOLS} symbols, got {symbols.size}")
+    """rANS-code int symbols, each with the table named by its index (out-of-range: bypass).
+    A stream of fewer than MIN_SYMBOLS gets zeros coded with table 0 after its own symbols, up
+    to that count; rANS decodes in the order the symbols were given, so decoders never read them."""
+    symbols, indexes = symbols.reshape(-1).astype(np.int32), indexes.reshape(-1).astype(np.int32)
+    pad = np.zeros(max(0, MIN_SYMBOLS - symbols.size), np.int32)
     cdfs, lengths, offsets = tables._lists()
     enc = ans_module().RansEncoder()
     return enc.encode_with_indexes(
-        symbols.reshape(-1).astype(np.int32).tolist(),
-        indexes.reshape(-1).astype(np.int32).tolist(),
-        cdfs, lengths, offsets,
-    )
+        np.concatenate([symbols, pad]).tolist(), np.concatenate([indexes, pad]).tolist(), cdfs, lengths, offsets)
 
 
 def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
