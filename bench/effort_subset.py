@@ -24,6 +24,19 @@ QUALITIES = (5, 35, 65, 95)
 CODECS = ("aecodec", "avif", "heif", "jpeg2000", "jxl", "webp")
 
 
+def complete_qualities(rows: list[dict], photos: set[str]) -> dict[str, list[int]]:
+    """Per codec, in rising order, the qualities that ``rows`` measure on every one of ``photos``."""
+    files: dict[tuple[str, int], set[str]] = defaultdict(set)  # the photos each (codec, quality) has
+    for r in rows:
+        if r["file"] in photos:
+            files[(r["codec"], r["quality"])].add(r["file"])
+    complete = defaultdict(list)
+    for (codec, quality), have in sorted(files.items()):
+        if have == photos:
+            complete[codec].append(quality)
+    return complete
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", type=Path, required=True, help="points.jsonl of the full dev run")
@@ -41,14 +54,7 @@ def main() -> None:
         seen[r["file"]].add(r["quality"])
     photos = sorted(f for f, qs in seen.items() if set(QUALITIES) <= qs)
     rows = effort + [json.loads(line) for line in args.full.read_text().splitlines()]
-    files: dict[tuple[str, int], set[str]] = defaultdict(set)  # the photos each (codec, quality) has
-    for r in rows:
-        if r["file"] in photos:
-            files[(r["codec"], r["quality"])].add(r["file"])
-    complete = defaultdict(list)  # per codec, the qualities measured on every photo
-    for (codec, quality), have in sorted(files.items()):
-        if len(have) == len(photos):
-            complete[codec].append(quality)
+    complete = complete_qualities(rows, set(photos))
     codecs = [c for c in ("jpeg", args.codec, *CODECS) if c in complete]
     points = mean_points(LAYOUT, rows, set(photos), {c: tuple(complete[c]) for c in codecs})
     psnr, _ = bd_tables(LAYOUT, points, "jpeg")

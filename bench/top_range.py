@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from effort_subset import complete_qualities  # noqa: E402
 
 CODECS = ("aecodec", "jpeg", "jpeg444", "webp", "avif", "heif", "jxl", "jpeg2000")
 TARGETS = (39.0, 40.0, 41.0, 42.0, 43.0, 44.0)
@@ -41,10 +45,7 @@ def main() -> None:
     for r in rows:
         files[(r["codec"], r["quality"])].add(r["file"])
     photos = set.intersection(*files.values())
-    qualities = defaultdict(list)  # per codec, the qualities measured on every photo
-    for (codec, quality), have in sorted(files.items()):
-        if photos <= have:
-            qualities[codec].append(quality)
+    qualities = complete_qualities(rows, photos)
     points = mean_points(LAYOUT, rows, photos, {c: tuple(qualities[c]) for c in CODECS if c in qualities})
 
     per_photo = defaultdict(dict)
