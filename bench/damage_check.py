@@ -1622,7 +1622,9 @@ def training_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
               {"r.json": ('{"task": "audio-denoise", "degrade": {%s}}' % value).encode()})
     for label, value in {"suppression_loss -1": '"suppression_loss": -1', "suppression_loss a string": '"suppression_loss": "x"',
                          "floor_features a string": '"model": {"floor_features": "yes"}',
-                         "floor_features 10^6": '"model": {"floor_features": 1000000}'}.items():
+                         "floor_features 10^6": '"model": {"floor_features": 1000000}',
+                         "conv_channels -1": '"model": {"conv_channels": -1}',
+                         "conv_channels 10^6": '"model": {"conv_channels": 1000000}'}.items():
         train(f"audio-denoise recipe {label}", "audio-denoise", ["--config", "r.json"],
               {"r.json": ('{"task": "audio-denoise", %s}' % value).encode()})
     audio_recipes = {"segment_seconds 10^6": b'{"segment_seconds": 1000000}',

@@ -323,6 +323,32 @@ def test_noise_floor_features_read_a_steady_noise_the_same_whatever_its_colour()
     assert net.gains(net.stft(tone)).shape == (1, 257, white.shape[1] // 256 + 1)
 
 
+def test_the_convolutional_front_reads_every_band_with_the_same_filters():
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    torch.manual_seed(0)
+    config = MaskConfig(hop=256, hidden=16, layers=1, bidirectional=True, normalise=True, floor_features=True,
+                        conv_channels=4)
+    net = SpectralMaskNet(config)
+    # A pattern moved up by two bins comes out of the front moved up by one (it halves the bins),
+    # away from the edges: the filters do not depend on the frequency.
+    planes = torch.zeros(1, 2, 30, config.bins)
+    planes[0, :, 10:14, 100:104] = torch.randn(2, 4, 4)
+    moved = torch.roll(planes, 2, dims=3)
+    with torch.no_grad():
+        out, out_moved = net.front(planes), net.front(moved)
+    assert out.shape == (1, 4, 30, 129) and float(out[0, :, :, 45:60].abs().max()) > 0
+    assert torch.allclose(torch.roll(out, 1, dims=3)[..., 40:70], out_moved[..., 40:70], atol=1e-6)
+    # The whole network still maps any clip to gains in [0, 1], one per bin and frame, and its card
+    # names the option (and cards without it leave the key out, as before it existed).
+    x = 0.1 * torch.randn(1, 24000)
+    with torch.no_grad():
+        gains = net.gains(net.stft(x))
+    assert gains.shape == (1, 257, 24000 // 256 + 1) and 0 <= float(gains.min()) and float(gains.max()) <= 1
+    assert config.to_dict()["conv_channels"] == 4 and "conv_channels" not in MaskConfig().to_dict()
+    assert MaskConfig(**config.to_dict()) == config
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet

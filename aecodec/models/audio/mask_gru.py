@@ -13,6 +13,11 @@ within a chunk it may look both ways:
 - ``floor_features``: besides those, each bin's level above its own noise floor (the minimum of
   its smoothed log magnitude over about a second around the frame: minimum statistics, Martin
   2001), an a-posteriori SNR per bin that reads the same under any steady noise, heard or not.
+- ``conv_channels``: the features first pass two 3x3 convolutions over time and frequency (the
+  second halving the bins) before the dense encoder. The same small filters read every band, so
+  a pattern learnt at one frequency (a chirp, a crackle's onset) is recognised at another, where
+  the dense encoder alone learns each bin on its own (CRN, Tan & Wang 2018; DeepFilterNet's
+  encoder).
 
 All default off, which is the v1/v2 network exactly.
 """
@@ -37,16 +42,18 @@ class MaskConfig:
     bidirectional: bool = False
     normalise: bool = False
     floor_features: bool = False
+    conv_channels: int = 0
 
     @property
     def bins(self) -> int:
         return self.n_fft // 2 + 1
 
     def to_dict(self) -> dict:
-        """The card's config; without floor features that key is left out, as cards before it did."""
+        """The card's config; options left off are left out, as cards before them did."""
         out = asdict(self)
-        if not self.floor_features:
-            del out["floor_features"]
+        for key in ("floor_features", "conv_channels"):
+            if not out[key]:
+                del out[key]
         return out
 
 
@@ -56,7 +63,13 @@ class SpectralMaskNet(StateDictModel):
     def __init__(self, config: MaskConfig):
         super().__init__()
         self.config = c = config
-        inputs = c.bins * (2 if c.floor_features else 1)
+        planes = 2 if c.floor_features else 1
+        inputs = c.bins * planes
+        if c.conv_channels:
+            k = c.conv_channels
+            self.front = nn.Sequential(nn.Conv2d(planes, k, 3, padding=1), nn.ReLU(),
+                                       nn.Conv2d(k, k, 3, stride=(1, 2), padding=1), nn.ReLU())
+            inputs = k * ((c.bins + 1) // 2)
         self.encoder = nn.Sequential(nn.Linear(inputs, c.hidden), nn.LayerNorm(c.hidden), nn.ReLU())
         self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=c.bidirectional)
         self.decoder = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.bins)
@@ -78,6 +91,10 @@ class SpectralMaskNet(StateDictModel):
         features = log_magnitude - self.local_level(log_magnitude) if self.config.normalise else log_magnitude
         if self.config.floor_features:
             features = torch.cat([features, log_magnitude - self.noise_floor(log_magnitude)], dim=2)
+        if self.config.conv_channels:  # [B, frames, planes * bins] -> [B, planes, frames, bins] -> flat again
+            b, t, _ = features.shape
+            planes = features.view(b, t, -1, self.config.bins).transpose(1, 2)
+            features = self.front(planes).transpose(1, 2).reshape(b, t, -1)
         h, _ = self.gru(self.encoder(features))
         return torch.sigmoid(self.decoder(h)).transpose(1, 2)
 
