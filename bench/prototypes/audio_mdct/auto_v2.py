@@ -8,6 +8,10 @@ import mdct_v2, tune_lsd
 
 LONG = dict(qpow=0.75, gamma=0.6, lf_step=0.4, delta=0.05, rnd=0.35, env_tdec=1, nf_gain=0.4, tilt=0.3)
 PRESETS = {0: {}, 1: dict(LONG, M=960), 2: dict(LONG, M=1920, gamma=0.7)}  # 0 = FINAL static
+# The long presets after tune_long.py (training music only, 2026-12-05): finer steps below 4 kHz,
+# a lower fill cap, a stronger compander. Sharper for music, worse for speech (dev_tuned.py).
+TUNED = {1: dict(gamma=0.7, qpow=0.65, lf_step=0.3, rnd=0.3, tilt=0.15, nf_cap=0.4),
+         2: dict(nf_gain=0.3, qpow=0.65, lf_step=0.3, tilt=0.15, nf_cap=0.4)}
 A_DB, B_DB = 0.3, 3.0
 HDR_BITS = 2
 
