@@ -35,33 +35,29 @@ def feats(x):
 NAMES = ['dyn', 'low', 'mod4', 'flux', 'voiced', 'vswitch', 'cstd', 'lestd']
 noise = [read(f) for f in sorted(glob.glob('/work/shared/data/audio/noise/*/*'))[:30]]
 def add_noise(x):
-    nz = noise[rng.integers(len(noise))]; 
+    nz = noise[rng.integers(len(noise))]
     if len(nz) < len(x): nz = np.tile(nz, len(x)//len(nz)+1)
     s = rng.integers(0, len(nz)-len(x)+1); nz = nz[s:s+len(x)]
     snr = rng.uniform(0, 20); return x + nz*np.sqrt(np.mean(x**2)/(np.mean(nz**2)+1e-12))*10**(-snr/20)
-def speech_clips():
+def segments(kind, every, label):
+    """8 s segments (at least 4 s, not silent) every ``every`` seconds of each training file of ``kind``."""
     out = []
-    for f in sorted(glob.glob('/work/shared/data/audio/speech/*/*')):
+    for f in sorted(glob.glob(f'/work/shared/data/audio/{kind}/*/*')):
         x = read(f)
-        for s in range(0, max(1, len(x)//SR - 7), 10):
+        for s in range(0, max(1, len(x)//SR - 7), every):
             seg = x[s*SR:(s+8)*SR]
-            if len(seg) >= 4*SR and np.std(seg) > 1e-4: out.append(('long:'+f.split('/')[-2], seg))
+            if len(seg) >= 4*SR and np.std(seg) > 1e-4: out.append((label + f.split('/')[-2], seg))
+    return out
+def speech_clips():
+    out = segments('speech', 10, 'long:')
     shorts = [f for f in sorted(glob.glob('/work/shared/data/audio/speech/*/*')) if f.split('/')[-2] in ('klettres', 'ktuberling', 'tuxpaint')]
     for k in range(60):   # 8 s of words with short pauses, as running speech
-        seg = []; 
+        seg = []
         while sum(map(len, seg)) < 8*SR:
             w = read(shorts[rng.integers(len(shorts))]); seg += [w, np.zeros(int(rng.uniform(0.05, 0.4)*SR))]
         out.append(('words', np.concatenate(seg)[:8*SR]))
     return out
-def music_clips():
-    out = []
-    for f in sorted(glob.glob('/work/shared/data/audio/music/*/*')):
-        x = read(f)
-        for s in range(0, max(1, len(x)//SR - 7), 20):
-            seg = x[s*SR:(s+8)*SR]
-            if len(seg) >= 4*SR and np.std(seg) > 1e-4: out.append(('music:'+f.split('/')[-2], seg))
-    return out
-sp, mu = speech_clips(), music_clips()
+sp, mu = speech_clips(), segments('music', 20, 'music:')
 X, y, g = [], [], []
 for lab, clips in ((0, sp), (1, mu)):
     for name, x in clips:
