@@ -3,8 +3,9 @@
 A few dozen recordings teach a denoiser those recordings. Every batch row here draws one or two
 noise *kinds* — recorded noise (optionally played 0.5-2x faster or slower), babble of 3-8 talkers
 from the speech corpus, mains hum with its harmonics, coloured noise (blue to brown) with a
-slowly moving level, clicks and crackle, music beds, and tonal events (beeps, chirps, warbles
-and trills: alarms, phones, squeaks, animals) — then a random equaliser. Reverberation (synthetic room impulse responses, an
+slowly moving level, clicks and crackle, music beds, tonal events (beeps, chirps, warbles
+and trills: alarms, phones, squeaks, animals), and choruses (insects, frogs: many callers pulsing
+on their own pitches for the whole segment) — then a random equaliser. Reverberation (synthetic room impulse responses, an
 exponentially decaying noise tail after the direct path) goes on the speech and on the noise
 separately, as in the DNS challenge recipes; the target keeps its reverberation, since the task is
 to remove noise, not rooms. Every draw comes from the step's own generator, so runs are exact.
@@ -19,9 +20,10 @@ import torch
 from aecodec.errors import InputError
 from aecodec.train.audio_data import RandomSegments
 
-KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones")
-# How often each kind is drawn, in KINDS order; "tones" came later and is off unless a recipe asks.
-DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0)
+KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones", "chorus")
+# How often each kind is drawn, in KINDS order; "tones" and "chorus" came later and are off unless
+# a recipe asks, so older recipes draw exactly as before.
+DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0, 0.0)
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
@@ -207,4 +209,34 @@ class NoiseBank:
                     break
                 end = min(frames, start + length)
                 x[start:end] += event[: end - start]
+        return x + 1e-3 * torch.randn(frames, generator=gen)
+
+    def _chorus(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """A chorus (crickets, katydids, frogs) that lasts the whole segment: 2-24 callers, each on
+        its own pitch (800 Hz-0.4 x the sample rate, log-uniform, with 0-2 weaker harmonics),
+        pulsing at 5-80 Hz with a 20-80 % duty cycle, half of them in chirps (0.3-4 a second),
+        each at its own level. Sparse tonal events (``_tones``) do not teach this: the dev night
+        recording is such a chorus, and a denoiser that never heard one took it for speech."""
+        sr = self.sample_rate
+        t = torch.arange(frames) / sr
+        x = torch.zeros(frames)
+
+        def gate(rate: float, duty: float) -> torch.Tensor:
+            # A square wave with 10 %-of-period ramps, so pulses click no more than calls do.
+            frac = torch.remainder(rate * t + _uniform(gen, 0, 1), 1.0)
+            ramp = 0.1
+            return ((frac / ramp).clamp(0, 1) * ((duty - frac) / ramp).clamp(0, 1))
+
+        for _ in range(int(torch.randint(2, 25, (1,), generator=gen))):
+            f0 = math.exp(_uniform(gen, math.log(800.0), math.log(0.4 * sr)))
+            freq = f0 * (1 + _uniform(gen, 0.0, 0.01) * torch.sin(2 * math.pi * _uniform(gen, 0.1, 3) * t))
+            phase = 2 * math.pi * torch.cumsum(freq, 0) / sr + _uniform(gen, 0, 2 * math.pi)
+            call = torch.zeros(frames)
+            for k in range(1, int(torch.randint(1, 4, (1,), generator=gen)) + 1):
+                if k * f0 < 0.45 * sr:
+                    call += torch.sin(k * phase) * (1.0 if k == 1 else _uniform(gen, 0.05, 0.4))
+            call = call * gate(_uniform(gen, 5, 80), _uniform(gen, 0.2, 0.8))
+            if torch.rand(1, generator=gen) < 0.5:
+                call = call * gate(_uniform(gen, 0.3, 4), _uniform(gen, 0.2, 0.8))
+            x += call * 10 ** (_uniform(gen, -20, 0) / 20)
         return x + 1e-3 * torch.randn(frames, generator=gen)

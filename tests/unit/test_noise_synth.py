@@ -67,7 +67,7 @@ def test_babble_sums_several_talkers(bank):
 
 
 def test_every_kind_can_be_drawn(bank):
-    assert bank.kinds == [k for k in KINDS if k != "tones"]  # tones: only when a recipe asks
+    assert bank.kinds == [k for k in KINDS if k not in ("tones", "chorus")]  # only when a recipe asks
     segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
     every = NoiseBank(SR, *segments, segments[0], (1,) * len(KINDS))
     assert every.kinds == list(KINDS) and torch.isfinite(every.batch(16, 4000, torch.Generator())).all()
@@ -91,6 +91,20 @@ def test_tones_are_tonal_events():
     assert np.median(swings) > 10  # events come and go: not a steady tone
 
 
+def test_a_chorus_is_tonal_and_lasts_the_whole_segment():
+    bank = NoiseBank(SR, *[RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2)
+    gen = torch.Generator().manual_seed(6)
+    flatness, covered = [], []
+    for _ in range(8):
+        x = bank._chorus(2 * SR, gen)
+        power = spectrum(x)[10:]
+        flatness.append(np.exp(np.mean(np.log(power + 1e-12))) / power.mean())
+        quarters = x.reshape(-1, SR // 4).square().mean(1)
+        covered.append(float((quarters > 0.01 * quarters.max()).float().mean()))
+    assert np.median(flatness) < 0.05  # callers sit on their pitches
+    assert min(covered) == 1.0  # unlike tonal events, no quarter second is without callers
+
+
 @pytest.mark.parametrize("factor", [0.5, 2.0])
 def test_noise_speed_plays_recordings_faster_or_slower(factor):
     t = np.arange(3 * SR) / SR
@@ -103,9 +117,9 @@ def test_noise_speed_plays_recordings_faster_or_slower(factor):
 
 def test_recipes_from_before_a_kind_existed_draw_exactly_as_before():
     segments = [RandomSegments([tone_clips(seed)], (0.0, 0.0)) for seed in range(3)]
-    six, seven = NoiseBank(SR, *segments, (1, 1, 1, 1, 1, 1)), NoiseBank(SR, *segments, (1, 1, 1, 1, 1, 1, 0))
+    six, eight = NoiseBank(SR, *segments, (1, 1, 1, 1, 1, 1)), NoiseBank(SR, *segments, (1, 1, 1, 1, 1, 1, 0, 0))
     assert torch.equal(six.batch(8, 4000, torch.Generator().manual_seed(1)),
-                       seven.batch(8, 4000, torch.Generator().manual_seed(1)))
+                       eight.batch(8, 4000, torch.Generator().manual_seed(1)))
     with pytest.raises(InputError, match="kinds"):
         NoiseBank(SR, *segments, (1,) * (len(KINDS) + 1))
     with pytest.raises(InputError, match="noise_speed"):
