@@ -45,6 +45,7 @@ DEFAULT_CODECS = ("aecodec", "mp3", "opus", "codec2")
 """What ``bench_audio`` runs by default; codec2 only where pycodec2 is installed."""
 DEFAULT_KBPS = {
     "aecodec": (1.5, 3, 6, 12, 24),
+    "aecodec-music": (1.5, 3, 6, 12, 24),  # the music model (encode --model audio-mdct-music)
     "mp3": (8, 16, 24, 32, 48),
     "opus": (6, 8, 12, 16, 24),
     "codec2": (0.7, 1.3, 3.2),

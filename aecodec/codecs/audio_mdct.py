@@ -16,6 +16,7 @@ Format: docs/FORMAT.md, "MDCT audio keys".
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Literal
 
 import numpy as np
@@ -47,12 +48,6 @@ def step_for(quality: float) -> int:
 
 def quality_for(step: int) -> float:
     return float(np.clip(1 + (step - Q1_STEP) * 99 / (Q100_STEP - Q1_STEP), 1, 100))
-
-
-def settings_for(step: int, low_rate: bool) -> coding.Settings:
-    if low_rate:
-        return coding.Settings(step, env_step=3, env_every=2, noise_gain=5, noise_cap=8)
-    return coding.Settings(step, env_step=2, env_every=1, noise_gain=5, noise_cap=8)
 
 
 class MdctAudioCodec(BlockDecoding, LazyModel):
@@ -117,6 +112,7 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
         parsed = self.unpack(data)
         h = check_mdct_header(parsed.header)
         model = self.model(parsed.header["model"]["name"], parsed.header["model"]["sha256"])
+        h = replace(h, settings=tuple(model.with_law(s) for s in h.settings))
         check_mdct_streams(h, model, parsed.streams)
         return h, model, parsed.streams
 
@@ -195,8 +191,8 @@ class _Analysis:
         return iter(self.kept) if self.stride == 1 else self._read()
 
     def settings(self, step: int, low_rate: bool) -> list[coding.Settings]:
-        side = settings_for(step + SIDE_STEP, low_rate)
-        main = settings_for(step, low_rate)
+        side = self.model.settings(step + SIDE_STEP, low_rate)
+        main = self.model.settings(step, low_rate)
         return [side if self.coding == "mid-side" and c == 1 else main for c in range(self.coded)]
 
     def file(self, step: int, low_rate: bool, quality: float) -> bytes:

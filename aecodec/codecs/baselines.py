@@ -204,6 +204,7 @@ _BASELINE_CLASSES: dict[str, type] = {
     codec.name: codec for codec in (JPEG, JPEG444, WebP, AVIF, JPEG2000, JPEGXL, HEIF, MP3, Opus, Codec2)
 }
 BASELINES: tuple[str, ...] = tuple(_BASELINE_CLASSES)
+MUSIC_MODEL = "audio-mdct-music"
 """Names ``get_codec`` accepts besides ``aecodec`` (``jxl`` and ``heif`` run only with their
 packages installed: ``missing_package``)."""
 
@@ -213,7 +214,8 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
 
     ``aecodec`` is imported lazily (``codecs.image.image_codec()`` unless ``media == "audio"``,
     then ``codecs.audio_codec()`` in kbps), so baselines work without torch or weights;
-    ``aecodec-e<N>`` is the image codec at ``--effort N``.
+    ``aecodec-e<N>`` is the image codec at ``--effort N``; ``aecodec-music`` the audio codec with
+    its music model.
 
     Raises:
         InputError: unknown name, a baseline of the other media kind, or one whose optional
@@ -224,6 +226,10 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
         from aecodec.codecs.image import image_codec
 
         return image_codec(device, int(effort.group(1)))
+    if name == "aecodec-music" and media != "image":  # the MDCT codec's music model (encode --model)
+        from aecodec.codecs import audio_codec
+
+        return audio_codec(MUSIC_MODEL, device=device, quality_unit="kbps")
     if name == "aecodec":  # the learned codecs run on ``device``; baselines always on the CPU
         if media == "audio":
             from aecodec.codecs import audio_codec
@@ -234,6 +240,7 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
         return image_codec(device)
     if name not in _BASELINE_CLASSES:
         raise InputError(f"unknown codec {name!r}; choose from aecodec, aecodec-e2..e9 (images at an --effort), "
+                         "aecodec-music (audio with the music model), "
                          f"{', '.join(BASELINES)}")
     kind = _BASELINE_CLASSES[name].media
     if media is not None and kind != media:

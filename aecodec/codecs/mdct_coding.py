@@ -10,10 +10,12 @@ Per frame of M coefficients:
   from the last coded frame (the first frame of a chunk: from the band below).
 * **Coefficients.** In every band that is not silent, the coefficients divided by the band's
   step and rounded with a dead zone, as signed integers. The step of band b is
-  ``2^((8 L + 5 g + tilt[b]) / 80)`` with ``L = 4 log2(envelope)`` in quarter octaves and ``g``
-  the file's step index (16ths of an octave): finer steps where the band is loud (weight
-  0.4 = 32/80, as perceptual codecs weight the masking energy) and coarser steps at high
-  frequencies (``tilt``, from the model card).
+  ``2^((w L + 5 g + tilt[b]) / 80)`` with ``L = 4 log2(envelope)`` in quarter octaves and ``g``
+  the file's step index (16ths of an octave): finer steps where the band is loud (the model's
+  weight ``w``, 8 = 0.4 of the level in octaves, as perceptual codecs weight the masking energy)
+  and coarser steps at high frequencies (``tilt``, from the model card). A model may compand:
+  it rounds ``(|x| / step)^c`` instead of ``|x| / step`` (c < 1: finer levels for small
+  coefficients, as MP3 and AAC do).
 * **Entropy coding.** Each symbol is rANS-coded with a table chosen by integer contexts the
   decoder knows before it reads the symbol: for the envelope, the band group, the sign of the
   band's previous change and of its neighbours' summed, and how far the band sat above the
@@ -22,7 +24,8 @@ Per frame of M coefficients:
   are trained on speech and music (``aecodec train``; the model card). Everything that picks a
   table is integer arithmetic, so every machine decodes the same symbols.
 
-The decoder rebuilds each coefficient at ``(|q| - 0.15) step`` and fills the bins that quantised
+The decoder rebuilds each coefficient at ``(|q| - r)^(1/c) step`` (the model's ``r``: 0.15 for
+a linear quantiser) and fills the bins that quantised
 to zero with noise (seeded by the chunk and channel, so decoding is repeatable) at the level the
 envelope leaves for them, at most ``noise_cap`` steps and scaled by ``noise_gain``.
 """
@@ -43,14 +46,14 @@ BUSY_EDGES = (1, 2, 4, 8)  # 2|q[t-1,k]| + |q[t-1,k-1]| + |q[t-1,k+1]| -> 5 clas
 BUSY_CLASSES = len(BUSY_EDGES) + 1
 ENV_CONTEXTS = 4 * 3 * 3 * 4 + 1  # band group x neighbours' and own previous change x level; + the first frame
 COEF_CONTEXTS = LEVEL_BUCKETS * BUSY_CLASSES
-RECON_OFFSET = 0.15  # dequantised magnitudes sit this much of a step below the integer
 NOISE_RMS = float(np.sqrt(7.0 / 12.0))  # RMS of +-(0.5 + 0.5 u), u uniform in [0, 1)
 MAX_LOG2_ENVELOPE = 6  # an MDCT of full-scale audio stays below 2^6 (|X| <= sqrt(2M) at M = 960)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """A file's coding settings (its header's "mdct" keys)."""
+    """A file's coding settings (its header's "mdct" keys), and the model's quantiser law (its
+    card's config; the defaults are audio-mdct v1's)."""
 
     step: int  # g: the global step is 2^(g / 16)
     env_step: int = 2  # quarter octaves
@@ -60,10 +63,19 @@ class Settings:
     coded_bands: int = 19  # bands from this one up send no coefficients: noise at the envelope's level
     band_gain: int = 16  # sixteenths: that noise's level against the envelope
     rounding: float = 0.3  # the encoder's dead zone: q = floor(|x| / step + rounding); not in the file
+    weight: int = 8  # 80ths of an octave the step moves per quarter octave of envelope
+    floor_shift: int = 0  # 80ths of an octave added to the file's step in the silence rule
+    floor_rel: int = 7  # octaves the silence floor sits below the level where step = envelope
+    compander: int = 100  # hundredths: the exponent c (100: a linear quantiser)
+    recon: int = 15  # hundredths: the reconstruction offset r
 
     def floor(self) -> int:
-        """The envelope integer meaning "silent": max(-14 octaves, log2(step) / 0.6 - 7), rounded up."""
-        return max(-(56 // self.env_step), -((336 - 5 * self.step) // (12 * self.env_step)))
+        """The envelope integer meaning "silent": max(-14 octaves, the level at which the step
+        (with ``floor_shift``) equals the envelope, minus ``floor_rel`` octaves), rounded up.
+        For v1's law that is log2(step) / 0.6 - 7."""
+        d = 20 - self.weight  # 80ths of an octave the envelope outgrows its step per quarter octave
+        return max(-(56 // self.env_step),
+                   -((4 * self.floor_rel * d - 5 * self.step - self.floor_shift) // (d * self.env_step)))
 
     def ceiling(self) -> int:
         return 4 * MAX_LOG2_ENVELOPE // self.env_step
@@ -103,7 +115,10 @@ def quantise(x: np.ndarray, bands: Bands, s: Settings) -> ChunkSymbols:
     env = np.clip(np.round(np.log2(rms) * 4 / s.env_step), s.floor(), s.ceiling()).astype(np.int64)
     env = interpolate(env[:: s.env_every], env.shape[0], s.env_every)
     step = bands.per_bin(steps(env, bands, s))
-    q = np.floor(np.abs(x) / step + s.rounding).astype(np.int64)
+    scaled = np.abs(x) / step
+    if s.compander != 100:
+        scaled = scaled ** (s.compander / 100)
+    q = np.floor(scaled + s.rounding).astype(np.int64)
     q = np.where(coded_bins(env, bands, s), np.copysign(q, x).astype(np.int64), 0)
     return ChunkSymbols(env, q)
 
@@ -127,7 +142,7 @@ def interpolate(coded: np.ndarray, frames: int, every: int) -> np.ndarray:
 
 def steps(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
     """(frames, bands) envelope integers -> quantiser steps."""
-    log80 = 8 * env * s.env_step + 5 * s.step + np.asarray(bands.tilt)
+    log80 = s.weight * env * s.env_step + 5 * s.step + np.asarray(bands.tilt)
     return np.exp2(log80 / 80.0)
 
 
@@ -137,7 +152,7 @@ def envelope_levels(env: np.ndarray, s: Settings) -> np.ndarray:
 
 def level_buckets(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
     """(frames, bands): round(2 log2(envelope / step)) + 8, clipped, in integers only."""
-    v = 12 * env * s.env_step - 5 * s.step - np.asarray(bands.tilt)  # 80 log2(envelope / step)
+    v = (20 - s.weight) * env * s.env_step - 5 * s.step - np.asarray(bands.tilt)  # 80 log2(envelope / step)
     return np.clip((v + 20) // 40 + 8, 0, LEVEL_BUCKETS - 1)
 
 
@@ -274,7 +289,10 @@ def coefficients(sym: ChunkSymbols, bands: Bands, s: Settings, seed: int) -> np.
     env, q = sym.envelope, sym.coefficients
     step_b = steps(env, bands, s)
     step = bands.per_bin(step_b)
-    y = np.where(q != 0, np.sign(q) * (np.abs(q) - RECON_OFFSET) * step, 0.0)
+    magnitude = np.maximum(np.abs(q) - s.recon / 100, 0.0)
+    if s.compander != 100:
+        magnitude = magnitude ** (100 / s.compander)
+    y = np.where(q != 0, np.sign(q) * magnitude * step, 0.0)
     starts = np.asarray(bands.edges[:-1])
     zero = (q == 0) & bands.per_bin(env > s.floor())
     n_zero = np.add.reduceat(zero, starts, axis=1)

@@ -18,7 +18,6 @@ import numpy as np
 import torch
 
 from aecodec.codecs import mdct_coding as coding
-from aecodec.codecs.audio_mdct import settings_for
 from aecodec.codecs.mdct_header import CHUNK_FRAMES
 from aecodec.media.mdct import Analyser
 from aecodec.models.audio.mdct_model import MdctAudioModel, MdctConfig, empty_counts
@@ -104,9 +103,9 @@ def train(cfg: MdctTablesConfig, resume: bool = False, log=print) -> Path:
             continue
         frames = mdct_frames((x / peak * 10 ** (rng.uniform(*cfg.gain_db) / 20)).astype(np.float32), config.frame)
         for g in cfg.steps_grid:
-            count_clip(counts, frames, model, settings_for(g, low_rate=False))
+            count_clip(counts, frames, model, model.settings(g, low_rate=False))
         for g in cfg.low_rate_steps:
-            count_clip(counts, frames, model, settings_for(g, low_rate=True))
+            count_clip(counts, frames, model, model.settings(g, low_rate=True))
         if step % cfg.log_every == 0 or step == cfg.steps:
             log(f"clip {step}/{cfg.steps}: {counts.sum():.3g} symbols counted, {time.time() - started:.0f} s")
     state = {"model": {"counts": torch.from_numpy(counts)}, "step": cfg.steps, "prior_steps": prior,

@@ -93,7 +93,7 @@ def audio_codec(model: str):
 def test_regeneration_switch(image_codec):
     if os.environ.get("AECODEC_REGEN_GOLDEN") == "1":
         regenerate(image_codec)
-        for model in ("audio-conv-lstm", "audio-mdct"):
+        for model in ("audio-conv-lstm", "audio-mdct", "audio-mdct-music"):
             regenerate_audio(audio_codec(model))
     cases = load_cases()
     assert any(n.startswith("audio-") for n in cases) and any(not n.startswith("audio-") for n in cases), \

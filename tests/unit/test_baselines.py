@@ -61,6 +61,10 @@ def test_aecodec_is_the_learned_codec_of_the_media_on_the_device() -> None:
     assert isinstance(image, LearnedImageCodec) and isinstance(audio, MdctAudioCodec)
     assert image.device == audio.device == "cpu" and audio.quality_unit == "kbps"
     assert isinstance(get_codec("aecodec"), LearnedImageCodec)
+    music = get_codec("aecodec-music", "audio", "cpu")
+    assert isinstance(music, MdctAudioCodec) and music.loaded()[0]["name"] == "audio-mdct-music"
+    with pytest.raises(InputError, match="unknown codec"):
+        get_codec("aecodec-music", "image")
 
 
 @pytest.mark.parametrize("name", codecs(*sorted(IMAGE_CODECS)))

@@ -9,12 +9,12 @@ built from, so training can add data to them and rebuild the tables).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 
 import numpy as np
 import torch
 
-from aecodec.codecs.mdct_coding import COEF_CONTEXTS, COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, Bands
+from aecodec.codecs.mdct_coding import COEF_CONTEXTS, COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, Bands, Settings
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.weights import tables_from_tensors, tables_to_tensors
 
@@ -29,11 +29,13 @@ PRECISION = 16
 ENV_MAX_PROBABILITY = 2 ** (-1 / 19)
 
 
-def default_bands(sample_rate: int = 24000, frame: int = 480) -> Bands:
+def default_bands(sample_rate: int = 24000, frame: int = 480, tilt: float = TILT, low_shift: int = 0) -> Bands:
+    """The bands at ``EDGES_HZ``; each band's step grows as (f / 1 kHz)^``tilt`` above 1 kHz, and
+    bands centred below 4 kHz add ``low_shift`` 80ths of an octave (negative: finer steps there)."""
     edges = tuple(int(round(f / (sample_rate / 2) * frame)) for f in EDGES_HZ)
     centres = [(a + b) / 2 / frame * (sample_rate / 2) for a, b in zip(edges[:-1], edges[1:])]
-    tilt = tuple(int(round(80 * TILT * np.log2(max(c, 1000.0) / 1000.0))) for c in centres)
-    return Bands(edges, tilt)
+    return Bands(edges, tuple(int(round(80 * tilt * np.log2(max(c, 1000.0) / 1000.0))) + (low_shift if c < 4000 else 0)
+                              for c in centres))
 
 
 @dataclass
@@ -42,15 +44,31 @@ class MdctConfig:
     frame: int = 480  # M: coefficients a frame, the hop; the window is 2M
     band_edges: list[int] = field(default_factory=lambda: list(default_bands().edges))
     tilt: list[int] = field(default_factory=lambda: list(default_bands().tilt))
+    # The quantiser law (mdct_coding.Settings says what each means) and the noise fill the
+    # encoder writes; the defaults are v1's, and a card leaves out what is at its default.
+    step_weight: int = 8
+    floor_shift: int = 0
+    floor_rel: int = 7
+    compander: int = 100
+    recon: int = 15
+    noise_gain: int = 5  # sixteenths
+    noise_cap: int = 8  # sixteenths of a step
+    low_rate_env_every: int = 2  # low rates send the envelope every this many frames
 
     def __post_init__(self):
         e = self.band_edges
         if (self.frame < 16 or e[0] != 0 or e[-1] != self.frame or len(self.tilt) != len(e) - 1
                 or any(b <= a for a, b in zip(e[:-1], e[1:]))):
             raise ValueError("inconsistent MDCT frame, band edges or tilt")
+        if not (0 <= self.step_weight <= 16 and -400 <= self.floor_shift <= 400 and 0 <= self.floor_rel <= 14
+                and 40 <= self.compander <= 100 and 0 <= self.recon <= 50 and 0 <= self.noise_gain <= 16
+                and 0 <= self.noise_cap <= 32 and self.low_rate_env_every in (1, 2)):
+            raise ValueError("MDCT quantiser law out of range")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        return {f.name: d[f.name] for f in fields(self)
+                if f.name in ("sample_rate", "frame", "band_edges", "tilt") or d[f.name] != f.default}
 
 
 class MdctAudioModel:
@@ -80,6 +98,20 @@ class MdctAudioModel:
         tensors = tables_to_tensors("mdct", self.tables)
         tensors["tables.mdct.counts"] = torch.from_numpy(self.counts)
         return tensors
+
+    def settings(self, step: int, low_rate: bool) -> Settings:
+        """A channel's settings at step index ``step`` under this model's law; low rates send a
+        coarser envelope (4.5 dB), every ``low_rate_env_every`` frames."""
+        c = self.config
+        return Settings(step, env_step=3 if low_rate else 2, env_every=c.low_rate_env_every if low_rate else 1,
+                        noise_gain=c.noise_gain, noise_cap=c.noise_cap, weight=c.step_weight,
+                        floor_shift=c.floor_shift, floor_rel=c.floor_rel, compander=c.compander, recon=c.recon)
+
+    def with_law(self, s: Settings) -> Settings:
+        """A file's settings (from its header) with this model's quantiser law, for decoding."""
+        c = self.config
+        return replace(s, weight=c.step_weight, floor_shift=c.floor_shift, floor_rel=c.floor_rel,
+                       compander=c.compander, recon=c.recon)
 
     def to(self, device) -> MdctAudioModel:
         return self  # integer tables and numpy: nothing lives on a device
