@@ -102,10 +102,11 @@ def test_an_image_without_metadata_codes_as_before(image_codec, sample_rgb) -> N
 def test_golden_files_read_as_before_without_metadata(name) -> None:
     data = (GOLDEN / name).read_bytes()
     # 1.0 and 2.0: written before 2.1 and never rewritten; 2.1: the cases added since (audio-mdct,
-    # image-hyperprior v5 and later); 2.2: the residual layer's (quality above 95)
+    # image-hyperprior v5 and later); 2.2: the residual layer's (quality above 95) and the music
+    # model's (audio-mdct-music)
     version = int(name.rsplit("-v", 1)[1].removesuffix(".aec"))
     since_2_1 = name.startswith("audio-mdct") or (not name.startswith("audio") and version >= 5)
-    since_2_2 = name in ("rgb-q100-v7.aec", "gray-q98-v7.aec")
+    since_2_2 = name in ("rgb-q100-v7.aec", "gray-q98-v7.aec") or name.startswith("audio-mdct-music")
     assert (data[4:6] in (b"\x01\x00", b"\x02\x00") or (data[4:6] == b"\x02\x01" and since_2_1)
             or (data[4:6] == b"\x02\x02" and since_2_2))
     assert container.unpack(data).metadata == {}
