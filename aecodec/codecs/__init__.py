@@ -37,6 +37,7 @@ def symbols(data: bytes, device: str = "cpu") -> dict[str, list[np.ndarray]]:
 
 
 DEFAULT_AUDIO_MODEL = "audio-mdct"
+MUSIC_AUDIO_MODEL = "audio-mdct-music"  # opt-in (encode --model); the bench calls it aecodec-music
 AUDIO_CODECS = {"audio-mdct": "aecodec.codecs.audio_mdct:MdctAudioCodec",
                 "audio-conv-lstm": "aecodec.codecs.audio:LearnedAudioCodec"}  # architecture -> codec
 

@@ -204,7 +204,6 @@ _BASELINE_CLASSES: dict[str, type] = {
     codec.name: codec for codec in (JPEG, JPEG444, WebP, AVIF, JPEG2000, JPEGXL, HEIF, MP3, Opus, Codec2)
 }
 BASELINES: tuple[str, ...] = tuple(_BASELINE_CLASSES)
-MUSIC_MODEL = "audio-mdct-music"
 """Names ``get_codec`` accepts besides ``aecodec`` (``jxl`` and ``heif`` run only with their
 packages installed: ``missing_package``)."""
 
@@ -227,9 +226,9 @@ def get_codec(name: str, media: Literal["image", "audio"] | None = None, device:
 
         return image_codec(device, int(effort.group(1)))
     if name == "aecodec-music" and media != "image":  # the MDCT codec's music model (encode --model)
-        from aecodec.codecs import audio_codec
+        from aecodec.codecs import MUSIC_AUDIO_MODEL, audio_codec
 
-        return audio_codec(MUSIC_MODEL, device=device, quality_unit="kbps")
+        return audio_codec(MUSIC_AUDIO_MODEL, device=device, quality_unit="kbps")
     if name == "aecodec":  # the learned codecs run on ``device``; baselines always on the CPU
         if media == "audio":
             from aecodec.codecs import audio_codec

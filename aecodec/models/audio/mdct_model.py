@@ -103,9 +103,9 @@ class MdctAudioModel:
         """A channel's settings at step index ``step`` under this model's law; low rates send a
         coarser envelope (4.5 dB), every ``low_rate_env_every`` frames."""
         c = self.config
-        return Settings(step, env_step=3 if low_rate else 2, env_every=c.low_rate_env_every if low_rate else 1,
-                        noise_gain=c.noise_gain, noise_cap=c.noise_cap, weight=c.step_weight,
-                        floor_shift=c.floor_shift, floor_rel=c.floor_rel, compander=c.compander, recon=c.recon)
+        return self.with_law(Settings(step, env_step=3 if low_rate else 2,
+                                      env_every=c.low_rate_env_every if low_rate else 1,
+                                      noise_gain=c.noise_gain, noise_cap=c.noise_cap))
 
     def with_law(self, s: Settings) -> Settings:
         """A file's settings (from its header) with this model's quantiser law, for decoding."""

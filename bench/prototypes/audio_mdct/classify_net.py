@@ -3,7 +3,12 @@ mean removed) -> two 1-D convolutions -> bidirectional GRU (32) -> mean over tim
 segments, batches of 32, AdamW 2e-3 with a cosine decay. Training data only: speech (long recordings,
 and concatenated words half of the time) against music, with speed 0.8-1.25x, level, recorded noise at
 0-30 dB (60 %) and a tilt EQ (30 %); the codec2 speech and hedgewars music sources are held out as a
-check. A clip's score is the mean logit over 4 s windows. usage: python classify_net.py 4000"""
+check. A clip's score is the mean logit over 4 s windows. usage: python classify_net.py 4000
+
+With --varied-music the music is more varied: a third of the music segments are synthetic (1-3
+voices of saw, square, sine or FM notes on a scale at 70-170 bpm, over a drum machine 70 % of the
+time), and a quarter of the real ones get a second music segment or a drum machine mixed in.
+The trained net is saved as classify_net.pt (classify_net_varied.pt with --varied-music)."""
 import glob, sys, numpy as np, soundfile as sf, torch, torchaudio
 from math import gcd
 from scipy.signal import resample_poly
@@ -32,9 +37,47 @@ def speech_seg(train=True):
     pool = [i for i, g in enumerate(sp_names) if (g not in HOLD) == train]
     if train and rng.random() < 0.5: return words_seg()
     return crop(sp_long[pool[rng.integers(len(pool))]])
+VARIED = '--varied-music' in sys.argv
 def music_seg(train=True):
     pool = [i for i, g in enumerate(mu_names) if (g not in HOLD) == train]
-    return crop(mus[pool[rng.integers(len(pool))]])
+    if not (train and VARIED): return crop(mus[pool[rng.integers(len(pool))]])
+    if rng.random() < 1 / 3: return synth_music()
+    x = crop(mus[pool[rng.integers(len(pool))]])
+    if rng.random() < 0.25:
+        y = crop(mus[pool[rng.integers(len(pool))]]) if rng.random() < 0.5 else drums(N, 60 / rng.uniform(70, 170))
+        x = x / (np.std(x) + 1e-6) + y / (np.std(y) + 1e-6) * rng.uniform(0.3, 1)
+    return x.astype(np.float32)
+def drums(n, beat):
+    x = np.zeros(n, np.float32)
+    for k in range(int(n / SR / beat * 2) + 1):
+        at = int(k * beat / 2 * SR)
+        if at >= n: break
+        kind = rng.choice(['kick', 'snare', 'hat']) if k % 2 else 'kick'
+        m = min(n - at, int(0.25 * SR)); tt = np.arange(m) / SR
+        if kind == 'kick': w = np.sin(2 * np.pi * (50 + 100 * np.exp(-tt * 30)) * tt) * np.exp(-tt * 12)
+        elif kind == 'snare': w = rng.standard_normal(m) * np.exp(-tt * 25) * 0.5
+        else: w = np.diff(rng.standard_normal(m + 1)) * np.exp(-tt * 60) * 0.3
+        x[at:at + m] += w * rng.uniform(0.5, 1)
+    return x
+def synth_music(n=N):
+    beat = 60 / rng.uniform(70, 170)
+    x = np.zeros(n, np.float32)
+    root = 110 * 2 ** (rng.integers(0, 12) / 12)
+    scale = [0, 2, 4, 5, 7, 9, 11] if rng.random() < 0.5 else [0, 2, 3, 5, 7, 8, 10]
+    for voice in range(rng.integers(1, 4)):
+        octave, note = rng.choice([0.5, 1, 2, 4]), beat * rng.choice([0.25, 0.5, 1, 2])
+        wave, decay, pos = rng.choice(['saw', 'square', 'sine', 'fm']), rng.uniform(0, 6), 0.0
+        while pos < n / SR:
+            f = root * octave * 2 ** ((scale[rng.integers(len(scale))] + 12 * rng.integers(0, 2)) / 12)
+            i0, i1 = int(pos * SR), min(n, int((pos + note) * SR)); tt = np.arange(i1 - i0) / SR
+            if wave == 'saw': w = 2 * ((f * tt) % 1) - 1
+            elif wave == 'square': w = np.sign(np.sin(2 * np.pi * f * tt))
+            elif wave == 'sine': w = np.sin(2 * np.pi * f * tt)
+            else: w = np.sin(2 * np.pi * f * tt + rng.uniform(0.5, 3) * np.sin(4 * np.pi * f * tt))
+            x[i0:i1] += w * np.minimum(1, tt / 0.01) * np.exp(-tt * decay) * rng.uniform(0.3, 1); pos += note
+    if rng.random() < 0.7:
+        d = drums(n, beat); x = x / (np.std(x) + 1e-6) + d / (np.std(d) + 1e-6) * rng.uniform(0.3, 1.5)
+    return x.astype(np.float32)
 def speed(x):
     r = np.exp(rng.uniform(np.log(0.8), np.log(1.25))); n = len(x)
     return np.interp(np.arange(n) * r, np.arange(n), x, right=0).astype(np.float32)
@@ -57,7 +100,7 @@ class Net(torch.nn.Module):
     def forward(s, m):   # [B, 40, T]
         h, _ = s.gru(s.conv(m).transpose(1, 2)); return s.out(h.mean(1))[:, 0]
 net = Net(); opt = torch.optim.AdamW(net.parameters(), 2e-3, weight_decay=1e-3)
-steps = int(sys.argv[1]) if len(sys.argv) > 1 else 1500
+steps = int(sys.argv[1]) if len(sys.argv) > 1 and sys.argv[1].isdigit() else 1500
 def batch(train=True, B=32):
     y = (np.arange(B) % 2).astype(np.float32)
     xs = [degrade(music_seg(train) if t else speech_seg(train)) for t in y]
@@ -75,3 +118,6 @@ def clip_prob(x):   # mean logit over 4 s windows, hop 2 s
     with torch.no_grad(): return float(torch.sigmoid(net(torch.stack([feats(crop(w)) for w in ws])).mean()))
 for kind in ('speech', 'music'):
     print('dev', kind, 'p(music)', np.round([clip_prob(read(f)) for f in sorted(glob.glob(f'/work/shared/data/audio/dev/{kind}/*'))], 2))
+torch.save(net.state_dict(), 'classify_net_varied.pt' if VARIED else 'classify_net.pt')
+for kind in ('speech', 'music'):
+    print('dev', kind, [f.split('/')[-1][:20] for f in sorted(glob.glob(f'/work/shared/data/audio/dev/{kind}/*'))])
