@@ -18,6 +18,7 @@ DEVICE = device_option("Where the transforms run; files decode bit-exactly on an
 CODEC_ALIGN = 64  # the image codec pads both sides to its stride (HyperpriorTransforms.stride)
 AEC_MAGIC = b"AEC\x1a"  # aecodec.container.MAGIC, without importing the container for --help
 POSITIVE = FiniteRange(min=0, min_open=True)  # --bpp, --kbps
+DEFAULT_QUALITY = 75.0
 AEC_FILES = Wanted(lambda path: path.lower().endswith(".aec") or head(path).startswith(AEC_MAGIC), ".aec")
 
 
@@ -101,7 +102,7 @@ def encode_at(encode, encode_to_rate, item, quality: float | None, rate: float |
     if rate is not None:
         result = encode_to_rate(item, rate, or_lowest=True, progress=progress)
         return result.data, result.quality
-    q = 75.0 if quality is None else quality
+    q = DEFAULT_QUALITY if quality is None else quality
     return encode(item, q, progress=progress), q
 
 
@@ -113,6 +114,8 @@ def encode_audio(codec, source: str | bytes, src: str, dst: str, quality: float 
 
     times = Timings()
     with times("read and code"), open_audio(source) as reader:  # streamed: reading and coding interleave
+        if hasattr(codec, "pick"):  # no --model: the model this file gets
+            codec = codec.pick(reader, quality=DEFAULT_QUALITY if quality is None else quality, kbps=kbps)
         data, q = encode_at(codec.encode, codec.encode_to_kbps, reader, quality, kbps, progress)
         info = reader.info
     with times("write"):
@@ -120,7 +123,8 @@ def encode_audio(codec, source: str | bytes, src: str, dst: str, quality: float 
     tell_model(src, lambda: codec.loaded()[0], codec.device, times)
     seconds = read_header(data)["frames"] / info.sample_rate  # what was decodable, not what the file claimed
     return {"bytes": len(data), "kbps": len(data) * 8 / seconds / 1000, "quality": q,
-            "sample_rate": info.sample_rate, "channels": info.channels, "duration_s": round(seconds, 6)}
+            "sample_rate": info.sample_rate, "channels": info.channels, "duration_s": round(seconds, 6),
+            "model": read_header(data)["model"]["name"]}
 
 
 @click.command(epilog=INPUTS_HELP)

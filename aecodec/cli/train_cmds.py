@@ -11,22 +11,25 @@ from aecodec.cli.common import notice, option_value, say
 from aecodec.errors import InputError, UsageError
 
 RECIPES = Path(__file__).resolve().parents[1] / "train" / "recipes"
-RESTORE_TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
+RESTORE_TASKS = ("image-denoise", "image-inpaint", "audio-denoise", "audio-music-detector")  # train/restore.py's tasks
+AUDIO_FOLDER_TASKS = ("audio-denoise", "audio-music-detector")  # --data speech, then music; --noise-data
 TASKS = ("image-codec", "audio-codec", "audio-mdct") + RESTORE_TASKS
 MODEL_NAMES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm", "audio-mdct": "audio-mdct",
                "image-denoise": "image-denoise-unet", "image-inpaint": "image-inpaint-unet",
-               "audio-denoise": "audio-denoise-gru"}
+               "audio-denoise": "audio-denoise-gru", "audio-music-detector": "audio-music-detector"}
 DATA_NOTES = {"image-codec": "shared/data/images/train (SOURCES.md)",
               "audio-codec": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)",
               "audio-mdct": "shared/data/audio/speech + shared/data/audio/music (SOURCES.md)",
               "image-denoise": "shared/data/images/train (SOURCES.md), synthetic noise",
               "image-inpaint": "shared/data/images/train (SOURCES.md), synthetic brush-stroke and box masks",
-              "audio-denoise": "shared/data/audio/speech + music (clean), shared/data/audio/noise (SOURCES.md)"}
+              "audio-denoise": "shared/data/audio/speech + music (clean), shared/data/audio/noise (SOURCES.md)",
+              "audio-music-detector": "shared/data/audio/speech, music and noise (SOURCES.md), synthetic music"}
 
 
 ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-lstm", "audio-mdct": "audio-mdct",
                  "image-denoise": "restore-unet",
-                 "image-inpaint": "restore-unet", "audio-denoise": "audio-mask-gru"}
+                 "image-inpaint": "restore-unet", "audio-denoise": "audio-mask-gru",
+                 "audio-music-detector": "audio-music-detector"}
 
 
 @click.command()
@@ -40,9 +43,11 @@ ARCHITECTURES = {"image-codec": "image-hyperprior", "audio-codec": "audio-conv-l
 @click.option("--force", is_flag=True,
               help="Start a new run in an --out that holds one (its checkpoint is replaced, its log appended to).")
 @click.option("--init", default=None, help="Start from these weights: a .safetensors in aecodec/pretrained/ or a .pt checkpoint.")
-@click.option("--noise-data", default=None, help="audio-denoise: folder of noise recordings mixed into the clean audio.")
+@click.option("--noise-data", default=None,
+              help="audio-denoise, audio-music-detector: folder of noise recordings mixed into the audio.")
 @click.option("--val-data", default=None,
-              help="Held-out data for periodic validation (audio-denoise: a folder with speech/ and noise/).")
+              help="Held-out data for periodic validation (audio-denoise: a folder with speech/ and noise/; "
+                   "audio-music-detector: speech/ and music/).")
 @click.option("--threads", type=int, default=None, help="CPU threads for torch.")
 @click.option("--seed", type=int, default=None,
               help="Seed of the run's batches and noise (default: the recipe's); a continuation wants a new one.")
@@ -57,12 +62,12 @@ def train(task, data, out, config, steps, resume, force, init, noise_data, val_d
     """Train a model on your own data."""
     from aecodec.train.recipe import read_recipe, validate_recipe
 
-    if noise_data and task != "audio-denoise":
-        raise UsageError("--noise-data is only for audio-denoise; leave it out")
+    if noise_data and task not in AUDIO_FOLDER_TASKS:
+        raise UsageError(f"--noise-data is only for {' and '.join(AUDIO_FOLDER_TASKS)}; leave it out")
     extra = {}
     Config, load_recipe, run, nested, options = trainer(task)
     if task in RESTORE_TASKS:
-        if task != "audio-denoise" and len(data) > 1:
+        if task not in AUDIO_FOLDER_TASKS and len(data) > 1:
             raise UsageError(f"{task} trains on one --data folder; put the images under one folder")
         data, extra = list(data), {"noise_data": noise_data}
     elif task in ("audio-codec", "audio-mdct"):

@@ -37,19 +37,22 @@ def symbols(data: bytes, device: str = "cpu") -> dict[str, list[np.ndarray]]:
 
 
 DEFAULT_AUDIO_MODEL = "audio-mdct"
-MUSIC_AUDIO_MODEL = "audio-mdct-music"  # opt-in (encode --model); the bench calls it aecodec-music
+MUSIC_AUDIO_MODEL = "audio-mdct-music"  # chosen for music (codecs/audio_choice.py); the bench's aecodec-music
 AUDIO_CODECS = {"audio-mdct": "aecodec.codecs.audio_mdct:MdctAudioCodec",
                 "audio-conv-lstm": "aecodec.codecs.audio:LearnedAudioCodec"}  # architecture -> codec
 
 
 def audio_codec(model: str | None = None, device: str = "cpu", quality_unit: str = "quality"):
-    """The audio codec that runs ``model`` (default: the newest MDCT codec), picked by the
-    architecture its card names; imported only now."""
+    """The audio codec that runs ``model``, picked by the architecture its card names; imported
+    only now. Without a model: the MDCT codec choosing per file between its default and music
+    models (``audio_choice.ChoosingAudioCodec``)."""
     import importlib
 
     from aecodec.models.registry import read_card
 
-    model = model or DEFAULT_AUDIO_MODEL
+    if model is None:  # by name, as AUDIO_CODECS: the codec modules import this package
+        chooser = importlib.import_module("aecodec.codecs.audio_choice").ChoosingAudioCodec
+        return chooser(DEFAULT_AUDIO_MODEL, MUSIC_AUDIO_MODEL, device=device, quality_unit=quality_unit)
     arch = read_card(model).get("architecture")
     if arch not in AUDIO_CODECS:
         from aecodec.errors import ModelError

@@ -27,13 +27,15 @@ from aecodec.codecs.audio_io import (BlockDecoding, Source, coded_blocks, coding
                                      reach_kbps)
 from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality
 from aecodec.codecs.mdct_header import (CHUNK_FRAMES, MdctHeader, check_mdct_header, check_mdct_streams,
-                                        stream_count)
+                                        settings_keys, stream_count)
 from aecodec.errors import InputError
 from aecodec.media.mdct import Analyser, Synthesiser, frame_count
 from aecodec.media.silence import pack_runs
 
-# quality 1..100 -> the step index g (16ths of an octave): geometric steps, as the file's rate
+# quality 1..100 -> the step index g (16ths of an octave): geometric steps, as the file's rate;
+# --kbps searches in fifths of these (80ths of an octave: the header's fine_step)
 Q1_STEP, Q100_STEP = 10, -130
+FINE = 5  # 80ths of an octave a step index
 LOW_RATE_BELOW_KBPS = 3.5  # targets under this send a coarser envelope every other frame
 LOW_RATE_FROM_STEP = -20  # ... and so do qualities whose step is at least this coarse (quality <= 20)
 SIDE_STEP = 8  # mid-side: the side channel's step is half an octave coarser
@@ -46,7 +48,7 @@ def step_for(quality: float) -> int:
     return int(round(Q1_STEP + (quality - 1) * (Q100_STEP - Q1_STEP) / 99))
 
 
-def quality_for(step: int) -> float:
+def quality_for(step: float) -> float:
     return float(np.clip(1 + (step - Q1_STEP) * 99 / (Q100_STEP - Q1_STEP), 1, 100))
 
 
@@ -66,7 +68,7 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
             return self.encode_to_kbps(item, quality, or_lowest=True, progress=progress).data
         quality = check_quality(quality)
         step = step_for(quality)
-        return self._analysis(item, progress).file(step, step >= LOW_RATE_FROM_STEP, quality)
+        return self._analysis(item, progress).file(FINE * step, step >= LOW_RATE_FROM_STEP, quality)
 
     def encode_to_kbps(self, item: Source, kbps: float, or_lowest: bool = False,
                        progress: Progress | None = None) -> EncodeResult:
@@ -76,7 +78,7 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
 
         def encoder():
             analysis.append(self._analysis(item, progress))
-            return (lambda q: analysis[0].file(step_for(q), low_rate, q)), analysis[0].seconds
+            return (lambda q: analysis[0].file(FINE * step_for(q), low_rate, q)), analysis[0].seconds
 
         return reach_kbps(kbps, encoder, or_lowest, lambda encode, budget: analysis[0].search(budget, low_rate))
 
@@ -190,19 +192,32 @@ class _Analysis:
     def chunks(self) -> Iterator[list[np.ndarray]]:
         return iter(self.kept) if self.stride == 1 else self._read()
 
-    def settings(self, step: int, low_rate: bool) -> list[coding.Settings]:
-        side = self.model.settings(step + SIDE_STEP, low_rate)
-        main = self.model.settings(step, low_rate)
+    def settings(self, step80: int, low_rate: bool) -> list[coding.Settings]:
+        """Each coded channel's settings at the global step 2^(step80 / 80)."""
+        def at(s80: int) -> coding.Settings:
+            g = -(-s80 // FINE)
+            return replace(self.model.settings(g, low_rate), fine=FINE * g - s80)
+
+        side, main = at(step80 + FINE * SIDE_STEP), at(step80)
         return [side if self.coding == "mid-side" and c == 1 else main for c in range(self.coded)]
 
-    def file(self, step: int, low_rate: bool, quality: float) -> bytes:
-        settings = self.settings(step, low_rate)
+    def file(self, step80: int, low_rate: bool, quality: float) -> bytes:
+        settings = self.settings(step80, low_rate)
         m = self.model
         streams = []
         for chunk in self.chunks():
             for x, s in zip(chunk, settings):
                 symbols, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s)
                 streams.append(self.encode_stream(symbols, tables, m.tables))
+        return container.pack(self.header(settings, quality), streams)
+
+    def overhead_bytes(self, step80: int, low_rate: bool) -> int:
+        """The bytes of a file at ``step80`` that are not entropy-coded symbols: the container, its
+        header and each stream's length, with empty streams."""
+        return len(container.pack(self.header(self.settings(step80, low_rate), quality_for(step80 / FINE)),
+                                  [b""] * (self.count * self.coded)))
+
+    def header(self, settings: list[coding.Settings], quality: float) -> dict:
         header = {
             "media": "audio",
             "model": {"name": self.card["name"], "sha256": self.card["weights"]["sha256"][:16]},
@@ -212,19 +227,19 @@ class _Analysis:
             "frames": self.frames,
             "channel_coding": self.coding,
             "dc_offset": list(self.dc),
-            "mdct": {"chunk_frames": CHUNK_FRAMES, "channels": [_settings_dict(s) for s in settings]},
+            "mdct": {"chunk_frames": CHUNK_FRAMES, "channels": [settings_keys(s) for s in settings]},
         }
         if self.silence:
             header["silence"] = pack_runs(self.silence)
-        return container.pack(header, streams)
+        return header
 
-    def estimated_bits(self, step: int, low_rate: bool) -> float:
+    def estimated_bits(self, step80: int, low_rate: bool) -> float:
         """What the symbols at ``step`` cost under the tables (the real file adds a few bytes;
         from every ``stride``-th chunk, scaled, for a long file)."""
         bits = self.model.table_bits()
         total = 0.0
         for chunk in self.kept:
-            for x, s in zip(chunk, self.settings(step, low_rate)):
+            for x, s in zip(chunk, self.settings(step80, low_rate)):
                 symbols = coding.quantise(x, self.model.bands, s)
                 env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, self.model.bands, s)
                 total += _cost(bits, env_ctx, env_d, coding.ENV_RANGE)
@@ -232,10 +247,12 @@ class _Analysis:
         return total * self.count / len(self.kept)
 
     def search(self, budget_bytes: float, low_rate: bool) -> EncodeResult | None:
-        """The finest step whose file fits ``budget_bytes``: a bisection on the estimate, then
-        coarser steps until the real file fits. None when even the coarsest step does not."""
-        lo, hi = Q100_STEP, COARSEST_STEP  # fine .. coarse
-        target = budget_bytes * 8 * RATE_SLACK
+        """The finest step (in 80ths of an octave) whose file fits ``budget_bytes``: a bisection on
+        the estimate (of the symbols, within the budget less the container's bytes), then real
+        files from there, coarser until one fits or finer while they fit (the estimate rounds
+        each stream's rANS tail). None when even the coarsest step does not fit."""
+        lo, hi = FINE * Q100_STEP, FINE * COARSEST_STEP  # fine .. coarse
+        target = (budget_bytes - self.overhead_bytes(0, low_rate)) * 8 * RATE_SLACK
         if self.estimated_bits(hi, low_rate) > target:
             lo = hi
         while lo < hi:
@@ -244,16 +261,22 @@ class _Analysis:
                 hi = mid
             else:
                 lo = mid + 1
-        for step in range(hi, COARSEST_STEP + 1):
-            data = self.file(step, low_rate, quality_for(step))
-            if len(data) <= budget_bytes:
-                return EncodeResult(data, quality_for(step))
-        return None
+        fits = {}
 
+        def fitting(step80: int) -> bytes | None:
+            if step80 not in fits:
+                data = self.file(step80, low_rate, quality_for(step80 / FINE))
+                fits[step80] = data if len(data) <= budget_bytes else None
+            return fits[step80]
 
-def _settings_dict(s: coding.Settings) -> dict:
-    return {"step": s.step, "env_step": s.env_step, "env_every": s.env_every, "noise_gain": s.noise_gain,
-            "noise_cap": s.noise_cap, "coded_bands": s.coded_bands, "band_gain": s.band_gain}
+        step80 = hi
+        while fitting(step80) is None:
+            step80 += 1
+            if step80 > FINE * COARSEST_STEP:
+                return None
+        while step80 > FINE * Q100_STEP and step80 - 1 not in fits and fitting(step80 - 1) is not None:
+            step80 -= 1
+        return EncodeResult(fits[step80], quality_for(step80 / FINE))
 
 
 def _cost(bits: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> float:

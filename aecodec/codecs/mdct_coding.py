@@ -10,12 +10,12 @@ Per frame of M coefficients:
   from the last coded frame (the first frame of a chunk: from the band below).
 * **Coefficients.** In every band that is not silent, the coefficients divided by the band's
   step and rounded with a dead zone, as signed integers. The step of band b is
-  ``2^((w L + 5 g + tilt[b]) / 80)`` with ``L = 4 log2(envelope)`` in quarter octaves and ``g``
-  the file's step index (16ths of an octave): finer steps where the band is loud (the model's
-  weight ``w``, 8 = 0.4 of the level in octaves, as perceptual codecs weight the masking energy)
-  and coarser steps at high frequencies (``tilt``, from the model card). A model may compand:
-  it rounds ``(|x| / step)^c`` instead of ``|x| / step`` (c < 1: finer levels for small
-  coefficients, as MP3 and AAC do).
+  ``2^((w L + 5 g - f + tilt[b]) / 80)`` with ``L = 4 log2(envelope)`` in quarter octaves, ``g``
+  the file's step index (16ths of an octave) and ``f`` its fine step (80ths, 0..4): finer steps
+  where the band is loud (the model's weight ``w``, 8 = 0.4 of the level in octaves, as
+  perceptual codecs weight the masking energy) and coarser steps at high frequencies (``tilt``,
+  from the model card). A model may compand: it rounds ``(|x| / step)^c`` instead of
+  ``|x| / step`` (c < 1: finer levels for small coefficients, as MP3 and AAC do).
 * **Entropy coding.** Each symbol is rANS-coded with a table chosen by integer contexts the
   decoder knows before it reads the symbol: for the envelope, the band group, the sign of the
   band's previous change and of its neighbours' summed, and how far the band sat above the
@@ -55,7 +55,8 @@ class Settings:
     """A file's coding settings (its header's "mdct" keys), and the model's quantiser law (its
     card's config; the defaults are audio-mdct v1's)."""
 
-    step: int  # g: the global step is 2^(g / 16)
+    step: int  # g: the global step is 2^(g / 16) ...
+    fine: int = 0  # ... times 2^(-fine / 80), fine 0..4: --kbps fills its budget between two g
     env_step: int = 2  # quarter octaves
     env_every: int = 1
     noise_gain: int = 5  # sixteenths
@@ -69,13 +70,18 @@ class Settings:
     compander: int = 100  # hundredths: the exponent c (100: a linear quantiser)
     recon: int = 15  # hundredths: the reconstruction offset r
 
+    @property
+    def step80(self) -> int:
+        """The global step's exponent in 80ths of an octave."""
+        return 5 * self.step - self.fine
+
     def floor(self) -> int:
         """The envelope integer meaning "silent": max(-14 octaves, the level at which the step
         (with ``floor_shift``) equals the envelope, minus ``floor_rel`` octaves), rounded up.
         For v1's law that is log2(step) / 0.6 - 7."""
         d = 20 - self.weight  # 80ths of an octave the envelope outgrows its step per quarter octave
         return max(-(56 // self.env_step),
-                   -((4 * self.floor_rel * d - 5 * self.step - self.floor_shift) // (d * self.env_step)))
+                   -((4 * self.floor_rel * d - self.step80 - self.floor_shift) // (d * self.env_step)))
 
     def ceiling(self) -> int:
         return 4 * MAX_LOG2_ENVELOPE // self.env_step
@@ -142,7 +148,7 @@ def interpolate(coded: np.ndarray, frames: int, every: int) -> np.ndarray:
 
 def steps(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
     """(frames, bands) envelope integers -> quantiser steps."""
-    log80 = s.weight * env * s.env_step + 5 * s.step + np.asarray(bands.tilt)
+    log80 = s.weight * env * s.env_step + s.step80 + np.asarray(bands.tilt)
     return np.exp2(log80 / 80.0)
 
 
@@ -152,7 +158,7 @@ def envelope_levels(env: np.ndarray, s: Settings) -> np.ndarray:
 
 def level_buckets(env: np.ndarray, bands: Bands, s: Settings) -> np.ndarray:
     """(frames, bands): round(2 log2(envelope / step)) + 8, clipped, in integers only."""
-    v = (20 - s.weight) * env * s.env_step - 5 * s.step - np.asarray(bands.tilt)  # 80 log2(envelope / step)
+    v = (20 - s.weight) * env * s.env_step - s.step80 - np.asarray(bands.tilt)  # 80 log2(envelope / step)
     return np.clip((v + 20) // 40 + 8, 0, LEVEL_BUCKETS - 1)
 
 

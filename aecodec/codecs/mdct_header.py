@@ -42,14 +42,34 @@ def check_mdct_header(h: dict) -> MdctHeader:
         channels = keys["channels"]
         if not isinstance(channels, list) or len(channels) != signal.coded_channels:
             raise ValueError
-        settings = tuple(Settings(integer(c["step"], MIN_STEP, MAX_STEP), integer(c["env_step"], 2, 3),
-                                  integer(c["env_every"], 1, 2), integer(c["noise_gain"], 0, 16),
-                                  integer(c["noise_cap"], 0, 32), integer(c["coded_bands"], 0, MAX_BANDS),
-                                  integer(c["band_gain"], 0, 16)) for c in channels)
+        settings = tuple(Settings(*_global_step(c), env_step=integer(c["env_step"], 2, 3),
+                                  env_every=integer(c["env_every"], 1, 2), noise_gain=integer(c["noise_gain"], 0, 16),
+                                  noise_cap=integer(c["noise_cap"], 0, 32),
+                                  coded_bands=integer(c["coded_bands"], 0, MAX_BANDS),
+                                  band_gain=integer(c["band_gain"], 0, 16)) for c in channels)
         return MdctHeader(**vars(signal), settings=settings, chunk_frames=chunk)
     except (KeyError, TypeError, ValueError):
         raise FormatError("the audio header is invalid (rate, channels, length, silence or MDCT settings); "
                           "the file is damaged") from None
+
+
+def _global_step(c: dict) -> tuple[int, int]:
+    """(g, fine) from a channel's ``step`` (16ths of an octave) or ``fine_step`` (80ths): exactly
+    one is present. Readers before ``fine_step`` find no ``step`` and refuse the file."""
+    if ("step" in c) == ("fine_step" in c):
+        raise ValueError
+    if "step" in c:
+        return integer(c["step"], MIN_STEP, MAX_STEP), 0
+    s80 = integer(c["fine_step"], 5 * MIN_STEP, 5 * MAX_STEP)
+    g = -(-s80 // 5)
+    return g, 5 * g - s80
+
+
+def settings_keys(s: Settings) -> dict:
+    """A channel's header keys: ``step`` when the step is a whole 16th of an octave, else ``fine_step``."""
+    step = {"step": s.step} if s.fine == 0 else {"fine_step": s.step80}
+    return {**step, "env_step": s.env_step, "env_every": s.env_every, "noise_gain": s.noise_gain,
+            "noise_cap": s.noise_cap, "coded_bands": s.coded_bands, "band_gain": s.band_gain}
 
 
 def stream_count(model_frames: int, m: int, coded: int, chunk_frames: int = CHUNK_FRAMES) -> int:

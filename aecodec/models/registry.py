@@ -30,6 +30,7 @@ ARCHITECTURES: dict[str, str] = {
     "restore-unet": "aecodec.models.image.restore_unet:RestorationUNet",
     "audio-mask-gru": "aecodec.models.audio.mask_gru:SpectralMaskNet",
     "audio-mdct": "aecodec.models.audio.mdct_model:MdctAudioModel",
+    "audio-music-detector": "aecodec.models.audio.music_detector:MusicDetector",
 }
 
 

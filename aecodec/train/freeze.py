@@ -111,7 +111,7 @@ def export_restore(checkpoint: str | Path, out_dir: str | Path, name: str, versi
     task_cls = TASK_CLASSES[task]
     net = architecture(task_cls.architecture)(task_cls.model_config(state["config"]["model"]))
     net.load_state_dict(deployed_weights(state), strict=True)
-    media, job = task.split("-")
+    media, job = task.split("-", 1)
     return write_pretrained(net, out_dir, name, version, {"task": job, "media": media}, state, card_extra)
 
 

@@ -21,10 +21,11 @@ from torch import nn
 from aecodec.models.image.restore_unet import denoise, inpaint
 from aecodec.train.denoise_losses import compressed_spectrum_db, snr_db, target_band
 from aecodec.train.loop import RunConfig, Task, train as train_task
+from aecodec.train.music_detector import MusicDetectorTask
 from aecodec.train.noise_synth import DEFAULT_WEIGHTS
 from aecodec.train.recipe import read_recipe
 
-TASKS = ("image-denoise", "image-inpaint", "audio-denoise")
+TASKS = ("image-denoise", "image-inpaint", "audio-denoise", "audio-music-detector")
 SUPPRESSION_FLOOR_DB = 15.0  # audio-denoise: the over-suppression term's cap (denoise_losses.compressed_spectrum_db)
 
 
@@ -343,7 +344,8 @@ class AudioDenoiseTask(Task):
         return {"si_snr_improvement_0db": float(np.mean(gains))}
 
 
-TASK_CLASSES = {"image-denoise": ImageDenoiseTask, "image-inpaint": ImageInpaintTask, "audio-denoise": AudioDenoiseTask}
+TASK_CLASSES = {"image-denoise": ImageDenoiseTask, "image-inpaint": ImageInpaintTask, "audio-denoise": AudioDenoiseTask,
+                "audio-music-detector": MusicDetectorTask}
 
 
 # --- helpers ----------------------------------------------------------------------------------

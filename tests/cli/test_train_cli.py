@@ -247,7 +247,7 @@ def test_audio_mdct_tables_count_add_up_and_export(tmp_path, tone_folder, monkey
     card = json.loads((models / "audio-mdct.v1000.json").read_text())
     assert card["architecture"] == "audio-mdct" and card["trained"]["steps"] == 5
     monkeypatch.setenv("AECODEC_MODELS", str(models))
-    codec = audio_codec()
+    codec = audio_codec("audio-mdct")
     assert codec.loaded()[0]["version"] == 1000
     x = (0.3 * np.sin(np.arange(24000) / 7.0)).astype(np.float32)[:, None]
     assert codec.decode(codec.encode(Audio(x, 24000), 50)).samples.shape == x.shape

@@ -40,6 +40,9 @@ AUDIO_SOURCES = {  # name (without the version) -> (sample, seconds, quality)
     "speech-q20": ("librivox_speech.flac", (0.0, 1.5), 20),
     "speech-q90": ("librivox_speech.flac", (2.0, 4.0), 90),
 }
+KBPS_SOURCES = {  # MDCT models only: --kbps fills its budget with a fine step (format 2.3)
+    "speech-6kbps": ("librivox_speech.flac", (0.0, 3.0), 6.0),
+}
 AUDIO_TOLERANCE = 1e-3
 
 
@@ -67,13 +70,17 @@ def regenerate_audio(codec) -> None:
     cases = load_cases()
     card = codec.loaded()[0]
     prefix = "audio" if card["name"] == "audio-conv-lstm" else card["name"]  # the first codec's names stay
-    for stem, (sample, (start, stop), quality) in AUDIO_SOURCES.items():
+    sources = [(stem, source, False) for stem, source in AUDIO_SOURCES.items()]
+    if card["architecture"] == "audio-mdct":
+        sources += [(stem, source, True) for stem, source in KBPS_SOURCES.items()]
+    for stem, (sample, (start, stop), quality), kbps in sources:
         name = f"{prefix}-{stem}-v{card['version']}"
         if name in cases:
             continue
         clip = read_audio(HERE.parent / "data" / "audio" / sample)
         rate = clip.sample_rate
-        data = codec.encode(Audio(clip.samples[int(start * rate) : int(stop * rate)], rate), quality)
+        audio = Audio(clip.samples[int(start * rate) : int(stop * rate)], rate)
+        data = codec.encode_to_kbps(audio, quality).data if kbps else codec.encode(audio, quality)
         (HERE / f"{name}.aec").write_bytes(data)
         write_audio(codec.decode(data), HERE / f"{name}.flac", force=True, sample_format="24")
         cases[name] = {"file": f"{name}.aec", "reference": f"{name}.flac", "symbols_sha256": symbols_sha256(codec, data)}

@@ -63,9 +63,10 @@ def test_the_decoder_reads_exactly_the_symbols_the_encoder_quantised(codec, spee
     card, model = codec.loaded()
     source = open_source(speech)
     analysis = _Analysis(card, model, source, *first_pass(source), None)
-    for step, low_rate in ((-90, False), (-30, False), (-10, True)):
-        data = analysis.file(step, low_rate, 50.0)
-        settings = analysis.settings(step, low_rate)[0]
+    for step80, low_rate in ((-450, False), (-148, False), (-50, True), (-47, True)):  # fine steps too
+        data = analysis.file(step80, low_rate, 50.0)
+        settings = analysis.settings(step80, low_rate)[0]
+        assert settings.step80 == step80
         read = codec.symbols(data)
         for k, chunk in enumerate(analysis.chunks()):
             meant = coding.quantise(chunk[0], model.bands, settings)
@@ -100,15 +101,16 @@ def test_quality_and_rate_rise_together(codec, speech):
 
 @pytest.mark.parametrize("kbps", [1.5, 3, 6, 12, 24])
 def test_kbps_targets_hold_and_are_used(codec, speech, kbps):
-    from aecodec.codecs.audio_mdct import LOW_RATE_BELOW_KBPS
+    from aecodec.codecs.audio_mdct import FINE, LOW_RATE_BELOW_KBPS, quality_for
 
     seconds = speech.frames / speech.sample_rate
     result = codec.encode_to_kbps(speech, kbps)
     real = len(result.data) * 8 / seconds / 1000
-    assert 0.75 * kbps < real <= kbps
-    # used: the next finer step would not have fit (a step moves the rate by 5-20 %)
-    step = container.unpack(result.data).header["mdct"]["channels"][0]["step"]
-    finer = codec._analysis(speech, None).file(step - 1, kbps < LOW_RATE_BELOW_KBPS, 1)
+    assert 0.85 * kbps < real <= kbps
+    # used: the next finer step, 1/80 of an octave, would not have fit
+    keys = container.unpack(result.data).header["mdct"]["channels"][0]
+    step80 = keys["fine_step"] if "fine_step" in keys else 5 * keys["step"]
+    finer = codec._analysis(speech, None).file(step80 - 1, kbps < LOW_RATE_BELOW_KBPS, quality_for((step80 - 1) / FINE))
     assert len(finer) * 8 / seconds / 1000 > kbps
     assert codec.decode(result.data).samples.shape == speech.samples.shape
 
@@ -198,8 +200,13 @@ def test_noise_fill_is_integer_hashed():
     assert 0.5 <= np.abs(n).min() and np.abs(n).max() < 1 and abs(np.mean(n > 0) - 0.5) < 0.02
 
 
-def test_the_default_audio_codec_is_mdct_and_old_files_pick_their_own():
-    assert isinstance(codecs.audio_codec(), MdctAudioCodec)
+def test_the_default_audio_codec_chooses_an_mdct_model_and_old_files_pick_their_own():
+    from aecodec.codecs.audio_choice import ChoosingAudioCodec
+
+    chooser = codecs.audio_codec()
+    assert isinstance(chooser, ChoosingAudioCodec)
+    assert (chooser.default.model_name, chooser.music.model_name) == ("audio-mdct", "audio-mdct-music")
+    assert isinstance(codecs.audio_codec("audio-mdct"), MdctAudioCodec)
     from aecodec.codecs.audio import LearnedAudioCodec
 
     assert isinstance(codecs.audio_codec("audio-conv-lstm"), LearnedAudioCodec)
@@ -215,7 +222,8 @@ def repacked(data: bytes, change=None, streams=None) -> bytes:
 
 
 @pytest.mark.parametrize("key, value", [("step", 10**6), ("env_step", 5), ("env_every", 0), ("noise_gain", -1),
-                                        ("step", 1.5), ("env_step", "2")])
+                                        ("step", 1.5), ("env_step", "2"),
+                                        ("fine_step", -148), ("fine_step", 10**6)])  # both keys; out of range
 def test_settings_the_encoder_never_writes_are_refused(codec, speech, key, value):
     data = codec.encode(speech, 30)
 
@@ -224,6 +232,22 @@ def test_settings_the_encoder_never_writes_are_refused(codec, speech, key, value
 
     with pytest.raises(FormatError, match="audio header is invalid"):
         codec.decode(repacked(data, change))
+
+
+def test_a_fine_step_decodes_as_its_whole_step_would_and_needs_its_key(codec, speech):
+    """fine_step -150 is step -30: the same file. A file with neither key is refused, which is
+    how readers from before fine_step refuse the files that carry it."""
+    data = codec.encode(speech, 50)
+
+    def fine(h):
+        h["mdct"]["channels"][0]["fine_step"] = 5 * h["mdct"]["channels"][0].pop("step")
+
+    def neither(h):
+        del h["mdct"]["channels"][0]["step"]
+
+    assert np.array_equal(codec.decode(repacked(data, fine)).samples, codec.decode(data).samples)
+    with pytest.raises(FormatError, match="audio header is invalid"):
+        codec.decode(repacked(data, neither))
 
 
 def test_a_file_claiming_more_audio_than_its_streams_hold_is_refused(codec, speech):
