@@ -35,7 +35,7 @@ from aecodec.media.silence import pack_runs
 # quality 1..100 -> the step index g (16ths of an octave): geometric steps, as the file's rate;
 # --kbps searches in fifths of these (80ths of an octave: the header's fine_step)
 Q1_STEP, Q100_STEP = 10, -130
-FINE = 5  # 80ths of an octave a step index
+FINE = coding.FINE
 LOW_RATE_BELOW_KBPS = 3.5  # targets under this send a coarser envelope every other frame
 LOW_RATE_FROM_STEP = -20  # ... and so do qualities whose step is at least this coarse (quality <= 20)
 SIDE_STEP = 8  # mid-side: the side channel's step is half an octave coarser
@@ -195,8 +195,8 @@ class _Analysis:
     def settings(self, step80: int, low_rate: bool) -> list[coding.Settings]:
         """Each coded channel's settings at the global step 2^(step80 / 80)."""
         def at(s80: int) -> coding.Settings:
-            g = -(-s80 // FINE)
-            return replace(self.model.settings(g, low_rate), fine=FINE * g - s80)
+            g, fine = coding.Settings.split(s80)
+            return replace(self.model.settings(g, low_rate), fine=fine)
 
         side, main = at(step80 + FINE * SIDE_STEP), at(step80)
         return [side if self.coding == "mid-side" and c == 1 else main for c in range(self.coded)]

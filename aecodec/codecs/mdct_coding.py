@@ -48,6 +48,7 @@ ENV_CONTEXTS = 4 * 3 * 3 * 4 + 1  # band group x neighbours' and own previous ch
 COEF_CONTEXTS = LEVEL_BUCKETS * BUSY_CLASSES
 NOISE_RMS = float(np.sqrt(7.0 / 12.0))  # RMS of +-(0.5 + 0.5 u), u uniform in [0, 1)
 MAX_LOG2_ENVELOPE = 6  # an MDCT of full-scale audio stays below 2^6 (|X| <= sqrt(2M) at M = 960)
+FINE = 5  # fine steps (80ths of an octave) a step index (16ths) holds
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,13 @@ class Settings:
     @property
     def step80(self) -> int:
         """The global step's exponent in 80ths of an octave."""
-        return 5 * self.step - self.fine
+        return FINE * self.step - self.fine
+
+    @staticmethod
+    def split(step80: int) -> tuple[int, int]:
+        """(step, fine) of a global step exponent in 80ths of an octave."""
+        g = -(-step80 // FINE)
+        return g, FINE * g - step80
 
     def floor(self) -> int:
         """The envelope integer meaning "silent": max(-14 octaves, the level at which the step

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aecodec.codecs.audio_header import Signal, check_signal, integer
 from aecodec.codecs.base import RANS_MIN_BYTES, cheapest_bits, min_stream_bytes
-from aecodec.codecs.mdct_coding import ENV_CONTEXTS, Settings
+from aecodec.codecs.mdct_coding import ENV_CONTEXTS, FINE, Settings
 from aecodec.errors import FormatError
 from aecodec.media.mdct import frame_count
 from aecodec.media.resample import output_frames
@@ -60,9 +60,7 @@ def _global_step(c: dict) -> tuple[int, int]:
         raise ValueError
     if "step" in c:
         return integer(c["step"], MIN_STEP, MAX_STEP), 0
-    s80 = integer(c["fine_step"], 5 * MIN_STEP, 5 * MAX_STEP)
-    g = -(-s80 // 5)
-    return g, 5 * g - s80
+    return Settings.split(integer(c["fine_step"], FINE * MIN_STEP, FINE * MAX_STEP))
 
 
 def settings_keys(s: Settings) -> dict:

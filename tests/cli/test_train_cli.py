@@ -253,3 +253,16 @@ def test_audio_mdct_tables_count_add_up_and_export(tmp_path, tone_folder, monkey
     assert codec.decode(codec.encode(Audio(x, 24000), 50)).samples.shape == x.shape
     code, err = run_main(capsys, "train", "audio-mdct", "--data", data, "--out", second, "--resume")
     assert_one_line_error(code, err, "does not resume")
+
+
+@pytest.mark.parametrize("missing", ["music", "noise"])
+def test_the_music_detector_needs_speech_music_and_noise_folders(tmp_path, tone_folder, capsys, missing):
+    args = ["train", "audio-music-detector", "--data", tone_folder(tmp_path / "speech", "speech"),
+            "--out", tmp_path / "run", "--steps", "1"]
+    if missing != "music":
+        args += ["--data", tone_folder(tmp_path / "music", "music")]
+    if missing != "noise":
+        args += ["--noise-data", tone_folder(tmp_path / "noise", "noise")]
+    code, err = run_main(capsys, *args)
+    assert_one_line_error(code, err, "audio-music-detector needs", "MUSIC_DIR" if missing == "music" else "--noise-data")
+    assert not (tmp_path / "run").exists()
