@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from aecodec.codecs import audio_codec
+from aecodec.codecs.audio_choice import DETECTOR, detector, music_probability
 from aecodec.media.audio import read_audio
 from aecodec.media.resample import resample
 from aecodec.media.types import Audio
 from aecodec.metrics.audio import lsd, pesq_wb, stoi
-from aecodec.models.audio.music_detector import windows_of
-from aecodec.models.registry import loaded_model, read_card
+from aecodec.models.registry import read_card
 
 
 def main() -> None:
@@ -31,22 +31,18 @@ def main() -> None:
     ap.add_argument("--snr", default="0,10", help="SNRs of the noisy speech, dB")
     ap.add_argument("--kbps", type=float, default=None, help="also code the mixtures called music at this rate")
     args = ap.parse_args()
-    card = read_card("audio-music-detector")
-    detector = loaded_model(card["name"], card["weights"]["sha256"][:16])[1]
-    c = detector.config
-
-    def p_music(a: Audio) -> float:
-        mono = resample(a.samples.mean(axis=1, keepdims=True).astype(np.float32), a.sample_rate, c.sample_rate)
-        return detector.p_music(windows_of([mono[:, 0]], c.window, c.max_windows))
+    card = read_card(DETECTOR)
+    threshold = detector().config.threshold
+    p_music = music_probability  # as the codec hears it
 
     def clips(kind: str) -> list[tuple[str, Audio]]:
         return [(p.name, read_audio(p)) for p in sorted((Path(args.dev) / kind).iterdir()) if p.is_file()]
 
     speech, music, noises = clips("speech"), clips("music"), clips("noise")
-    print(f"detector {card['name']} v{card['version']}, threshold {c.threshold}")
+    print(f"detector {card['name']} v{card['version']}, threshold {threshold}")
     for kind, items in (("speech", speech), ("music", music)):
         p = [p_music(a) for _, a in items]
-        print(f"dev {kind}: called music {sum(v >= c.threshold for v in p)} of {len(p)}; p(music)",
+        print(f"dev {kind}: called music {sum(v >= threshold for v in p)} of {len(p)}; p(music)",
               " ".join(f"{name[:12]}={v:.2f}" for (name, _), v in zip(items, p)))
     codecs = [audio_codec(m, quality_unit="kbps") for m in ("audio-mdct", "audio-mdct-music")] if args.kbps else []
     for snr in (float(v) for v in args.snr.split(",")):
@@ -57,7 +53,7 @@ def main() -> None:
                 y = np.resize(resample(n.samples.mean(axis=1, keepdims=True), n.sample_rate, a.sample_rate)[:, 0], len(x))
                 mix = x + y * np.sqrt(np.mean(x**2) / (np.mean(y**2) + 1e-12)) * 10 ** (-snr / 20)
                 item = Audio((mix / max(1.0, float(np.abs(mix).max()))).astype(np.float32)[:, None], a.sample_rate)
-                if p_music(item) < c.threshold:
+                if p_music(item) < threshold:
                     continue
                 called[name] += 1
                 row = []

@@ -121,10 +121,11 @@ def encode_audio(codec, source: str | bytes, src: str, dst: str, quality: float 
     with times("write"):
         atomic_write(dst, data, force=force)
     tell_model(src, lambda: codec.loaded()[0], codec.device, times)
-    seconds = read_header(data)["frames"] / info.sample_rate  # what was decodable, not what the file claimed
+    header = read_header(data)
+    seconds = header["frames"] / info.sample_rate  # what was decodable, not what the file claimed
     return {"bytes": len(data), "kbps": len(data) * 8 / seconds / 1000, "quality": q,
             "sample_rate": info.sample_rate, "channels": info.channels, "duration_s": round(seconds, 6),
-            "model": read_header(data)["model"]["name"]}
+            "model": header["model"]["name"]}
 
 
 @click.command(epilog=INPUTS_HELP)

@@ -40,8 +40,8 @@ class ChoosingAudioCodec(BlockDecoding):
 
     def pick(self, item: Source, quality: float | None = None, kbps: float | None = None) -> MdctAudioCodec:
         """The codec of the model for ``item`` at this quality or rate target."""
-        if (kbps is not None and kbps < MUSIC_FROM_KBPS) or (kbps is None and quality is not None
-                                                                and quality < MUSIC_FROM_QUALITY):
+        low = kbps < MUSIC_FROM_KBPS if kbps is not None else quality is not None and quality < MUSIC_FROM_QUALITY
+        if low:
             return self.default
         return self.music if is_music(item) else self.default
 
@@ -73,13 +73,23 @@ class ChoosingAudioCodec(BlockDecoding):
 
 def is_music(item: Source) -> bool:
     """Whether the detector hears music in ``item`` (read once more, block by block)."""
-    from aecodec.media.resample import StreamResampler
-    from aecodec.models.audio.music_detector import windows_of
+    return music_probability(item) >= detector().config.threshold
+
+
+def detector():
+    """The newest speech/music detector, loaded once, on the CPU."""
     from aecodec.models.registry import loaded_model, read_card
 
-    card = read_card(DETECTOR)
-    detector = loaded_model(DETECTOR, card["weights"]["sha256"][:16], "cpu")[1]
-    c = detector.config
+    return loaded_model(DETECTOR, read_card(DETECTOR)["weights"]["sha256"][:16], "cpu")[1]
+
+
+def music_probability(item: Source) -> float:
+    """p(music) of ``item``: its channels mixed to mono at the detector's rate, block by block."""
+    from aecodec.media.resample import StreamResampler
+    from aecodec.models.audio.music_detector import windows_of
+
+    model = detector()
+    c = model.config
     source = open_source(item)
     resampler = StreamResampler(source.info.sample_rate, c.sample_rate, 1)
 
@@ -88,4 +98,4 @@ def is_music(item: Source) -> bool:
             yield resampler.push(block.mean(axis=1, dtype=np.float32)[:, None])[:, 0]
         yield resampler.finish()[:, 0]
 
-    return detector.p_music(windows_of(mono(), c.window, c.max_windows)) >= c.threshold
+    return model.p_music(windows_of(mono(), c.window, c.max_windows))

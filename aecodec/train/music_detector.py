@@ -59,11 +59,10 @@ class MusicDetectorTask(Task):
         noise = load_mono(list_audio(cfg.noise_data), sr)
         self.noise_bank = NoiseBank(sr, RandomSegments([noise], (0.0, 0.0)), RandomSegments([speech], (0.0, 0.0)),
                                     RandomSegments([music], (0.0, 0.0)), self.opts["speech_noise_kinds"], (0.5, 2.0))
-        speech = [x.float().numpy() for x in speech]
+        # float16 tensors, shared with the noise bank; a window becomes float32 numpy when cut (crop)
         self.words = [x for x in speech if len(x) < short]
         self.speech = [x for x in speech if len(x) >= short] or speech
-        self.music = [x.float().numpy() for x in music]
-        self.noise = [x.float().numpy() for x in noise]
+        self.music, self.noise = music, noise
         if cfg.val_data and main:
             for label, kind in ((0.0, "speech"), (1.0, "music")):
                 for x in load_mono(list_audio(Path(cfg.val_data) / kind), sr):
@@ -95,7 +94,8 @@ class MusicDetectorTask(Task):
         if self.words and rng.random() < self.opts["p_words"]:
             parts, have, sr = [], 0, self.model_cfg.sample_rate
             while have < n:
-                parts += [self.words[rng.integers(len(self.words))], np.zeros(int(rng.uniform(0.03, 0.5) * sr), np.float32)]
+                word = self.words[rng.integers(len(self.words))].float().numpy()
+                parts += [word, np.zeros(int(rng.uniform(0.03, 0.5) * sr), np.float32)]
                 have += len(parts[-2]) + len(parts[-1])
             return np.concatenate(parts)[:n]
         return crop(self.speech[rng.integers(len(self.speech))], n, rng)
@@ -154,12 +154,12 @@ class MusicDetectorTask(Task):
 
 # --- helpers ----------------------------------------------------------------------------------
 
-def crop(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """A random ``n``-sample window of ``x`` (zero-padded at the end when shorter)."""
+def crop(x: torch.Tensor, n: int, rng: np.random.Generator) -> np.ndarray:
+    """A random ``n``-sample window of the clip ``x``, float32 (zero-padded at the end when shorter)."""
+    start = rng.integers(0, max(len(x), n) - n + 1)
     if len(x) < n:
-        x = np.pad(x, (0, n - len(x)))
-    start = rng.integers(0, len(x) - n + 1)
-    return x[start : start + n]
+        return np.pad(x.float().numpy(), (0, n - len(x)))
+    return x[start : start + n].float().numpy()
 
 
 def drums(n: int, sr: int, beat: float, rng: np.random.Generator) -> np.ndarray:

@@ -25,7 +25,6 @@ from aecodec.train.music_detector import MusicDetectorTask
 from aecodec.train.noise_synth import DEFAULT_WEIGHTS
 from aecodec.train.recipe import read_recipe
 
-TASKS = ("image-denoise", "image-inpaint", "audio-denoise", "audio-music-detector")
 SUPPRESSION_FLOOR_DB = 15.0  # audio-denoise: the over-suppression term's cap (denoise_losses.compressed_spectrum_db)
 
 
@@ -375,5 +374,5 @@ def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
     if cfg.task not in TASK_CLASSES:
         from aecodec.errors import InputError
 
-        raise InputError(f"unknown restoration task '{cfg.task}'; use one of {', '.join(TASKS)}")
+        raise InputError(f"unknown restoration task '{cfg.task}'; use one of {', '.join(TASK_CLASSES)}")
     return train_task(cfg, TASK_CLASSES[cfg.task], resume, log)
