@@ -439,7 +439,7 @@ class Fixtures:
     """Good inputs for the generators: the test images and speech, and .aec files made from
     them by the real CLI (one image of each mode; audio of both codecs, mono at two qualities
     (conv-LSTM: with and without the envelope layer), mid-side stereo, three independent
-    channels; "mdct-*" are the default codec's)."""
+    channels; "mdct-*" are the default codec's, "music-*" its music model's)."""
 
     def __init__(self, folder: Path):
         import soundfile
@@ -478,7 +478,8 @@ class Fixtures:
                     ("rgb", "rgb.png", 50), ("gray", "gray.png", 50), ("alpha", "alpha.png", 50),
                     ("small", "small.png", 30), ("top", "small.png", 100))),
                 *((name, source, quality, "audio-conv-lstm") for name, source, quality in audio),
-                *(("mdct-" + name, source, quality, None) for name, source, quality in audio)):  # the default model
+                *(("mdct-" + name, source, quality, None) for name, source, quality in audio),  # the default model
+                *(("music-" + name, source, quality, "audio-mdct-music") for name, source, quality in audio[::2])):
             out = folder / f"{name}.aec"
             if not out.exists():
                 subprocess.run([sys.executable, "-m", "aecodec", "encode", str(folder / source), "-o", str(out),
@@ -519,7 +520,7 @@ def child_env(tmpdir: Path) -> dict:
 
 def container_cases(fx: Fixtures, rng: np.random.Generator) -> list[Case]:
     goods = ["rgb", "gray", "alpha", "small", "speech", "speech-q1", "stereo", "tri", "mdct-speech", "mdct-stereo",
-             "mdct-tri"]
+             "mdct-tri", "music-speech", "music-stereo"]  # music-*: the music model's adaptive tables
     cases: list[Case] = []
 
     def add(label: str, data: bytes, good: str, command: str | None = None, **kw) -> None:

@@ -127,7 +127,7 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
         for c in range(coded):
             decoder = StreamDecoder(streams[k * coded + c], frames * (model.frame + model.bands.count))
             out.append(coding.read_chunk(decoder, frames, model.bands, h.settings[c], model.env_tables,
-                                          model.coef_tables))
+                                          model.coef_tables, model.adaptation))
         return out
 
     def _samples(self, model, h: MdctHeader, streams, progress: Progress | None) -> Iterator[np.ndarray]:
@@ -207,8 +207,9 @@ class _Analysis:
         streams = []
         for chunk in self.chunks():
             for x, s in zip(chunk, settings):
-                symbols, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s)
-                streams.append(self.encode_stream(symbols, tables, m.tables))
+                symbols, indexes, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s,
+                                                               m.tables, m.adaptation)
+                streams.append(self.encode_stream(symbols, indexes, tables))
         return container.pack(self.header(settings, quality), streams)
 
     def overhead_bytes(self, step80: int, low_rate: bool) -> int:
@@ -236,14 +237,23 @@ class _Analysis:
     def estimated_bits(self, step80: int, low_rate: bool) -> float:
         """What the symbols at ``step`` cost under the tables (the real file adds a few bytes;
         from every ``stride``-th chunk, scaled, for a long file)."""
-        bits = self.model.table_bits()
+        m = self.model
+        bits = m.table_bits()
         total = 0.0
         for chunk in self.kept:
             for x, s in zip(chunk, self.settings(step80, low_rate)):
-                symbols = coding.quantise(x, self.model.bands, s)
-                env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, self.model.bands, s)
+                symbols = coding.quantise(x, m.bands, s)
+                env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, m.bands, s)
                 total += _cost(bits, env_ctx, env_d, coding.ENV_RANGE)
-                total += _cost(bits, coef_ctx[live], symbols.coefficients[live], coding.COEF_RANGE)
+                q = symbols.coefficients
+                if m.adaptation is None:
+                    total += _cost(bits, coef_ctx[live], q[live], coding.COEF_RANGE)
+                    continue
+                every, tables = m.adaptation.every, coef_ctx - coding.ENV_CONTEXTS
+                for b, block in enumerate(coding.block_tables(q, tables, live, m.coef_tables, m.adaptation)):
+                    rows = slice(b * every, (b + 1) * every)
+                    total += _cost(coding.table_bits(block), tables[rows][live[rows]], q[rows][live[rows]],
+                                   coding.COEF_RANGE)
         return total * self.count / len(self.kept)
 
     def search(self, budget_bytes: float, low_rate: bool) -> EncodeResult | None:

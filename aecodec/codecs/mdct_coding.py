@@ -23,6 +23,10 @@ Per frame of M coefficients:
   times how busy the same bin and its neighbours were one frame before (5 classes). The tables
   are trained on speech and music (``aecodec train``; the model card). Everything that picks a
   table is integer arithmetic, so every machine decodes the same symbols.
+* **Adaptation** (models whose card sets ``adapt_every``). Every ``adapt_every`` frames of a
+  chunk, each coefficient table becomes the trained one, worth ``adapt_weight`` symbols, plus
+  the counts of the chunk's coefficients coded so far under it (``Adaptation``): the tables
+  learn the file as they go, as adaptive arithmetic coders do, in integer arithmetic.
 
 The decoder rebuilds each coefficient at ``(|q| - r)^(1/c) step`` (the model's ``r``: 0.15 for
 a linear quantiser) and fills the bins that quantised
@@ -49,6 +53,8 @@ COEF_CONTEXTS = LEVEL_BUCKETS * BUSY_CLASSES
 NOISE_RMS = float(np.sqrt(7.0 / 12.0))  # RMS of +-(0.5 + 0.5 u), u uniform in [0, 1)
 MAX_LOG2_ENVELOPE = 6  # an MDCT of full-scale audio stays below 2^6 (|X| <= sqrt(2M) at M = 960)
 FINE = 5  # fine steps (80ths of an octave) a step index (16ths) holds
+COEF_SYMBOLS = 2 * COEF_RANGE + 2  # a coefficient table's alphabet: -15..15, then the escape
+TABLE_PRECISION = 16  # the tables' CDFs sum to 2^16
 
 
 @dataclass(frozen=True)
@@ -225,11 +231,19 @@ def contexts(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarray, 
     return env_d, env_ctx, ENV_CONTEXTS + level * BUSY_CLASSES + busy_classes(previous), live
 
 
-def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarray, np.ndarray]:
-    """The chunk's symbols in decoding order with their table indexes: envelope frames as the
-    decoder needs them, then each frame's coefficients."""
+def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables,
+                 adapt: Adaptation | None = None) -> tuple[np.ndarray, np.ndarray, CdfTables]:
+    """The chunk's symbols in decoding order with their table indexes, and the tables those
+    index: envelope frames as the decoder needs them, then each frame's coefficients. ``tables``
+    are the model's (envelope, then coefficients); with ``adapt``, each block of frames codes its
+    coefficients with its own tables (``block_tables``), appended after the envelope's."""
     frames = sym.envelope.shape[0]
     env_d, env_ctx, coef_ctx, live = contexts(sym, bands, s)
+    if adapt is not None and adapt.every:
+        blocks = block_tables(sym.coefficients, coef_ctx - ENV_CONTEXTS, live,
+                              table_rows(tables, ENV_CONTEXTS, ENV_CONTEXTS + COEF_CONTEXTS), adapt)
+        coef_ctx = coef_ctx + (np.arange(frames) // adapt.every * COEF_CONTEXTS)[:, None]
+        tables = stacked([table_rows(tables, 0, ENV_CONTEXTS), *blocks])
     pieces_sym, pieces_ctx, released = [], [], 0
     for t in range(frames):
         wanted = released_before(t, frames, s.env_every)
@@ -239,16 +253,86 @@ def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarr
             released = wanted
         pieces_sym.append(sym.coefficients[t][live[t]])
         pieces_ctx.append(coef_ctx[t][live[t]])
-    return np.concatenate(pieces_sym), np.concatenate(pieces_ctx)
+    return np.concatenate(pieces_sym), np.concatenate(pieces_ctx), tables
+
+
+# --- adaptive coefficient tables ------------------------------------------------------------
+@dataclass(frozen=True)
+class Adaptation:
+    """Coefficient tables that learn the chunk: frames ``every * b`` .. ``every * (b + 1) - 1``
+    are coded with the trained tables (worth ``weight`` symbols each) plus the counts of every
+    coefficient of frames before ``every * b`` under the same table, each counted with its
+    mirror -q (coefficient tables stay symmetric: a sign costs one bit). ``every`` 0: static."""
+
+    every: int = 0
+    weight: int = 32
+
+
+def count_coefficients(counts: np.ndarray, tables: np.ndarray, q: np.ndarray) -> None:
+    """Add coefficients ``q`` coded with coefficient tables ``tables`` (0-based) and their mirrors
+    to ``counts``, int64 (COEF_CONTEXTS, COEF_SYMBOLS)."""
+    escape = COEF_SYMBOLS - 1
+    index = np.where(np.abs(q) <= COEF_RANGE, q + COEF_RANGE, escape)
+    mirror = np.where(index < escape, 2 * COEF_RANGE - index, escape)
+    flat = np.concatenate([tables * COEF_SYMBOLS + index, tables * COEF_SYMBOLS + mirror])
+    counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape)
+
+
+def adapted_tables(trained: CdfTables, counts: np.ndarray, weight: int) -> CdfTables:
+    """The coefficient tables after ``counts``: frequencies proportional to the trained table's
+    times ``weight`` plus 2^16 per count, each at least 1, the largest absorbing the rounding
+    (integers only: every machine builds the same CDFs)."""
+    total, n = 1 << TABLE_PRECISION, COEF_SYMBOLS
+    prior = np.diff(trained.cdf[:, : n + 1].astype(np.int64), axis=1)
+    a = prior * weight + counts * total
+    freq = np.maximum(1, a * (total - n) // a.sum(1, keepdims=True))
+    freq[np.arange(freq.shape[0]), np.argmax(freq, axis=1)] += total - freq.sum(1)
+    cdf = np.full(trained.cdf.shape, total, np.int64)
+    cdf[:, 0] = 0
+    cdf[:, 1 : n + 1] = np.cumsum(freq, axis=1)
+    return CdfTables(cdf.astype(np.int32), trained.cdf_length, trained.offset)
+
+
+def block_tables(q: np.ndarray, tables: np.ndarray, live: np.ndarray, trained: CdfTables,
+                 adapt: Adaptation) -> list[CdfTables]:
+    """The coefficient tables of each block of ``adapt.every`` frames of a chunk whose
+    coefficients are ``q`` (frames, M), coded with tables ``tables`` (0-based) where ``live``."""
+    counts = np.zeros((COEF_CONTEXTS, COEF_SYMBOLS), np.int64)
+    out = []
+    for start in range(0, q.shape[0], adapt.every):
+        out.append(adapted_tables(trained, counts, adapt.weight) if start else trained)
+        block = slice(start, start + adapt.every)
+        count_coefficients(counts, tables[block][live[block]], q[block][live[block]])
+    return out
+
+
+def table_rows(tables: CdfTables, start: int, stop: int) -> CdfTables:
+    return CdfTables(tables.cdf[start:stop], tables.cdf_length[start:stop], tables.offset[start:stop])
+
+
+def stacked(parts: list[CdfTables]) -> CdfTables:
+    return CdfTables(np.concatenate([p.cdf for p in parts]), np.concatenate([p.cdf_length for p in parts]),
+                     np.concatenate([p.offset for p in parts]))
+
+
+def table_bits(tables: CdfTables) -> np.ndarray:
+    """(tables, symbols) float64: what each symbol costs in bits, the escape last."""
+    freq = np.diff(tables.cdf.astype(np.float64), axis=1)
+    with np.errstate(divide="ignore"):
+        return TABLE_PRECISION - np.log2(np.where(freq > 0, freq, np.nan))
 
 
 # --- the decoder's side ---------------------------------------------------------------------
 def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfTables,
-               coef_tables: CdfTables) -> ChunkSymbols:
+               coef_tables: CdfTables, adapt: Adaptation | None = None) -> ChunkSymbols:
     """Decode one chunk's symbols from ``decoder`` (a rANS decoder set on the chunk's stream:
     ``entropy.tables.StreamDecoder``), frame by frame, in the order ``stream_order`` wrote them.
     The envelope's and the coefficients' tables come apart (a symbol decodes the same with its
-    own table alone), so each read converts only the tables it may use."""
+    own table alone), so each read converts only the tables it may use. With ``adapt``, the
+    coefficient tables are rebuilt every ``adapt.every`` frames from the counts so far."""
+    trained, tables = coef_tables, coef_tables
+    every = adapt.every if adapt is not None else 0
+    counts = np.zeros((COEF_CONTEXTS, COEF_SYMBOLS), np.int64)
     n_coded = len(coded_envelope_frames(frames, s.env_every))
     coded = np.zeros((n_coded, bands.count), np.int64)
     env = np.zeros((frames, bands.count), np.int64)
@@ -268,11 +352,16 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
         env[t] = _frame_envelope(coded, t, frames, s.env_every)
         if env[t].min() < s.floor() or env[t].max() > s.ceiling():
             raise FormatError("an envelope value is out of range; the file is damaged")
+        if every and t and t % every == 0:
+            tables = adapted_tables(trained, counts, adapt.weight)
         live = coded_bins(env[t], bands, s)
         if live.any():
             level = bands.per_bin(level_buckets(env[t], bands, s))
             busy = busy_classes(q[t - 1]) if t else np.zeros_like(level)
-            q[t, live] = decoder.read((level * BUSY_CLASSES + busy)[live], coef_tables)
+            which = (level * BUSY_CLASSES + busy)[live]
+            q[t, live] = decoder.read(which, tables)
+            if every:
+                count_coefficients(counts, which, q[t, live])
     return ChunkSymbols(env, q)
 
 

@@ -30,8 +30,8 @@ from aecodec.errors import FormatError, InputError
 
 MAGIC = b"AEC\x1a"
 MAJOR = 2
-MINOR = 3  # 2.1 added the optional "metadata" key (2.0 readers ignore it); 2.2 the image "residual" layer;
-# 2.3 the MDCT audio "fine_step" key
+MINOR = 4  # 2.1 added the optional "metadata" key (2.0 readers ignore it); 2.2 the image "residual" layer;
+# 2.3 the MDCT audio "fine_step" key; 2.4 adaptive MDCT coefficient tables (a model card's adapt_every)
 MAX_HEADER_BYTES = 1 << 20  # of JSON text, and of the stored (deflated) header
 # Format 2's preset DEFLATE dictionary: typical audio then image headers (the most frequent
 # strings last, nearest to the data). Part of the format: it never changes within major 2.

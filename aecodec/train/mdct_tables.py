@@ -129,6 +129,8 @@ def initial_counts(source: str, config: MdctConfig) -> tuple[np.ndarray, int]:
         state = load_checkpoint(path)
         return state["model"]["counts"].numpy().copy(), checkpoint_steps(state)
     card = json.loads(path.with_suffix(".json").read_text())
-    if card["config"] != config.to_dict():
+    # the counts are of the frame, bands and quantiser law; how the coder adapts them is not counted
+    layout = {k: v for k, v in config.to_dict().items() if not k.startswith("adapt_")}
+    if {k: v for k, v in card["config"].items() if not k.startswith("adapt_")} != layout:
         raise ValueError("--init weights were counted for another frame or band layout")
     return load_file(str(path))["tables.mdct.counts"].numpy().copy(), int(card["trained"]["steps"])

@@ -9,7 +9,7 @@ label cannot be read from the recording conditions:
   ``word_seconds`` strung together with pauses of 30-500 ms, as children's-app recordings come;
 * music: a random window of a track; a share (``p_synthetic``) is synthetic (1-3 voices of saw,
   square, sine or FM notes on a major or minor scale at 70-170 bpm, over a drum machine 70 % of
-  the time), and a share of the real windows (``p_mix``) gets a second track or a drum machine
+  the time), a share (``p_dance``) synthetic dance music (``dance_music``), and a share of the real windows (``p_mix``) gets a second track or a drum machine
   mixed in: the training music is a few games' soundtracks, the music users code is any;
 * both: speed 0.8-1.25x, level and a spectral tilt; music gets recorded noise at 0-30 dB SNR,
   speech noise of every kind the denoiser trains on (recordings at 0.5-2x speed, babble, hum,
@@ -30,7 +30,7 @@ from torch import nn
 
 from aecodec.train.loop import Task
 
-DEFAULTS = {"p_words": 0.5, "word_seconds": 2.0, "p_synthetic": 1 / 3, "p_mix": 0.25, "p_speed": 0.5,
+DEFAULTS = {"p_words": 0.5, "word_seconds": 2.0, "p_synthetic": 1 / 3, "p_dance": 0.0, "p_mix": 0.25, "p_speed": 0.5,
             "speed": [0.8, 1.25], "gain_db": [-30.0, 0.0], "p_noise": 0.6, "snr_db": [0.0, 30.0],
             "p_speech_noise": 0.7, "speech_snr_db": [-5.0, 30.0],
             "speech_noise_kinds": [0.3, 0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], "p_tilt": 0.3, "tilt": [-0.7, 0.7]}
@@ -110,6 +110,8 @@ class MusicDetectorTask(Task):
 
     def music_window(self, rng: np.random.Generator, n: int) -> np.ndarray:
         sr = self.model_cfg.sample_rate
+        if self.opts["p_dance"] > 0 and rng.random() < self.opts["p_dance"]:  # no draw when off: old recipes replay
+            return dance_music(n, sr, rng)
         if rng.random() < self.opts["p_synthetic"]:
             return synthetic_music(n, sr, rng)
         x = crop(self.music[rng.integers(len(self.music))], n, rng)
@@ -208,4 +210,74 @@ def synthetic_music(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     if rng.random() < 0.7:
         d = drums(n, sr, beat, rng)
         x = x / (np.std(x) + 1e-6) + d / (np.std(d) + 1e-6) * rng.uniform(0.3, 1.5)
+    return x.astype(np.float32)
+
+
+def dance_music(n: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Electronic dance music, which the training tracks (game soundtracks) lack and which is
+    mostly drums: a kick on every beat at 110-150 bpm, hi-hats on the eighths or sixteenths,
+    often a clap on beats 2 and 4, a low bass line on the eighths, and half the time a pad
+    chord or an arpeggio of plucks; the pitched parts duck after every kick (side-chain
+    pumping). Without it, a detector that learned "steady pitched notes" calls a drum-and-bass
+    mix speech, whose syllables are also bursts a few per second."""
+    beat = 60 / rng.uniform(110, 150)
+    t_all = np.arange(n) / sr
+    root = 55 * 2 ** (rng.integers(0, 12) / 12)
+    scale = [0, 2, 3, 5, 7, 8, 10] if rng.random() < 0.7 else [0, 2, 4, 5, 7, 9, 11]
+    drums_part = np.zeros(n)
+    offset = rng.uniform(0, beat)
+    kick_decay, hat_step = rng.uniform(6, 14), beat / rng.choice([2, 4])
+    clap = rng.random() < 0.6
+    for k in range(int((n / sr) / beat) + 2):  # the kicks, and claps on beats 2 and 4
+        at = offset + (k - 1) * beat
+        parts = [("kick", at)] + ([("clap", at)] if clap and k % 2 else [])
+        for kind, start in parts:
+            i0 = int(start * sr)
+            m = int(0.3 * sr)
+            t = np.arange(m) / sr
+            if kind == "kick":
+                w = np.sin(2 * np.pi * (45 + 120 * np.exp(-t * 40)) * t) * np.exp(-t * kick_decay)
+            else:
+                w = rng.standard_normal(m) * np.exp(-t * 30) * 0.4
+            lo, hi = max(0, i0), min(n, i0 + m)
+            if hi > lo:
+                drums_part[lo:hi] += w[lo - i0 : hi - i0]
+    for k in range(int((n / sr) / hat_step) + 2):  # hi-hats: filtered noise ticks
+        i0 = int((offset + (k - 1) * hat_step) * sr)
+        m = int(rng.uniform(0.02, 0.12) * sr)
+        w = np.diff(rng.standard_normal(m + 1)) * np.exp(-np.arange(m) / sr * rng.uniform(30, 80)) * 0.25
+        lo, hi = max(0, i0), min(n, i0 + m)
+        if hi > lo:
+            drums_part[lo:hi] += w[lo - i0 : hi - i0] * rng.uniform(0.5, 1)
+    since_kick = np.mod(t_all - offset, beat)
+    duck = 1 - rng.uniform(0.3, 0.9) * np.exp(-since_kick / (beat * rng.uniform(0.15, 0.4)))
+    pitched = np.zeros(n)
+    eighth = beat / 2
+    wave = rng.choice(["saw", "square", "sine"])
+    for k in range(int((n / sr) / eighth) + 2):  # the bass line
+        start = offset + (k - 1) * eighth
+        i0, i1 = max(0, int(start * sr)), min(n, int((start + eighth * rng.uniform(0.5, 1)) * sr))
+        if i1 <= i0:
+            continue
+        f = root * 2 ** (scale[rng.integers(len(scale))] / 12) * rng.choice([0.5, 1])
+        t = np.arange(i1 - i0) / sr
+        w = {"saw": 2 * ((f * t) % 1) - 1, "square": np.sign(np.sin(2 * np.pi * f * t)),
+             "sine": np.sin(2 * np.pi * f * t)}[wave]
+        pitched[i0:i1] += w * np.minimum(1, t / 0.005) * np.exp(-t * rng.uniform(0, 4))
+    upper = rng.random()
+    if upper < 0.25:  # a pad: a detuned chord held through the window
+        for step in (0, 2, 4):
+            f = root * 4 * 2 ** (scale[(step + rng.integers(len(scale))) % len(scale)] / 12)
+            for detune in (0.997, 1.003):
+                pitched += 0.3 * (2 * ((f * detune * t_all + rng.uniform()) % 1) - 1)
+    elif upper < 0.5:  # an arpeggio of plucks on the sixteenths
+        sixteenth = beat / 4
+        for k in range(int((n / sr) / sixteenth) + 1):
+            i0 = int(k * sixteenth * sr)
+            i1 = min(n, i0 + int(sixteenth * sr))
+            f = root * rng.choice([4, 8]) * 2 ** (scale[rng.integers(len(scale))] / 12)
+            t = np.arange(i1 - i0) / sr
+            pitched[i0:i1] += 0.5 * np.sign(np.sin(2 * np.pi * f * t)) * np.exp(-t * rng.uniform(10, 40))
+    pitched = pitched * duck
+    x = drums_part / (np.std(drums_part) + 1e-6) + pitched / (np.std(pitched) + 1e-6) * rng.uniform(0.3, 1.2)
     return x.astype(np.float32)

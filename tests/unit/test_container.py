@@ -80,7 +80,7 @@ def test_pack_sets_streams_in_a_copy() -> None:
 def test_pack_writes_the_documented_prefix() -> None:
     data = pack(HEADER, STREAMS)
     assert data[:4] == MAGIC == b"AEC\x1a"
-    assert (data[4], data[5]) == (MAJOR, MINOR) == (2, 3)
+    assert (data[4], data[5]) == (MAJOR, MINOR) == (2, 4)
     assert struct.unpack("<I", data[-4:])[0] == zlib.crc32(data[:-4])
 
 

@@ -76,7 +76,8 @@ def test_the_trainer_trains_and_exports_a_detector_the_registry_loads(tmp_path, 
                              checkpoint_every=1, threads=1, device="cpu", out=str(tmp_path / "run"),
                              data=[str(tone_folder(tmp_path / "speech", "speech")),
                                    str(tone_folder(tmp_path / "music", "music", files=2, seconds=5.0))],
-                             noise_data=str(tone_folder(tmp_path / "noise", "noise")), model={"channels": 8, "hidden": 4})
+                             noise_data=str(tone_folder(tmp_path / "noise", "noise")), model={"channels": 8, "hidden": 4},
+                             degrade={"p_dance": 0.5})
     ckpt = train(cfg, log=lambda _: None)
     card_path = export_restore(ckpt, tmp_path / "models", "audio-music-detector", 1000, {})
     card = json.loads(card_path.read_text())
@@ -84,3 +85,22 @@ def test_the_trainer_trains_and_exports_a_detector_the_registry_loads(tmp_path, 
     monkeypatch.setenv("AECODEC_MODELS", str(tmp_path / "models"))
     _, detector = load_model("audio-music-detector")
     assert 0 <= detector.p_music([np.zeros(100, np.float32)]) <= 1
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_synthetic_dance_music_is_driven_by_a_kick_on_every_beat(seed):
+    """The training music lacks dance music; its stand-in must carry a beat at 110-150 bpm: the
+    level envelope repeats at one beat's lag, and not at half a beat more."""
+    from aecodec.train.music_detector import dance_music
+
+    rate, n = 16000, 8 * 16000
+    x = dance_music(n, rate, np.random.default_rng(seed))
+    assert x.shape == (n,) and x.dtype == np.float32 and np.isfinite(x).all() and x.std() > 0
+    hop = rate // 100
+    level = np.sqrt(np.mean(x[: n // hop * hop].reshape(-1, hop) ** 2, axis=1))
+    level = level - level.mean()
+    lags = np.arange(40, 56)  # 0.40-0.55 s: one beat at 110-150 bpm, in 10 ms frames
+    corr = [np.dot(level[:-lag], level[lag:]) / np.dot(level, level) for lag in lags]
+    beat = lags[int(np.argmax(corr))]
+    off_beat = int(beat * 1.5)
+    assert max(corr) > 0.3 and max(corr) > np.dot(level[:-off_beat], level[off_beat:]) / np.dot(level, level)

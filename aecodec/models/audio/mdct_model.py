@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 import torch
 
-from aecodec.codecs.mdct_coding import COEF_CONTEXTS, COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, Bands, Settings
+from aecodec.codecs.mdct_coding import (COEF_CONTEXTS, COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, TABLE_PRECISION,
+                                        Adaptation, Bands, Settings, table_bits, table_rows)
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.weights import tables_from_tensors, tables_to_tensors
 
@@ -22,7 +23,6 @@ from aecodec.models.weights import tables_from_tensors, tables_to_tensors
 EDGES_HZ = (0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 2000, 2400, 2800, 3200, 4000, 4800, 5600, 6800,
             8000, 9600, 12000)
 TILT = 0.6  # steps grow as (f / 1 kHz)^0.6 above 1 kHz, where the ear resolves level less finely
-PRECISION = 16
 # An envelope symbol costs at least 1/19 bit (a frame of 19 bands at least one bit), so a file
 # cannot claim hours of audio in a few bytes (mdct_header.check_mdct_streams); silence that
 # costs so little is in the header's silence runs anyway.
@@ -54,6 +54,10 @@ class MdctConfig:
     noise_gain: int = 5  # sixteenths
     noise_cap: int = 8  # sixteenths of a step
     low_rate_env_every: int = 2  # low rates send the envelope every this many frames
+    # Adaptive coefficient tables (mdct_coding.Adaptation): rebuilt every adapt_every frames of a
+    # chunk from the trained ones, worth adapt_weight symbols, and the chunk's counts; 0: static.
+    adapt_every: int = 0
+    adapt_weight: int = 32
 
     def __post_init__(self):
         e = self.band_edges
@@ -62,7 +66,8 @@ class MdctConfig:
             raise ValueError("inconsistent MDCT frame, band edges or tilt")
         if not (0 <= self.step_weight <= 16 and -400 <= self.floor_shift <= 400 and 0 <= self.floor_rel <= 14
                 and 40 <= self.compander <= 100 and 0 <= self.recon <= 50 and 0 <= self.noise_gain <= 16
-                and 0 <= self.noise_cap <= 32 and self.low_rate_env_every in (1, 2)):
+                and 0 <= self.noise_cap <= 32 and self.low_rate_env_every in (1, 2)
+                and 0 <= self.adapt_every <= 64 and 1 <= self.adapt_weight <= 4096):
             raise ValueError("MDCT quantiser law out of range")
 
     def to_dict(self) -> dict:
@@ -85,6 +90,7 @@ class MdctAudioModel:
                                              table_rows(self.tables, ENV_CONTEXTS, ENV_CONTEXTS + COEF_CONTEXTS))
         self.sample_rate = config.sample_rate
         self.frame = config.frame
+        self.adaptation = Adaptation(config.adapt_every, config.adapt_weight) if config.adapt_every else None
 
     @classmethod
     def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> MdctAudioModel:
@@ -117,15 +123,8 @@ class MdctAudioModel:
         return self  # integer tables and numpy: nothing lives on a device
 
     def table_bits(self) -> np.ndarray:
-        """(tables, symbols) float64: what each symbol costs in bits, the escape last."""
-        cdf = self.tables.cdf.astype(np.float64)
-        freq = np.diff(cdf, axis=1)
-        with np.errstate(divide="ignore"):
-            return PRECISION - np.log2(np.where(freq > 0, freq, np.nan))
-
-
-def table_rows(tables: CdfTables, start: int, stop: int) -> CdfTables:
-    return CdfTables(tables.cdf[start:stop], tables.cdf_length[start:stop], tables.offset[start:stop])
+        """(tables, symbols) float64: what each symbol costs in bits under the trained tables."""
+        return table_bits(self.tables)
 
 
 def empty_counts() -> np.ndarray:
@@ -161,9 +160,9 @@ def tables_from_counts(counts: np.ndarray) -> CdfTables:
 
 
 def quantised_cdf(pmf: np.ndarray) -> np.ndarray:
-    """A pmf -> an integer CDF from 0 to 2^PRECISION with every step >= 1 (the largest
+    """A pmf -> an integer CDF from 0 to 2^TABLE_PRECISION with every step >= 1 (the largest
     frequency absorbs the rounding)."""
-    total = 1 << PRECISION
+    total = 1 << TABLE_PRECISION
     freq = np.maximum(1, np.floor(pmf * (total - len(pmf))).astype(np.int64))
     freq[np.argmax(freq)] += total - freq.sum()
     return np.concatenate([[0], np.cumsum(freq)]).astype(np.int32)
