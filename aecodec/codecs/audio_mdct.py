@@ -127,7 +127,7 @@ class MdctAudioCodec(BlockDecoding, LazyModel):
         for c in range(coded):
             decoder = StreamDecoder(streams[k * coded + c], frames * (model.frame + model.bands.count))
             out.append(coding.read_chunk(decoder, frames, model.bands, h.settings[c], model.env_tables,
-                                          model.coef_tables, model.adaptation))
+                                          model.coef_tables, model.adaptation, model.interleave))
         return out
 
     def _samples(self, model, h: MdctHeader, streams, progress: Progress | None) -> Iterator[np.ndarray]:
@@ -208,7 +208,7 @@ class _Analysis:
         for chunk in self.chunks():
             for x, s in zip(chunk, settings):
                 symbols, indexes, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s,
-                                                               m.tables, m.adaptation)
+                                                               m.tables, m.adaptation, m.interleave)
                 streams.append(self.encode_stream(symbols, indexes, tables))
         return container.pack(self.header(settings, quality), streams)
 
@@ -243,7 +243,7 @@ class _Analysis:
         for chunk in self.kept:
             for x, s in zip(chunk, self.settings(step80, low_rate)):
                 symbols = coding.quantise(x, m.bands, s)
-                env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, m.bands, s)
+                env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, m.bands, s, m.interleave)
                 total += _cost(bits, env_ctx, env_d, coding.ENV_RANGE)
                 q = symbols.coefficients
                 if m.adaptation is None:

@@ -23,6 +23,9 @@ Per frame of M coefficients:
   times how busy the same bin and its neighbours were one frame before (5 classes). The tables
   are trained on speech and music (``aecodec train``; the model card). Everything that picks a
   table is integer arithmetic, so every machine decodes the same symbols.
+* **Interleaving** (models whose card sets ``interleave``). Each frame sends its even bins first,
+  then its odd bins, whose tables also know how large their two even neighbours in the same
+  frame were (4 classes): ``COEF_CONTEXTS`` more tables for each of those classes.
 * **Adaptation** (models whose card sets ``adapt_every``). Every ``adapt_every`` frames of a
   chunk, each coefficient table becomes the trained one, worth ``adapt_weight`` symbols, plus
   the counts of the chunk's coefficients coded so far under it (``Adaptation``): the tables
@@ -50,6 +53,8 @@ BUSY_EDGES = (1, 2, 4, 8)  # 2|q[t-1,k]| + |q[t-1,k-1]| + |q[t-1,k+1]| -> 5 clas
 BUSY_CLASSES = len(BUSY_EDGES) + 1
 ENV_CONTEXTS = 4 * 3 * 3 * 4 + 1  # band group x neighbours' and own previous change x level; + the first frame
 COEF_CONTEXTS = LEVEL_BUCKETS * BUSY_CLASSES
+NEIGHBOUR_EDGES = (1, 2, 4)  # interleaved: |q[k-1]| + |q[k+1]| of an odd bin's even neighbours -> 4 classes
+NEIGHBOUR_CLASSES = len(NEIGHBOUR_EDGES) + 1
 NOISE_RMS = float(np.sqrt(7.0 / 12.0))  # RMS of +-(0.5 + 0.5 u), u uniform in [0, 1)
 MAX_LOG2_ENVELOPE = 6  # an MDCT of full-scale audio stays below 2^6 (|X| <= sqrt(2M) at M = 960)
 FINE = 5  # fine steps (80ths of an octave) a step index (16ths) holds
@@ -221,29 +226,51 @@ def envelope_contexts(change: np.ndarray, level: np.ndarray, s: Settings) -> np.
     return (((group * 3 + around + 1) * 3 + np.sign(change) + 1) * 4 + above).astype(np.int64)
 
 
-def contexts(sym: ChunkSymbols, bands: Bands, s: Settings) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def coefficient_tables(interleave: bool) -> int:
+    """How many coefficient tables a model has."""
+    return COEF_CONTEXTS * (1 + NEIGHBOUR_CLASSES) if interleave else COEF_CONTEXTS
+
+
+def contexts(sym: ChunkSymbols, bands: Bands, s: Settings,
+             interleave: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(envelope symbols, their tables: both (coded frames, bands); coefficient tables and
     whether each coefficient is coded: both (frames, M))."""
     env_d, env_ctx = envelope_symbols(sym.envelope[:: s.env_every], s)
     live = coded_bins(sym.envelope, bands, s)
     level = bands.per_bin(level_buckets(sym.envelope, bands, s))
     previous = np.vstack([np.zeros((1, sym.coefficients.shape[1]), np.int64), sym.coefficients[:-1]])
-    return env_d, env_ctx, ENV_CONTEXTS + level * BUSY_CLASSES + busy_classes(previous), live
+    base = level * BUSY_CLASSES + busy_classes(previous)
+    if interleave:
+        base[:, 1::2] = odd_tables(base[:, 1::2], sym.coefficients)
+    return env_d, env_ctx, ENV_CONTEXTS + base, live
+
+
+def odd_tables(base: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """The odd bins' coefficient tables (0-based) from their first-pass tables ``base`` (..., M/2)
+    and the frame's coefficients ``q`` (..., M), whose even bins are decoded."""
+    a = np.abs(q)
+    around = a[..., 0::2].copy()  # bin k-1 of each odd bin k
+    around[..., : a[..., 2::2].shape[-1]] += a[..., 2::2]  # bin k+1, where it exists
+    return COEF_CONTEXTS + base * NEIGHBOUR_CLASSES + np.digitize(around, NEIGHBOUR_EDGES)
 
 
 def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables,
-                 adapt: Adaptation | None = None) -> tuple[np.ndarray, np.ndarray, CdfTables]:
+                 adapt: Adaptation | None = None, interleave: bool = False) -> tuple[np.ndarray, np.ndarray, CdfTables]:
     """The chunk's symbols in decoding order with their table indexes, and the tables those
-    index: envelope frames as the decoder needs them, then each frame's coefficients. ``tables``
-    are the model's (envelope, then coefficients); with ``adapt``, each block of frames codes its
-    coefficients with its own tables (``block_tables``), appended after the envelope's."""
-    frames = sym.envelope.shape[0]
-    env_d, env_ctx, coef_ctx, live = contexts(sym, bands, s)
+    index: envelope frames as the decoder needs them, then each frame's coefficients (with
+    ``interleave``, its even bins, then its odd ones). ``tables`` are the model's (envelope, then
+    coefficients); with ``adapt``, each block of frames codes its coefficients with its own
+    tables (``block_tables``), appended after the envelope's."""
+    frames, m = sym.coefficients.shape
+    env_d, env_ctx, coef_ctx, live = contexts(sym, bands, s, interleave)
+    n_coef = coefficient_tables(interleave)
     if adapt is not None and adapt.every:
         blocks = block_tables(sym.coefficients, coef_ctx - ENV_CONTEXTS, live,
-                              table_rows(tables, ENV_CONTEXTS, ENV_CONTEXTS + COEF_CONTEXTS), adapt)
-        coef_ctx = coef_ctx + (np.arange(frames) // adapt.every * COEF_CONTEXTS)[:, None]
+                              table_rows(tables, ENV_CONTEXTS, ENV_CONTEXTS + n_coef), adapt)
+        coef_ctx = coef_ctx + (np.arange(frames) // adapt.every * n_coef)[:, None]
         tables = stacked([table_rows(tables, 0, ENV_CONTEXTS), *blocks])
+    order = np.concatenate([np.arange(0, m, 2), np.arange(1, m, 2)]) if interleave else np.arange(m)
+    q, coef_ctx, live = sym.coefficients[:, order], coef_ctx[:, order], live[:, order]
     pieces_sym, pieces_ctx, released = [], [], 0
     for t in range(frames):
         wanted = released_before(t, frames, s.env_every)
@@ -251,7 +278,7 @@ def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables
             pieces_sym.append(env_d[released:wanted].ravel())
             pieces_ctx.append(env_ctx[released:wanted].ravel())
             released = wanted
-        pieces_sym.append(sym.coefficients[t][live[t]])
+        pieces_sym.append(q[t][live[t]])
         pieces_ctx.append(coef_ctx[t][live[t]])
     return np.concatenate(pieces_sym), np.concatenate(pieces_ctx), tables
 
@@ -270,7 +297,7 @@ class Adaptation:
 
 def count_coefficients(counts: np.ndarray, tables: np.ndarray, q: np.ndarray) -> None:
     """Add coefficients ``q`` coded with coefficient tables ``tables`` (0-based) and their mirrors
-    to ``counts``, int64 (COEF_CONTEXTS, COEF_SYMBOLS)."""
+    to ``counts``, int64 (coefficient tables, COEF_SYMBOLS)."""
     escape = COEF_SYMBOLS - 1
     index = np.where(np.abs(q) <= COEF_RANGE, q + COEF_RANGE, escape)
     mirror = np.where(index < escape, 2 * COEF_RANGE - index, escape)
@@ -297,7 +324,7 @@ def block_tables(q: np.ndarray, tables: np.ndarray, live: np.ndarray, trained: C
                  adapt: Adaptation) -> list[CdfTables]:
     """The coefficient tables of each block of ``adapt.every`` frames of a chunk whose
     coefficients are ``q`` (frames, M), coded with tables ``tables`` (0-based) where ``live``."""
-    counts = np.zeros((COEF_CONTEXTS, COEF_SYMBOLS), np.int64)
+    counts = np.zeros((trained.size, COEF_SYMBOLS), np.int64)
     out = []
     for start in range(0, q.shape[0], adapt.every):
         out.append(adapted_tables(trained, counts, adapt.weight) if start else trained)
@@ -324,15 +351,16 @@ def table_bits(tables: CdfTables) -> np.ndarray:
 
 # --- the decoder's side ---------------------------------------------------------------------
 def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfTables,
-               coef_tables: CdfTables, adapt: Adaptation | None = None) -> ChunkSymbols:
+               coef_tables: CdfTables, adapt: Adaptation | None = None, interleave: bool = False) -> ChunkSymbols:
     """Decode one chunk's symbols from ``decoder`` (a rANS decoder set on the chunk's stream:
     ``entropy.tables.StreamDecoder``), frame by frame, in the order ``stream_order`` wrote them.
     The envelope's and the coefficients' tables come apart (a symbol decodes the same with its
     own table alone), so each read converts only the tables it may use. With ``adapt``, the
-    coefficient tables are rebuilt every ``adapt.every`` frames from the counts so far."""
+    coefficient tables are rebuilt every ``adapt.every`` frames from the counts so far; with
+    ``interleave`` each frame's even bins come first, then its odd ones."""
     trained, tables = coef_tables, coef_tables
     every = adapt.every if adapt is not None else 0
-    counts = np.zeros((COEF_CONTEXTS, COEF_SYMBOLS), np.int64)
+    counts = np.zeros((trained.size, COEF_SYMBOLS), np.int64)
     n_coded = len(coded_envelope_frames(frames, s.env_every))
     coded = np.zeros((n_coded, bands.count), np.int64)
     env = np.zeros((frames, bands.count), np.int64)
@@ -358,10 +386,16 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
         if live.any():
             level = bands.per_bin(level_buckets(env[t], bands, s))
             busy = busy_classes(q[t - 1]) if t else np.zeros_like(level)
-            which = (level * BUSY_CLASSES + busy)[live]
-            q[t, live] = decoder.read(which, tables)
-            if every:
-                count_coefficients(counts, which, q[t, live])
+            which = level * BUSY_CLASSES + busy
+            passes = [live]
+            if interleave:
+                passes = [live & (np.arange(live.size) % 2 == 0), live & (np.arange(live.size) % 2 == 1)]
+            for k, bins in enumerate(passes):
+                if k:  # the odd bins, now that the even ones are known
+                    which[1::2] = odd_tables(which[1::2], q[t])
+                q[t, bins] = decoder.read(which[bins], tables)
+                if every:
+                    count_coefficients(counts, which[bins], q[t, bins])
     return ChunkSymbols(env, q)
 
 

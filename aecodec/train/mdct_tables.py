@@ -58,7 +58,7 @@ def count_clip(counts: np.ndarray, frames: np.ndarray, model: MdctAudioModel, se
     """Add the symbols of a mono clip's MDCT ``frames`` coded at ``settings`` to ``counts``."""
     for start in range(0, frames.shape[0], CHUNK_FRAMES):
         symbols = coding.quantise(frames[start : start + CHUNK_FRAMES], model.bands, settings)
-        env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, model.bands, settings)
+        env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, model.bands, settings, model.interleave)
         _add(counts, env_ctx.ravel(), env_d.ravel(), coding.ENV_RANGE)
         _add(counts, coef_ctx[live], symbols.coefficients[live], coding.COEF_RANGE)
 
@@ -88,7 +88,7 @@ def train(cfg: MdctTablesConfig, resume: bool = False, log=print) -> Path:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     config = MdctConfig(**cfg.model)
-    counts, prior = empty_counts(), 0
+    counts, prior = empty_counts(config), 0
     if cfg.init:
         counts, prior = initial_counts(cfg.init, config)
     counts = counts.astype(np.float64)  # float32 stops counting at 2^24

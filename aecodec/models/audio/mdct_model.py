@@ -3,7 +3,7 @@ tables (codecs/mdct_coding.py says what they code). Everything here is integer o
 setting, so the model runs the same on every device; it holds no float network.
 
 Weights file: ``tables.mdct.*`` (int32 CDFs: the envelope's ``ENV_CONTEXTS`` tables, then the
-coefficients' ``COEF_CONTEXTS``) and ``tables.mdct.counts`` (float32: the symbol counts they were
+coefficients' ``coefficient_tables``) and ``tables.mdct.counts`` (float32: the symbol counts they were
 built from, so training can add data to them and rebuild the tables).
 """
 
@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 import torch
 
-from aecodec.codecs.mdct_coding import (COEF_CONTEXTS, COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, TABLE_PRECISION,
-                                        Adaptation, Bands, Settings, table_bits, table_rows)
+from aecodec.codecs.mdct_coding import (COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, TABLE_PRECISION, Adaptation, Bands,
+                                        Settings, coefficient_tables, table_bits, table_rows)
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.weights import tables_from_tensors, tables_to_tensors
 
@@ -58,6 +58,8 @@ class MdctConfig:
     # chunk from the trained ones, worth adapt_weight symbols, and the chunk's counts; 0: static.
     adapt_every: int = 0
     adapt_weight: int = 32
+    # 1: odd bins are coded after the even ones, with tables that know their even neighbours
+    interleave: int = 0
 
     def __post_init__(self):
         e = self.band_edges
@@ -67,7 +69,8 @@ class MdctConfig:
         if not (0 <= self.step_weight <= 16 and -400 <= self.floor_shift <= 400 and 0 <= self.floor_rel <= 14
                 and 40 <= self.compander <= 100 and 0 <= self.recon <= 50 and 0 <= self.noise_gain <= 16
                 and 0 <= self.noise_cap <= 32 and self.low_rate_env_every in (1, 2)
-                and 0 <= self.adapt_every <= 64 and 1 <= self.adapt_weight <= 4096):
+                and 0 <= self.adapt_every <= 64 and 1 <= self.adapt_weight <= 4096
+                and self.interleave in (0, 1) and (self.frame % 2 == 0 or not self.interleave)):
             raise ValueError("MDCT quantiser law out of range")
 
     def to_dict(self) -> dict:
@@ -86,8 +89,10 @@ class MdctAudioModel:
         self.bands = Bands(tuple(config.band_edges), tuple(config.tilt))
         self.counts = np.asarray(counts, np.float32)
         self.tables = tables_from_counts(self.counts) if tables is None else tables
+        self.interleave = bool(config.interleave)
+        self.table_count = ENV_CONTEXTS + coefficient_tables(self.interleave)
         self.env_tables, self.coef_tables = (table_rows(self.tables, 0, ENV_CONTEXTS),
-                                             table_rows(self.tables, ENV_CONTEXTS, ENV_CONTEXTS + COEF_CONTEXTS))
+                                             table_rows(self.tables, ENV_CONTEXTS, self.table_count))
         self.sample_rate = config.sample_rate
         self.frame = config.frame
         self.adaptation = Adaptation(config.adapt_every, config.adapt_weight) if config.adapt_every else None
@@ -96,8 +101,8 @@ class MdctAudioModel:
     def from_pretrained(cls, card: dict, tensors: dict[str, torch.Tensor]) -> MdctAudioModel:
         # the stored integer tables are the format; counts only matter to training
         model = cls(MdctConfig(**card["config"]), tensors["tables.mdct.counts"].numpy(), tables_from_tensors("mdct", tensors))
-        if model.tables.size != ENV_CONTEXTS + COEF_CONTEXTS:
-            raise ValueError(f"{model.tables.size} entropy tables, the codec needs {ENV_CONTEXTS + COEF_CONTEXTS}")
+        if model.tables.size != model.table_count:
+            raise ValueError(f"{model.tables.size} entropy tables, the codec needs {model.table_count}")
         return model
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
@@ -127,9 +132,9 @@ class MdctAudioModel:
         return table_bits(self.tables)
 
 
-def empty_counts() -> np.ndarray:
+def empty_counts(config: MdctConfig) -> np.ndarray:
     """(tables, widest alphabet + escape) zeros: envelope tables then coefficient tables."""
-    return np.zeros((ENV_CONTEXTS + COEF_CONTEXTS, 2 * ENV_RANGE + 2), np.float32)
+    return np.zeros((ENV_CONTEXTS + coefficient_tables(bool(config.interleave)), 2 * ENV_RANGE + 2), np.float32)
 
 
 def tables_from_counts(counts: np.ndarray) -> CdfTables:
