@@ -10,8 +10,10 @@ speed_image.py). Peak RSS is the child's; on CUDA, peak allocated GPU memory too
 
 Audio cases: "speech", 64 s of 24 kHz mono (the 8 dev speech clips back to back), and "music",
 64 s of 44.1 kHz stereo (dev music clips resampled; the right channel mixes in the next clip so
-the channels differ), both at --kbps 6. ``--long-minutes 60`` adds the issue-3 memory check:
-the CLI encodes and decodes a 60-minute 24 kHz mono FLAC (dev speech looped), peak RSS of each.
+the channels differ), both at --kbps 6 (the default model); "music-mono", 64 s of 24 kHz mono
+(the dev music clips back to back) at --kbps 12, where the detector gives it the music model.
+``--long-minutes 60`` adds the issue-3 memory check: the CLI encodes and decodes a 60-minute
+24 kHz mono FLAC, dev speech looped at --kbps 6 and dev music looped at --kbps 12, peak RSS of each.
 """
 
 from __future__ import annotations
@@ -49,8 +51,9 @@ def child(kind: str, device: str, inputs: list[str], repeats: int) -> dict:
     else:
         from aecodec.media.audio import read_audio
 
+        kbps = float(kind.split(":")[1])
         codec, items = audio_codec(device=device, quality_unit="kbps"), [read_audio(p) for p in inputs]
-        encode = lambda item: codec.encode_to_kbps(item, 6.0).data  # noqa: E731
+        encode = lambda item: codec.encode_to_kbps(item, kbps).data  # noqa: E731
         amount = sum(a.samples.shape[0] / a.sample_rate for a in items)  # seconds of audio
     files = [encode(item) for item in items]  # warm-up (model load, kernels, allocator)
     codec.decode(files[0])
@@ -79,8 +82,9 @@ def run_child(args: list[str]) -> tuple[dict, int]:
     return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss // 1024
 
 
-def make_audio(folder: Path, tmp: Path) -> dict[str, str]:
-    """The two 64-second test signals (see the module docstring) as FLAC files in ``tmp``."""
+def make_audio(folder: Path, tmp: Path) -> dict[str, tuple[str, float]]:
+    """The three 64-second test signals (see the module docstring) as FLAC files in ``tmp``, with
+    the rate each is coded at."""
     import soundfile
 
     from aecodec.media.resample import resample
@@ -93,29 +97,31 @@ def make_audio(folder: Path, tmp: Path) -> dict[str, str]:
     left = np.concatenate(music)
     right = 0.7 * left + 0.3 * np.concatenate(music[1:] + music[:1])
     stereo = resample(np.stack([left, right], 1), 24000, 44100)
-    paths = {"speech": tmp / "speech.flac", "music": tmp / "music.flac"}
+    paths = {"speech": tmp / "speech.flac", "music": tmp / "music.flac", "music-mono": tmp / "music-mono.flac"}
     soundfile.write(paths["speech"], speech, 24000)
     soundfile.write(paths["music"], np.clip(stereo, -1, 1), 44100)
-    return {k: str(v) for k, v in paths.items()}
+    soundfile.write(paths["music-mono"], left, 24000)
+    return {k: (str(v), 12.0 if k == "music-mono" else 6.0) for k, v in paths.items()}
 
 
-def long_file_check(folder: Path, tmp: Path, minutes: float) -> dict:
-    """CLI encode + decode of a ``minutes``-long 24 kHz mono FLAC: wall time and peak RSS."""
+def long_file_check(folder: Path, tmp: Path, minutes: float, kind: str = "speech", kbps: float = 6.0) -> dict:
+    """CLI encode + decode of a ``minutes``-long 24 kHz mono FLAC of the dev ``kind`` clips looped:
+    wall time and peak RSS."""
     import soundfile
 
-    speech = np.concatenate([soundfile.read(p, dtype="float32")[0] for p in sorted((folder / "speech").glob("*.flac"))])
+    clips = np.concatenate([soundfile.read(p, dtype="float32")[0] for p in sorted((folder / kind).glob("*.flac"))])
     total = int(minutes * 60 * 24000)
-    src = tmp / "long.flac"
+    src, coded, decoded = (tmp / f"long-{kind}{ext}" for ext in (".flac", ".aec", ".wav"))
     with soundfile.SoundFile(src, "w", 24000, 1, format="FLAC") as f:
-        for start in range(0, total, speech.shape[0]):
-            f.write(speech[: total - start])
+        for start in range(0, total, clips.shape[0]):
+            f.write(clips[: total - start])
     aecodec = [sys.executable, "-m", "aecodec"]
-    result = {"minutes": minutes}
-    for step, cmd in (("encode", ["encode", str(src), "-o", str(tmp / "long.aec"), "--kbps", "6", "--device", "cpu"]),
-                      ("decode", ["decode", str(tmp / "long.aec"), "-o", str(tmp / "long.wav"), "--device", "cpu"])):
+    result = {"minutes": minutes, "kbps": kbps}
+    for step, cmd in (("encode", ["encode", str(src), "-o", str(coded), "--kbps", str(kbps), "--device", "cpu"]),
+                      ("decode", ["decode", str(coded), "-o", str(decoded), "--device", "cpu"])):
         seconds, rss = timed(aecodec + cmd)
         result[step] = {"seconds": round(seconds, 1), "peak_rss_mib": rss}
-    result["decoded_frames"] = soundfile.info(tmp / "long.wav").frames
+    result["decoded_frames"] = soundfile.info(decoded).frames
     result["input_frames"] = total
     return result
 
@@ -146,12 +152,12 @@ def main() -> None:
             images = [str(p) for p in sorted(args.images.glob("*.png"))[: args.count]]
             cases.append(("image", f"{len(images)} photos from {args.images.name}", images))
         if args.audio:
-            for name, path in make_audio(args.audio, Path(tmp)).items():
-                cases.append(("audio", name, [path]))
+            for name, (path, kbps) in make_audio(args.audio, Path(tmp)).items():
+                cases.append((f"audio:{kbps:g}", name, [path]))
         for device in devices:
             for kind, label, inputs in cases:
                 out, rss = run_child([kind, device, str(args.repeats), *inputs])
-                row = {"kind": kind, "input": label, "device": device, "peak_rss_mib": rss}
+                row = {"kind": kind.split(":")[0], "input": label, "device": device, "peak_rss_mib": rss}
                 if kind == "image":
                     row.update(megapixels=round(out["amount"], 3),
                                encode_mp_per_s=round(out["amount"] / out["encode_s"], 3),
@@ -167,6 +173,8 @@ def main() -> None:
         if args.long_minutes and args.audio:
             result["long_file"] = long_file_check(args.audio, Path(tmp), args.long_minutes)
             print(json.dumps(result["long_file"]), flush=True)
+            result["long_music_file"] = long_file_check(args.audio, Path(tmp), args.long_minutes, "music", 12.0)
+            print(json.dumps(result["long_music_file"]), flush=True)
     if args.out:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
 

@@ -160,10 +160,10 @@ class _Analysis:
     from, and each ``file()`` reads the source again."""
 
     def __init__(self, card, model, source, dc, frames: int, silence, progress: Progress | None):
-        from aecodec.entropy.tables import encode
+        from aecodec.entropy.tables import encode_pieces
         from aecodec.media.resample import output_frames
 
-        self.card, self.model, self.encode_stream, self.source = card, model, encode, source
+        self.card, self.model, self.encode_stream, self.source = card, model, encode_pieces, source
         self.channels, self.sample_rate = source.info.channels, source.info.sample_rate
         self.dc, self.frames, self.silence = dc, frames, silence
         self.coding = coding_for(self.channels)
@@ -207,9 +207,8 @@ class _Analysis:
         streams = []
         for chunk in self.chunks():
             for x, s in zip(chunk, settings):
-                symbols, indexes, tables = coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s,
-                                                               m.tables, m.adaptation, m.interleave)
-                streams.append(self.encode_stream(symbols, indexes, tables))
+                streams.append(self.encode_stream(coding.stream_order(coding.quantise(x, m.bands, s), m.bands, s,
+                                                                      m.tables, m.adaptation, m.interleave)))
         return container.pack(self.header(settings, quality), streams)
 
     def overhead_bytes(self, step80: int, low_rate: bool) -> int:
@@ -250,7 +249,7 @@ class _Analysis:
                     total += _cost(bits, coef_ctx[live], q[live], coding.COEF_RANGE)
                     continue
                 every, tables = m.adaptation.every, coef_ctx - coding.ENV_CONTEXTS
-                for b, block in enumerate(coding.block_tables(q, tables, live, m.coef_tables, m.adaptation)):
+                for b, block in enumerate(coding.block_tables(q, tables, live, m.coef_tables, m.adaptation, False)):
                     rows = slice(b * every, (b + 1) * every)
                     total += _cost(coding.table_bits(block), tables[rows][live[rows]], q[rows][live[rows]],
                                    coding.COEF_RANGE)

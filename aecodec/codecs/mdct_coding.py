@@ -254,33 +254,37 @@ def odd_tables(base: np.ndarray, q: np.ndarray) -> np.ndarray:
     return COEF_CONTEXTS + base * NEIGHBOUR_CLASSES + np.digitize(around, NEIGHBOUR_EDGES)
 
 
-def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables,
-                 adapt: Adaptation | None = None, interleave: bool = False) -> tuple[np.ndarray, np.ndarray, CdfTables]:
-    """The chunk's symbols in decoding order with their table indexes, and the tables those
-    index: envelope frames as the decoder needs them, then each frame's coefficients (with
-    ``interleave``, its even bins, then its odd ones). ``tables`` are the model's (envelope, then
-    coefficients); with ``adapt``, each block of frames codes its coefficients with its own
-    tables (``block_tables``), appended after the envelope's."""
+def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables, adapt: Adaptation | None = None,
+                 interleave: bool = False) -> list[tuple[np.ndarray, np.ndarray, CdfTables]]:
+    """The chunk's symbols in decoding order with their table indexes, in pieces that share their
+    tables (``entropy.tables.encode_pieces``): envelope frames as the decoder needs them, then each
+    frame's coefficients (with ``interleave``, its even bins, then its odd ones). One piece with
+    the model's ``tables`` (envelope, then coefficients); with ``adapt``, a piece a block of frames,
+    with the envelope's tables and the block's coefficient tables (``block_tables``)."""
     frames, m = sym.coefficients.shape
     env_d, env_ctx, coef_ctx, live = contexts(sym, bands, s, interleave)
-    n_coef = coefficient_tables(interleave)
     if adapt is not None and adapt.every:
-        blocks = block_tables(sym.coefficients, coef_ctx - ENV_CONTEXTS, live,
-                              table_rows(tables, ENV_CONTEXTS, ENV_CONTEXTS + n_coef), adapt)
-        coef_ctx = coef_ctx + (np.arange(frames) // adapt.every * n_coef)[:, None]
-        tables = stacked([table_rows(tables, 0, ENV_CONTEXTS), *blocks])
+        every, env_tables = adapt.every, table_rows(tables, 0, ENV_CONTEXTS)
+        trained = table_rows(tables, ENV_CONTEXTS, ENV_CONTEXTS + coefficient_tables(interleave))
+        blocks = [stacked([env_tables, b]) for b in block_tables(sym.coefficients, coef_ctx - ENV_CONTEXTS, live,
+                                                                  trained, adapt)]
+    else:
+        every, blocks = max(frames, 1), [tables]
     order = np.concatenate([np.arange(0, m, 2), np.arange(1, m, 2)]) if interleave else np.arange(m)
     q, coef_ctx, live = sym.coefficients[:, order], coef_ctx[:, order], live[:, order]
-    pieces_sym, pieces_ctx, released = [], [], 0
-    for t in range(frames):
-        wanted = released_before(t, frames, s.env_every)
-        if wanted > released:
-            pieces_sym.append(env_d[released:wanted].ravel())
-            pieces_ctx.append(env_ctx[released:wanted].ravel())
-            released = wanted
-        pieces_sym.append(q[t][live[t]])
-        pieces_ctx.append(coef_ctx[t][live[t]])
-    return np.concatenate(pieces_sym), np.concatenate(pieces_ctx), tables
+    pieces, released = [], 0
+    for b, start in enumerate(range(0, max(frames, 1), every)):
+        symbols, indexes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+        for t in range(start, min(frames, start + every)):
+            wanted = released_before(t, frames, s.env_every)
+            if wanted > released:
+                symbols.append(env_d[released:wanted].ravel())
+                indexes.append(env_ctx[released:wanted].ravel())
+                released = wanted
+            symbols.append(q[t][live[t]])
+            indexes.append(coef_ctx[t][live[t]])
+        pieces.append((np.concatenate(symbols), np.concatenate(indexes), blocks[b]))
+    return pieces
 
 
 # --- adaptive coefficient tables ------------------------------------------------------------
@@ -305,10 +309,14 @@ def count_coefficients(counts: np.ndarray, tables: np.ndarray, q: np.ndarray) ->
     counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape)
 
 
-def adapted_tables(trained: CdfTables, counts: np.ndarray, weight: int) -> CdfTables:
+def adapted_tables(trained: CdfTables, counts: np.ndarray, weight: int, previous: CdfTables | None = None,
+                   changed: np.ndarray | None = None) -> CdfTables:
     """The coefficient tables after ``counts``: frequencies proportional to the trained table's
     times ``weight`` plus 2^16 per count, each at least 1, the largest absorbing the rounding
-    (integers only: every machine builds the same CDFs)."""
+    (integers only: every machine builds the same CDFs). Given the ``previous`` tables and which
+    rows' counts ``changed`` since, the others keep their converted rows (the coder's lists): a
+    row is a function of its counts alone, and converting 600 rows a block would cost more than
+    coding them."""
     total, n = 1 << TABLE_PRECISION, COEF_SYMBOLS
     prior = np.diff(trained.cdf[:, : n + 1].astype(np.int64), axis=1)
     a = prior * weight + counts * total
@@ -317,19 +325,33 @@ def adapted_tables(trained: CdfTables, counts: np.ndarray, weight: int) -> CdfTa
     cdf = np.full(trained.cdf.shape, total, np.int64)
     cdf[:, 0] = 0
     cdf[:, 1 : n + 1] = np.cumsum(freq, axis=1)
-    return CdfTables(cdf.astype(np.int32), trained.cdf_length, trained.offset)
+    out = CdfTables(cdf.astype(np.int32), trained.cdf_length, trained.offset)
+    if previous is not None and changed is not None:
+        rows, lengths, offsets = previous._lists()
+        rows = list(rows)
+        for i in np.flatnonzero(changed):
+            rows[i] = cdf[i, : lengths[i]].tolist()
+        object.__setattr__(out, "_cached", (rows, lengths, offsets))
+    return out
 
 
 def block_tables(q: np.ndarray, tables: np.ndarray, live: np.ndarray, trained: CdfTables,
-                 adapt: Adaptation) -> list[CdfTables]:
+                 adapt: Adaptation, for_coder: bool = True) -> list[CdfTables]:
     """The coefficient tables of each block of ``adapt.every`` frames of a chunk whose
-    coefficients are ``q`` (frames, M), coded with tables ``tables`` (0-based) where ``live``."""
+    coefficients are ``q`` (frames, M), coded with tables ``tables`` (0-based) where ``live``;
+    ``for_coder`` also converts their rows for the rANS coder (not needed to count bits)."""
     counts = np.zeros((trained.size, COEF_SYMBOLS), np.int64)
+    changed = np.zeros(trained.size, bool)
     out = []
     for start in range(0, q.shape[0], adapt.every):
-        out.append(adapted_tables(trained, counts, adapt.weight) if start else trained)
+        # the first rebuild converts every row: even a table without counts differs from the trained one
+        previous = out[-1] if start > adapt.every and for_coder else None
+        out.append(adapted_tables(trained, counts, adapt.weight, previous, changed) if start else trained)
         block = slice(start, start + adapt.every)
-        count_coefficients(counts, tables[block][live[block]], q[block][live[block]])
+        used = tables[block][live[block]]
+        count_coefficients(counts, used, q[block][live[block]])
+        changed[:] = False
+        changed[used] = True
     return out
 
 
@@ -338,8 +360,12 @@ def table_rows(tables: CdfTables, start: int, stop: int) -> CdfTables:
 
 
 def stacked(parts: list[CdfTables]) -> CdfTables:
-    return CdfTables(np.concatenate([p.cdf for p in parts]), np.concatenate([p.cdf_length for p in parts]),
-                     np.concatenate([p.offset for p in parts]))
+    """The tables of ``parts`` one after the other (their converted rows too)."""
+    out = CdfTables(np.concatenate([p.cdf for p in parts]), np.concatenate([p.cdf_length for p in parts]),
+                    np.concatenate([p.offset for p in parts]))
+    lists = [p._lists() for p in parts]
+    object.__setattr__(out, "_cached", tuple(sum((part[k] for part in lists), []) for k in range(3)))
+    return out
 
 
 def table_bits(tables: CdfTables) -> np.ndarray:
@@ -361,6 +387,7 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
     trained, tables = coef_tables, coef_tables
     every = adapt.every if adapt is not None else 0
     counts = np.zeros((trained.size, COEF_SYMBOLS), np.int64)
+    changed = np.zeros(trained.size, bool)
     n_coded = len(coded_envelope_frames(frames, s.env_every))
     coded = np.zeros((n_coded, bands.count), np.int64)
     env = np.zeros((frames, bands.count), np.int64)
@@ -381,7 +408,8 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
         if env[t].min() < s.floor() or env[t].max() > s.ceiling():
             raise FormatError("an envelope value is out of range; the file is damaged")
         if every and t and t % every == 0:
-            tables = adapted_tables(trained, counts, adapt.weight)
+            tables = adapted_tables(trained, counts, adapt.weight, None if tables is trained else tables, changed)
+            changed[:] = False
         live = coded_bins(env[t], bands, s)
         if live.any():
             level = bands.per_bin(level_buckets(env[t], bands, s))
@@ -396,6 +424,7 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
                 q[t, bins] = decoder.read(which[bins], tables)
                 if every:
                     count_coefficients(counts, which[bins], q[t, bins])
+                    changed[which[bins]] = True
     return ChunkSymbols(env, q)
 
 

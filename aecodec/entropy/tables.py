@@ -74,6 +74,25 @@ def encode(symbols: np.ndarray, indexes: np.ndarray, tables: CdfTables) -> bytes
         np.concatenate([symbols, pad]).tolist(), np.concatenate([indexes, pad]).tolist(), cdfs, lengths, offsets)
 
 
+def encode_pieces(pieces: list[tuple[np.ndarray, np.ndarray, CdfTables]]) -> bytes:
+    """:func:`encode` of the pieces' symbols one after the other, each piece with its own tables
+    (so a coder whose tables change along the stream converts each set once, not one stack of
+    all of them): the same bytes as one call with the tables stacked, when every piece's table 0
+    is the stack's (short streams are padded as :func:`encode` pads them, with the last piece's
+    table 0)."""
+    enc = ans_module().BufferedRansEncoder()
+    count = 0
+    for k, (symbols, indexes, tables) in enumerate(pieces):
+        symbols, indexes = symbols.reshape(-1).astype(np.int32), indexes.reshape(-1).astype(np.int32)
+        count += symbols.size
+        if k == len(pieces) - 1 and count < MIN_SYMBOLS:
+            pad = np.zeros(MIN_SYMBOLS - count, np.int32)
+            symbols, indexes = np.concatenate([symbols, pad]), np.concatenate([indexes, pad])
+        cdfs, lengths, offsets = tables._lists()
+        enc.encode_with_indexes(symbols.tolist(), indexes.tolist(), cdfs, lengths, offsets)
+    return enc.flush()
+
+
 def decode(data: bytes, indexes: np.ndarray, tables: CdfTables) -> np.ndarray:
     """Inverse of :func:`encode`; ``indexes`` fixes how many symbols and which tables."""
     idx = indexes.reshape(-1)

@@ -334,3 +334,22 @@ def test_an_odd_bin_s_table_knows_its_even_neighbours_and_nothing_else():
     assert np.array_equal(coding.odd_tables(np.stack([base, base]), np.stack([q, q * 0])),
                           np.stack([got, coding.COEF_CONTEXTS + base * coding.NEIGHBOUR_CLASSES]))
     assert got.max() < coding.coefficient_tables(True)
+
+
+def test_a_stream_coded_in_pieces_is_the_stream_coded_at_once():
+    """The MDCT encoder codes each block of frames with its own tables (entropy.tables.encode_pieces):
+    the bytes must be those of one call with every table stacked, short streams padded alike."""
+    from aecodec.entropy.tables import decode, encode, encode_pieces, geometric_tables
+
+    a = geometric_tables((60, 200), 8)
+    b = coding.stacked([coding.table_rows(a, 0, 1), coding.table_rows(geometric_tables((120, 240), 8), 1, 2)])
+    # every piece's table 0 is the same (the MDCT stream's: the first envelope table), as padding uses it
+    rng = np.random.default_rng(5)
+    for n in (1, 3, 200):
+        sym, idx = rng.integers(-9, 10, n), rng.integers(0, 2, n)
+        cut = n // 2
+        pieces = [(sym[:cut], idx[:cut], a), (sym[cut:], idx[cut:], b)]
+        whole = encode(sym, idx + np.r_[np.zeros(cut, int), np.full(n - cut, 2)], coding.stacked([a, b]))
+        assert encode_pieces(pieces) == whole
+        assert np.array_equal(decode(whole, idx + np.r_[np.zeros(cut, int), np.full(n - cut, 2)],
+                                     coding.stacked([a, b])), sym)
