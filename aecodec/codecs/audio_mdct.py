@@ -26,8 +26,10 @@ from aecodec.codecs import mdct_coding as coding
 from aecodec.codecs.audio_io import (BlockDecoding, Source, coded_blocks, coding_for, first_pass, open_source,
                                      reach_kbps)
 from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality
+from aecodec.codecs.mdct_adaptive import COEF_RANGE
 from aecodec.codecs.mdct_header import (CHUNK_FRAMES, MdctHeader, check_mdct_header, check_mdct_streams,
                                         settings_keys, stream_count)
+from aecodec.entropy.tables import table_bits
 from aecodec.errors import InputError
 from aecodec.media.mdct import Analyser, Synthesiser, frame_count
 from aecodec.media.silence import pack_runs
@@ -246,13 +248,13 @@ class _Analysis:
                 total += _cost(bits, env_ctx, env_d, coding.ENV_RANGE)
                 q = symbols.coefficients
                 if m.adaptation is None:
-                    total += _cost(bits, coef_ctx[live], q[live], coding.COEF_RANGE)
+                    total += _cost(bits, coef_ctx[live], q[live], COEF_RANGE)
                     continue
                 every, tables = m.adaptation.every, coef_ctx - coding.ENV_CONTEXTS
                 for b, block in enumerate(coding.block_tables(q, tables, live, m.coef_tables, m.adaptation, False)):
                     rows = slice(b * every, (b + 1) * every)
-                    total += _cost(coding.table_bits(block), tables[rows][live[rows]], q[rows][live[rows]],
-                                   coding.COEF_RANGE)
+                    total += _cost(table_bits(block), tables[rows][live[rows]], q[rows][live[rows]],
+                                   COEF_RANGE)
         return total * self.count / len(self.kept)
 
     def search(self, budget_bytes: float, low_rate: bool) -> EncodeResult | None:

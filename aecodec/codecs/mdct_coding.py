@@ -43,11 +43,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aecodec.entropy.tables import CdfTables
+from aecodec.codecs.mdct_adaptive import COEF_SYMBOLS, Adaptation, adapted_tables, block_tables, count_coefficients
+from aecodec.entropy.tables import CdfTables, stacked, table_rows
 from aecodec.errors import FormatError
 
 ENV_RANGE = 20  # envelope changes -20..20 have table entries, larger ones are escaped
-COEF_RANGE = 15  # coefficients -15..15 likewise
 LEVEL_BUCKETS = 24  # round(2 log2(envelope / step)) + 8, clipped to 0..23
 BUSY_EDGES = (1, 2, 4, 8)  # 2|q[t-1,k]| + |q[t-1,k-1]| + |q[t-1,k+1]| -> 5 classes
 BUSY_CLASSES = len(BUSY_EDGES) + 1
@@ -58,8 +58,6 @@ NEIGHBOUR_CLASSES = len(NEIGHBOUR_EDGES) + 1
 NOISE_RMS = float(np.sqrt(7.0 / 12.0))  # RMS of +-(0.5 + 0.5 u), u uniform in [0, 1)
 MAX_LOG2_ENVELOPE = 6  # an MDCT of full-scale audio stays below 2^6 (|X| <= sqrt(2M) at M = 960)
 FINE = 5  # fine steps (80ths of an octave) a step index (16ths) holds
-COEF_SYMBOLS = 2 * COEF_RANGE + 2  # a coefficient table's alphabet: -15..15, then the escape
-TABLE_PRECISION = 16  # the tables' CDFs sum to 2^16
 
 
 @dataclass(frozen=True)
@@ -285,94 +283,6 @@ def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables
             indexes.append(coef_ctx[t][live[t]])
         pieces.append((np.concatenate(symbols), np.concatenate(indexes), blocks[b]))
     return pieces
-
-
-# --- adaptive coefficient tables ------------------------------------------------------------
-@dataclass(frozen=True)
-class Adaptation:
-    """Coefficient tables that learn the chunk: frames ``every * b`` .. ``every * (b + 1) - 1``
-    are coded with the trained tables (worth ``weight`` symbols each) plus the counts of every
-    coefficient of frames before ``every * b`` under the same table, each counted with its
-    mirror -q (coefficient tables stay symmetric: a sign costs one bit). ``every`` 0: static."""
-
-    every: int = 0
-    weight: int = 32
-
-
-def count_coefficients(counts: np.ndarray, tables: np.ndarray, q: np.ndarray) -> None:
-    """Add coefficients ``q`` coded with coefficient tables ``tables`` (0-based) and their mirrors
-    to ``counts``, int64 (coefficient tables, COEF_SYMBOLS)."""
-    escape = COEF_SYMBOLS - 1
-    index = np.where(np.abs(q) <= COEF_RANGE, q + COEF_RANGE, escape)
-    mirror = np.where(index < escape, 2 * COEF_RANGE - index, escape)
-    flat = np.concatenate([tables * COEF_SYMBOLS + index, tables * COEF_SYMBOLS + mirror])
-    counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape)
-
-
-def adapted_tables(trained: CdfTables, counts: np.ndarray, weight: int, previous: CdfTables | None = None,
-                   changed: np.ndarray | None = None) -> CdfTables:
-    """The coefficient tables after ``counts``: frequencies proportional to the trained table's
-    times ``weight`` plus 2^16 per count, each at least 1, the largest absorbing the rounding
-    (integers only: every machine builds the same CDFs). Given the ``previous`` tables and which
-    rows' counts ``changed`` since, the others keep their converted rows (the coder's lists): a
-    row is a function of its counts alone, and converting 600 rows a block would cost more than
-    coding them."""
-    total, n = 1 << TABLE_PRECISION, COEF_SYMBOLS
-    prior = np.diff(trained.cdf[:, : n + 1].astype(np.int64), axis=1)
-    a = prior * weight + counts * total
-    freq = np.maximum(1, a * (total - n) // a.sum(1, keepdims=True))
-    freq[np.arange(freq.shape[0]), np.argmax(freq, axis=1)] += total - freq.sum(1)
-    cdf = np.full(trained.cdf.shape, total, np.int64)
-    cdf[:, 0] = 0
-    cdf[:, 1 : n + 1] = np.cumsum(freq, axis=1)
-    out = CdfTables(cdf.astype(np.int32), trained.cdf_length, trained.offset)
-    if previous is not None and changed is not None:
-        rows, lengths, offsets = previous._lists()
-        rows = list(rows)
-        for i in np.flatnonzero(changed):
-            rows[i] = cdf[i, : lengths[i]].tolist()
-        object.__setattr__(out, "_cached", (rows, lengths, offsets))
-    return out
-
-
-def block_tables(q: np.ndarray, tables: np.ndarray, live: np.ndarray, trained: CdfTables,
-                 adapt: Adaptation, for_coder: bool = True) -> list[CdfTables]:
-    """The coefficient tables of each block of ``adapt.every`` frames of a chunk whose
-    coefficients are ``q`` (frames, M), coded with tables ``tables`` (0-based) where ``live``;
-    ``for_coder`` also converts their rows for the rANS coder (not needed to count bits)."""
-    counts = np.zeros((trained.size, COEF_SYMBOLS), np.int64)
-    changed = np.zeros(trained.size, bool)
-    out = []
-    for start in range(0, q.shape[0], adapt.every):
-        # the first rebuild converts every row: even a table without counts differs from the trained one
-        previous = out[-1] if start > adapt.every and for_coder else None
-        out.append(adapted_tables(trained, counts, adapt.weight, previous, changed) if start else trained)
-        block = slice(start, start + adapt.every)
-        used = tables[block][live[block]]
-        count_coefficients(counts, used, q[block][live[block]])
-        changed[:] = False
-        changed[used] = True
-    return out
-
-
-def table_rows(tables: CdfTables, start: int, stop: int) -> CdfTables:
-    return CdfTables(tables.cdf[start:stop], tables.cdf_length[start:stop], tables.offset[start:stop])
-
-
-def stacked(parts: list[CdfTables]) -> CdfTables:
-    """The tables of ``parts`` one after the other (their converted rows too)."""
-    out = CdfTables(np.concatenate([p.cdf for p in parts]), np.concatenate([p.cdf_length for p in parts]),
-                    np.concatenate([p.offset for p in parts]))
-    lists = [p._lists() for p in parts]
-    object.__setattr__(out, "_cached", tuple(sum((part[k] for part in lists), []) for k in range(3)))
-    return out
-
-
-def table_bits(tables: CdfTables) -> np.ndarray:
-    """(tables, symbols) float64: what each symbol costs in bits, the escape last."""
-    freq = np.diff(tables.cdf.astype(np.float64), axis=1)
-    with np.errstate(divide="ignore"):
-        return TABLE_PRECISION - np.log2(np.where(freq > 0, freq, np.nan))
 
 
 # --- the decoder's side ---------------------------------------------------------------------

@@ -37,6 +37,26 @@ class CdfTables:
         return lists
 
 
+def table_rows(tables: CdfTables, start: int, stop: int) -> CdfTables:
+    return CdfTables(tables.cdf[start:stop], tables.cdf_length[start:stop], tables.offset[start:stop])
+
+
+def stacked(parts: list[CdfTables]) -> CdfTables:
+    """The tables of ``parts`` one after the other (their converted rows too)."""
+    out = CdfTables(np.concatenate([p.cdf for p in parts]), np.concatenate([p.cdf_length for p in parts]),
+                    np.concatenate([p.offset for p in parts]))
+    lists = [p._lists() for p in parts]
+    object.__setattr__(out, "_cached", tuple(sum((part[k] for part in lists), []) for k in range(3)))
+    return out
+
+
+def table_bits(tables: CdfTables, precision: int = 16) -> np.ndarray:
+    """(tables, symbols) float64: what each symbol costs in bits (NaN past a table's end)."""
+    freq = np.diff(tables.cdf.astype(np.float64), axis=1)
+    with np.errstate(divide="ignore"):
+        return precision - np.log2(np.where(freq > 0, freq, np.nan))
+
+
 def geometric_tables(ratios: tuple[int, ...], span: int, precision: int = 16) -> CdfTables:
     """One two-sided geometric (discrete Laplacian) pmf per ratio (its decay per unit, over 256)
     over -span..span, plus the escape slot, as integer CDFs of ``precision`` bits. Integer

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from aecodec.codecs import mdct_coding as coding
+from aecodec.codecs.mdct_adaptive import COEF_RANGE
 from aecodec.codecs.mdct_header import CHUNK_FRAMES
 from aecodec.media.mdct import Analyser
 from aecodec.models.audio.mdct_model import MdctAudioModel, MdctConfig, empty_counts
@@ -60,7 +61,7 @@ def count_clip(counts: np.ndarray, frames: np.ndarray, model: MdctAudioModel, se
         symbols = coding.quantise(frames[start : start + CHUNK_FRAMES], model.bands, settings)
         env_d, env_ctx, coef_ctx, live = coding.contexts(symbols, model.bands, settings, model.interleave)
         _add(counts, env_ctx.ravel(), env_d.ravel(), coding.ENV_RANGE)
-        _add(counts, coef_ctx[live], symbols.coefficients[live], coding.COEF_RANGE)
+        _add(counts, coef_ctx[live], symbols.coefficients[live], COEF_RANGE)
 
 
 def _add(counts: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> None:

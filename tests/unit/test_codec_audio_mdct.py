@@ -12,6 +12,7 @@ import pytest
 
 from aecodec import codecs, container
 from aecodec.codecs import mdct_coding as coding
+from aecodec.codecs.mdct_adaptive import COEF_RANGE
 from aecodec.codecs.audio_mdct import MdctAudioCodec, _Analysis
 from aecodec.codecs.audio_io import first_pass, open_source
 from aecodec.errors import FormatError
@@ -284,7 +285,7 @@ def test_adapted_tables_are_valid_integer_cdfs_that_learn_what_they_count():
     same = coding.adapted_tables(trained, counts, 32)
     # no counts: the trained tables, up to the rounding of a rebuild
     assert np.abs(same.cdf[:, : n + 1].astype(np.int64) - trained.cdf[:, : n + 1]).max() <= 2 * n
-    table, symbol = 40, coding.COEF_RANGE + 3  # q = 3 under table 40, many times
+    table, symbol = 40, COEF_RANGE + 3  # q = 3 under table 40, many times
     coding.count_coefficients(counts, np.full(500, table), np.full(500, 3))
     coding.count_coefficients(counts, np.full(7, table), np.full(7, 99))  # escaped
     learned = coding.adapted_tables(trained, counts, 32)
@@ -293,7 +294,7 @@ def test_adapted_tables_are_valid_integer_cdfs_that_learn_what_they_count():
         assert np.all(np.diff(t.cdf[:, : n + 1].astype(np.int64), axis=1) >= 1)  # every symbol codable
     freq = np.diff(learned.cdf[table, : n + 1].astype(np.int64))
     before = np.diff(trained.cdf[table, : n + 1].astype(np.int64))
-    mirror = 2 * coding.COEF_RANGE - symbol
+    mirror = 2 * COEF_RANGE - symbol
     assert freq[symbol] > 4 * before[symbol] and abs(freq[symbol] - freq[mirror]) < 0.01 * freq[symbol]  # q and -q
     assert freq[-1] > before[-1]  # the escape learned too
     others = np.arange(trained.size) != table

@@ -94,7 +94,7 @@ def test_an_image_without_metadata_codes_as_before(image_codec, sample_rgb) -> N
 
     data = image_codec.encode(Image(sample_rgb[:64, :64]), 50)
     parsed = container.unpack(data)
-    assert parsed.metadata == {} and (data[4], data[5]) == (2, 3)
+    assert parsed.metadata == {} and (data[4], data[5]) == (container.MAJOR, container.MINOR)
     assert image_codec.decode(data).metadata == ImageMetadata()
 
 
@@ -103,13 +103,16 @@ def test_golden_files_read_as_before_without_metadata(name) -> None:
     data = (GOLDEN / name).read_bytes()
     # 1.0 and 2.0: written before 2.1 and never rewritten; 2.1: the cases added since (audio-mdct,
     # image-hyperprior v5 and later); 2.2: the residual layer's (quality above 95) and the music
-    # model's (audio-mdct-music); 2.3: the --kbps cases of the MDCT models (fine_step)
+    # model's (audio-mdct-music); 2.3: the --kbps cases of the MDCT models (fine_step); 2.4: the
+    # music model's v2 and later (adaptive tables)
     version = int(name.rsplit("-v", 1)[1].removesuffix(".aec"))
     since_2_1 = name.startswith("audio-mdct") or (not name.startswith("audio") and version >= 5)
-    since_2_3 = name.startswith("audio-mdct") and "kbps" in name
-    since_2_2 = name in ("rgb-q100-v7.aec", "gray-q98-v7.aec") or name.startswith("audio-mdct-music")
+    since_2_4 = name.startswith("audio-mdct-music") and version >= 2
+    since_2_3 = name.startswith("audio-mdct") and "kbps" in name and not since_2_4
+    since_2_2 = (name in ("rgb-q100-v7.aec", "gray-q98-v7.aec") or name.startswith("audio-mdct-music")) and not since_2_4
     assert (data[4:6] in (b"\x01\x00", b"\x02\x00") or (data[4:6] == b"\x02\x01" and since_2_1)
-            or (data[4:6] == b"\x02\x02" and since_2_2 and not since_2_3) or (data[4:6] == b"\x02\x03" and since_2_3))
+            or (data[4:6] == b"\x02\x02" and since_2_2 and not since_2_3) or (data[4:6] == b"\x02\x03" and since_2_3)
+            or (data[4:6] == b"\x02\x04" and since_2_4))
     assert container.unpack(data).metadata == {}
 
 

@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 import torch
 
-from aecodec.codecs.mdct_coding import (COEF_RANGE, ENV_CONTEXTS, ENV_RANGE, TABLE_PRECISION, Adaptation, Bands,
-                                        Settings, coefficient_tables, table_bits, table_rows)
+from aecodec.codecs.mdct_adaptive import COEF_RANGE, TABLE_PRECISION, Adaptation
+from aecodec.codecs.mdct_coding import ENV_CONTEXTS, ENV_RANGE, Bands, Settings, coefficient_tables
+from aecodec.entropy.tables import table_bits, table_rows
 from aecodec.entropy.tables import CdfTables
 from aecodec.models.weights import tables_from_tensors, tables_to_tensors
 
@@ -54,7 +55,7 @@ class MdctConfig:
     noise_gain: int = 5  # sixteenths
     noise_cap: int = 8  # sixteenths of a step
     low_rate_env_every: int = 2  # low rates send the envelope every this many frames
-    # Adaptive coefficient tables (mdct_coding.Adaptation): rebuilt every adapt_every frames of a
+    # Adaptive coefficient tables (mdct_adaptive.Adaptation): rebuilt every adapt_every frames of a
     # chunk from the trained ones, worth adapt_weight symbols, and the chunk's counts; 0: static.
     adapt_every: int = 0
     adapt_weight: int = 32
