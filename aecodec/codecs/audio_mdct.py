@@ -29,7 +29,7 @@ from aecodec.codecs.base import EncodeResult, LazyModel, Progress, check_quality
 from aecodec.codecs.mdct_adaptive import COEF_RANGE
 from aecodec.codecs.mdct_header import (CHUNK_FRAMES, MdctHeader, check_mdct_header, check_mdct_streams,
                                         settings_keys, stream_count)
-from aecodec.entropy.tables import table_bits
+from aecodec.entropy.tables import escape_columns, table_bits
 from aecodec.errors import InputError
 from aecodec.media.mdct import Analyser, Synthesiser, frame_count
 from aecodec.media.silence import pack_runs
@@ -292,8 +292,8 @@ class _Analysis:
 
 def _cost(bits: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> float:
     """Bits of ``symbols`` under ``tables``; escaped ones at the escape's cost plus ~8 bypass bits."""
-    index = symbols + r
-    inside = (index >= 0) & (index <= 2 * r)
+    index = escape_columns(symbols, r)
+    inside = index <= 2 * r
     cost = bits[tables[inside], index[inside]].sum()
     return float(cost + (bits[tables[~inside], 2 * r + 1] + 8).sum())
 

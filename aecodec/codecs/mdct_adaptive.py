@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from aecodec.entropy.tables import CdfTables
+from aecodec.entropy.tables import CdfTables, escape_columns
 
 COEF_RANGE = 15  # coefficients -15..15 have table entries, larger ones are escaped
 COEF_SYMBOLS = 2 * COEF_RANGE + 2  # a coefficient table's alphabet: -15..15, then the escape
@@ -36,7 +36,7 @@ def count_coefficients(counts: np.ndarray, tables: np.ndarray, q: np.ndarray) ->
     """Add coefficients ``q`` coded with coefficient tables ``tables`` (0-based) and their mirrors
     to ``counts``, int64 (coefficient tables, COEF_SYMBOLS)."""
     escape = COEF_SYMBOLS - 1
-    index = np.where(np.abs(q) <= COEF_RANGE, q + COEF_RANGE, escape)
+    index = escape_columns(q, COEF_RANGE)
     mirror = np.where(index < escape, 2 * COEF_RANGE - index, escape)
     flat = np.concatenate([tables * COEF_SYMBOLS + index, tables * COEF_SYMBOLS + mirror])
     counts += np.bincount(flat, minlength=counts.size).reshape(counts.shape)

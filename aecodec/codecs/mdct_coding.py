@@ -268,8 +268,10 @@ def stream_order(sym: ChunkSymbols, bands: Bands, s: Settings, tables: CdfTables
                                                                   trained, adapt)]
     else:
         every, blocks = max(frames, 1), [tables]
-    order = np.concatenate([np.arange(0, m, 2), np.arange(1, m, 2)]) if interleave else np.arange(m)
-    q, coef_ctx, live = sym.coefficients[:, order], coef_ctx[:, order], live[:, order]
+    q = sym.coefficients
+    if interleave:  # even bins, then odd ones
+        order = np.concatenate([np.arange(0, m, 2), np.arange(1, m, 2)])
+        q, coef_ctx, live = q[:, order], coef_ctx[:, order], live[:, order]
     pieces, released = [], 0
     for b, start in enumerate(range(0, max(frames, 1), every)):
         symbols, indexes = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
@@ -298,6 +300,7 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
     every = adapt.every if adapt is not None else 0
     counts = np.zeros((trained.size, COEF_SYMBOLS), np.int64)
     changed = np.zeros(trained.size, bool)
+    even = np.arange(bands.edges[-1]) % 2 == 0
     n_coded = len(coded_envelope_frames(frames, s.env_every))
     coded = np.zeros((n_coded, bands.count), np.int64)
     env = np.zeros((frames, bands.count), np.int64)
@@ -325,9 +328,7 @@ def read_chunk(decoder, frames: int, bands: Bands, s: Settings, env_tables: CdfT
             level = bands.per_bin(level_buckets(env[t], bands, s))
             busy = busy_classes(q[t - 1]) if t else np.zeros_like(level)
             which = level * BUSY_CLASSES + busy
-            passes = [live]
-            if interleave:
-                passes = [live & (np.arange(live.size) % 2 == 0), live & (np.arange(live.size) % 2 == 1)]
+            passes = [live & even, live & ~even] if interleave else [live]
             for k, bins in enumerate(passes):
                 if k:  # the odd bins, now that the even ones are known
                     which[1::2] = odd_tables(which[1::2], q[t])

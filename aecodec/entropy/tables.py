@@ -50,6 +50,12 @@ def stacked(parts: list[CdfTables]) -> CdfTables:
     return out
 
 
+def escape_columns(symbols: np.ndarray, span: int) -> np.ndarray:
+    """Each symbol's column in a table over -span..span with the escape slot last (2 span + 1),
+    where symbols outside the span go, as CompressAI escapes them."""
+    return np.where(np.abs(symbols) <= span, symbols + span, 2 * span + 1)
+
+
 def table_bits(tables: CdfTables, precision: int = 16) -> np.ndarray:
     """(tables, symbols) float64: what each symbol costs in bits (NaN past a table's end)."""
     freq = np.diff(tables.cdf.astype(np.float64), axis=1)

@@ -20,6 +20,7 @@ import torch
 from aecodec.codecs import mdct_coding as coding
 from aecodec.codecs.mdct_adaptive import COEF_RANGE
 from aecodec.codecs.mdct_header import CHUNK_FRAMES
+from aecodec.entropy.tables import escape_columns
 from aecodec.media.mdct import Analyser
 from aecodec.models.audio.mdct_model import MdctAudioModel, MdctConfig, empty_counts
 
@@ -65,9 +66,7 @@ def count_clip(counts: np.ndarray, frames: np.ndarray, model: MdctAudioModel, se
 
 
 def _add(counts: np.ndarray, tables: np.ndarray, symbols: np.ndarray, r: int) -> None:
-    index = symbols + r
-    index = np.where((index >= 0) & (index <= 2 * r), index, 2 * r + 1)  # out of range: the escape
-    flat = np.bincount((tables * counts.shape[1] + index).ravel(), minlength=counts.size)
+    flat = np.bincount((tables * counts.shape[1] + escape_columns(symbols, r)).ravel(), minlength=counts.size)
     counts += flat.reshape(counts.shape).astype(counts.dtype)
 
 

@@ -16,8 +16,7 @@ import torch
 
 from aecodec.codecs.mdct_adaptive import COEF_RANGE, TABLE_PRECISION, Adaptation
 from aecodec.codecs.mdct_coding import ENV_CONTEXTS, ENV_RANGE, Bands, Settings, coefficient_tables
-from aecodec.entropy.tables import table_bits, table_rows
-from aecodec.entropy.tables import CdfTables
+from aecodec.entropy.tables import CdfTables, table_bits, table_rows
 from aecodec.models.weights import tables_from_tensors, tables_to_tensors
 
 # 19 bands: 200 Hz wide up to 1.6 kHz, then wider (their edges in Hz at 24 kHz, M = 480)
