@@ -4,8 +4,9 @@ A few dozen recordings teach a denoiser those recordings. Every batch row here d
 noise *kinds* — recorded noise (optionally played 0.5-2x faster or slower), babble of 3-8 talkers
 from the speech corpus, mains hum with its harmonics, coloured noise (blue to brown) with a
 slowly moving level, clicks and crackle, music beds, tonal events (beeps, chirps, warbles
-and trills: alarms, phones, squeaks, animals), and choruses (insects, frogs: many callers pulsing
-on their own pitches for the whole segment) — then a random equaliser. Reverberation (synthetic room impulse responses, an
+and trills: alarms, phones, squeaks, animals), choruses (insects, frogs: many callers pulsing
+on their own pitches for the whole segment) and whine (a few steady tones at any pitch from 80 Hz
+up, for the whole segment: fans, motors, feedback, electrical whine) — then a random equaliser. Reverberation (synthetic room impulse responses, an
 exponentially decaying noise tail after the direct path) goes on the speech and on the noise
 separately, as in the DNS challenge recipes; the target keeps its reverberation, since the task is
 to remove noise, not rooms. Every draw comes from the step's own generator, so runs are exact.
@@ -20,10 +21,10 @@ import torch
 from aecodec.errors import InputError
 from aecodec.train.audio_data import RandomSegments
 
-KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones", "chorus")
-# How often each kind is drawn, in KINDS order; "tones" and "chorus" came later and are off unless
-# a recipe asks, so older recipes draw exactly as before.
-DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0, 0.0)
+KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones", "chorus", "whine")
+# How often each kind is drawn, in KINDS order; "tones", "chorus" and "whine" came later and are
+# off unless a recipe asks, so older recipes draw exactly as before.
+DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0, 0.0, 0.0)
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
@@ -239,4 +240,27 @@ class NoiseBank:
             if torch.rand(1, generator=gen) < 0.5:
                 call = call * gate(_uniform(gen, 0.3, 4), _uniform(gen, 0.2, 0.8))
             x += call * 10 ** (_uniform(gen, -20, 0) / 20)
+        return x + 1e-3 * torch.randn(frames, generator=gen)
+
+    def _whine(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """Whine: 1-4 tones that last the whole segment (fans, motors, transformers, feedback,
+        a test tone), each at its own pitch (80 Hz-0.4 x the sample rate, log-uniform, so speech's
+        own range is covered, which hum's mains harmonics and the chorus's 800 Hz floor leave
+        thin), drifting by up to 1 % and at its own level; a third of the time one tone carries
+        2-6 harmonics, a third of the tones tremble (2-40 Hz, 20-100 % deep). A steady tone was
+        the simplest noise the convolutional denoisers could not take out of speech."""
+        sr = self.sample_rate
+        t = torch.arange(frames) / sr
+        x = torch.zeros(frames)
+        for _ in range(int(torch.randint(1, 5, (1,), generator=gen))):
+            f0 = math.exp(_uniform(gen, math.log(80.0), math.log(0.4 * sr)))
+            freq = f0 * (1 + _uniform(gen, 0.0, 0.01) * torch.sin(2 * math.pi * _uniform(gen, 0.05, 2) * t))
+            phase = 2 * math.pi * torch.cumsum(freq, 0) / sr + _uniform(gen, 0, 2 * math.pi)
+            harmonics = int(torch.randint(2, 7, (1,), generator=gen)) if torch.rand(1, generator=gen) < 1 / 3 else 1
+            slope = _uniform(gen, 0.5, 2.0)
+            tone = sum((k * f0 < 0.45 * sr) * torch.sin(k * phase) * k ** -slope for k in range(1, harmonics + 1))
+            if torch.rand(1, generator=gen) < 1 / 3:
+                depth = _uniform(gen, 0.2, 1.0)
+                tone = tone * (1 - depth / 2 + depth / 2 * torch.sin(2 * math.pi * _uniform(gen, 2, 40) * t))
+            x += tone * 10 ** (_uniform(gen, -20, 0) / 20)
         return x + 1e-3 * torch.randn(frames, generator=gen)

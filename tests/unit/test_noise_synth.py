@@ -74,7 +74,7 @@ def test_babble_sums_several_talkers(bank):
 
 
 def test_every_kind_can_be_drawn(bank):
-    assert bank.kinds == [k for k in KINDS if k not in ("tones", "chorus")]  # only when a recipe asks
+    assert bank.kinds == [k for k in KINDS if k not in ("tones", "chorus", "whine")]  # only when a recipe asks
     segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
     every = NoiseBank(SR, *segments, segments[0], (1,) * len(KINDS))
     assert every.kinds == list(KINDS) and torch.isfinite(every.batch(16, 4000, torch.Generator())).all()
@@ -108,6 +108,21 @@ def test_a_chorus_is_tonal_and_lasts_the_whole_segment():
         covered.append(float((quarters > 0.01 * quarters.max()).float().mean()))
     assert np.median(flat) < 0.05  # callers sit on their pitches
     assert min(covered) == 1.0  # unlike tonal events, no quarter second is without callers
+
+
+def test_whine_is_steady_and_tonal_at_any_pitch():
+    bank = NoiseBank(SR, *[RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2)
+    gen = torch.Generator().manual_seed(6)
+    flat, covered, peaks = [], [], []
+    for _ in range(16):
+        x = bank._whine(2 * SR, gen)
+        flat.append(flatness(x))
+        quarters = x.reshape(-1, SR // 4).square().mean(1)
+        covered.append(float(quarters.min() / quarters.max()))
+        peaks.append(np.argmax(spectrum(x)) * SR / x.numel())
+    assert np.median(flat) < 0.05  # energy on a few lines
+    assert min(covered) > 0.05  # no quarter second without the tones: steady, not events
+    assert min(peaks) < 800 and max(peaks) > 1500  # low pitches too, where the chorus never goes
 
 
 @pytest.mark.parametrize("factor", [0.5, 2.0])

@@ -38,12 +38,12 @@ def test_the_recipe_passes_the_checks_and_loads(path):
             assert getattr(cfg, key) == value, key
 
 
-def test_a_recipe_written_before_the_tones_and_chorus_kinds_still_loads(tmp_path):
+def test_a_recipe_written_before_the_later_noise_kinds_still_loads(tmp_path):
     from aecodec.errors import InputError
 
     recipe = tmp_path / "audio-denoise-old.json"
     recipe.write_text(json.dumps({"task": "audio-denoise", "degrade": {"noise_kinds": [0.3, 0.2, 0.1, 0.2, 0.1, 0.1]}}))
     assert check(recipe).degrade["noise_kinds"] == [0.3, 0.2, 0.1, 0.2, 0.1, 0.1]
-    recipe.write_text(json.dumps({"task": "audio-denoise", "degrade": {"noise_kinds": [1] * 9}}))
-    with pytest.raises(InputError, match="up to 8"):
+    recipe.write_text(json.dumps({"task": "audio-denoise", "degrade": {"noise_kinds": [1] * 10}}))
+    with pytest.raises(InputError, match="up to 9"):
         check(recipe)
