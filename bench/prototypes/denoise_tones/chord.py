@@ -1,3 +1,8 @@
+"""Probe (stop 27): SI-SNR of a clean steady chord (440 + 554 Hz, 3 s) through the installed
+denoiser, the signal tests/unit/test_restore_shipped.py asks the shipped model to keep (> 15 dB).
+
+    AECODEC_MODELS=/tmp/models-v88 python bench/prototypes/denoise_tones/chord.py
+"""
 import numpy as np
 from aecodec.restore.audio import denoise_audio
 from aecodec.media.types import Audio

@@ -1,4 +1,11 @@
-"""Which property of night insects makes the denoiser drop speech?  python insects_diag.py MODELDIR[,MODELDIR]"""
+"""Probe (stop 27): which property of the dev night-insect noise makes the denoiser remove speech.
+
+Mixes three dev speech clips at 5 and 10 dB with the recording and with versions of it (the same
+long-term spectrum as steady noise, only its 0.8-2.5 kHz band, only the rest, a pure tone at its
+peak, noise gated by its envelope) and prints SI-SNR gain and PESQ-WB against the noisy input's:
+
+    AECODEC_MODELS=/tmp/models-v90 python bench/prototypes/denoise_tones/insects_diag.py v90
+"""
 import os, sys, numpy as np
 from pathlib import Path
 models = sys.argv[1].split(',')
@@ -10,7 +17,7 @@ from aecodec.bench.restore_audio import speech_scorers
 _P = speech_scorers()['pesq']
 def pesq(sr, a, b, mode): return _P(a, b)
 from scipy.signal import stft, butter, sosfiltfilt
-dev = Path('/work/shared/data/audio/dev')
+dev = Path('../shared/data/audio/dev')
 clips = [read_mono(dev/'speech'/n, SR)[:SR*10] for n in ('ktuberling_gl.flac', 'tuxpaint_be.flac', 'ami_dev00.flac')]
 ins = read_mono(dev/'noise'/'wesnoth_night.flac', SR)
 rng = np.random.default_rng(0)

@@ -1,4 +1,8 @@
-"""Steady pure tones over TRAINING speech (not dev): SI-SNR gain and PESQ-WB against the noisy input."""
+"""Probe (stop 27): steady pure tones over TRAINING speech (not dev), 200 Hz-5 kHz at 5 and 10 dB:
+SI-SNR gain (mean and worst clip) and PESQ-WB against the noisy input's.
+
+    AECODEC_MODELS=/tmp/models-v90 python bench/prototypes/denoise_tones/tone_probe.py
+"""
 import sys, numpy as np
 from pathlib import Path
 from aecodec.bench.restore_audio import SAMPLE_RATE_HZ as SR, speech_scorers
@@ -8,7 +12,7 @@ from aecodec.metrics.audio import si_snr
 from aecodec.restore.audio import denoise_audio
 from aecodec.media.types import Audio
 P = speech_scorers()['pesq']
-root = Path('/work/shared/data/audio/speech')
+root = Path('../shared/data/audio/speech')
 files = sorted(p for d in ('amfm', 'pyannote', 'parselmouth', 'codec2', 'tuxpaint') for p in (root/d).glob('*') if p.is_file())
 clips = []
 for p in files:
