@@ -246,9 +246,10 @@ class NoiseBank:
         """Whine: 1-4 tones that last the whole segment (fans, motors, transformers, feedback,
         a test tone), each at its own pitch (80 Hz-0.4 x the sample rate, log-uniform, so speech's
         own range is covered, which hum's mains harmonics and the chorus's 800 Hz floor leave
-        thin), drifting by up to 1 % and at its own level; a third of the time one tone carries
-        2-6 harmonics, a third of the tones tremble (2-40 Hz, 20-100 % deep). A steady tone was
-        the simplest noise the convolutional denoisers could not take out of speech."""
+        thin), drifting by up to 1 % and at its own level; a third of the tones carry 2-6
+        harmonics, a third tremble (2-40 Hz, 20-100 % deep). Added because the convolutional
+        twins left steady tones in training speech; a steady chord is the same signal, and the
+        twin trained with this kind removed one, so no shipped recipe draws it."""
         sr = self.sample_rate
         t = torch.arange(frames) / sr
         x = torch.zeros(frames)
