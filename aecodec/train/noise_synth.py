@@ -72,7 +72,8 @@ class NoiseBank:
     """One row of noise at a time, from recordings and from the synthetic kinds above."""
 
     def __init__(self, sample_rate: int, recorded: RandomSegments, speech: RandomSegments,
-                 music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS, speed=(1.0, 1.0)):
+                 music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS, speed=(1.0, 1.0),
+                 talkers=(3, 8), talker_spread_db: float = 6.0):
         self.sample_rate, self.recorded, self.speech, self.music = sample_rate, recorded, speech, music
         if len(weights) > len(KINDS):
             raise InputError(f"degrade.noise_kinds has {len(weights)} weights, there are {len(KINDS)} kinds: "
@@ -84,6 +85,14 @@ class NoiseBank:
         if not 0.25 <= low <= high <= 4.0:
             raise InputError(f"degrade.noise_speed must be [low, high] with 0.25 <= low <= high <= 4, got {speed!r}")
         self.speed = (low, high)
+        try:
+            fewest, most = (int(v) for v in talkers)
+        except (TypeError, ValueError):
+            fewest = most = 0
+        if not 2 <= fewest <= most <= 32 or not 0 <= float(talker_spread_db) <= 24:
+            raise InputError(f"degrade.babble_talkers must be [fewest, most] with 2 <= fewest <= most <= 32 and "
+                             f"degrade.babble_spread_db 0..24, got {talkers!r} and {talker_spread_db!r}")
+        self.talkers, self.talker_spread_db = (fewest, most), float(talker_spread_db)
         weights = dict(zip(KINDS, weights))  # a shorter list (a recipe from before a kind existed): the rest are 0
         if music is None:
             weights["music"] = 0.0
@@ -125,9 +134,14 @@ class NoiseBank:
         return self.music.batch(1, frames, gen)[0]
 
     def _babble(self, frames: int, gen: torch.Generator) -> torch.Tensor:
-        talkers = int(torch.randint(3, 9, (1,), generator=gen))
+        """Talkers from the speech corpus, each at +-``talker_spread_db``. Few talkers far apart
+        in level are one voice louder than the rest: at a low SNR that voice is louder than the
+        speech to keep, and a network taught to remove it learns to remove some clean voices
+        whole (stop 27), so recipes can ask for more talkers, closer in level."""
+        talkers = int(torch.randint(self.talkers[0], self.talkers[1] + 1, (1,), generator=gen))
         voices = self.speech.batch(talkers, frames, gen)
-        level = 10 ** (torch.empty(talkers).uniform_(-6, 6, generator=gen) / 20)
+        spread = self.talker_spread_db
+        level = 10 ** (torch.empty(talkers).uniform_(-spread, spread, generator=gen) / 20)
         return (voices / voices.square().mean(1, keepdim=True).clamp_min(1e-9).sqrt() * level[:, None]).sum(0)
 
     def _hum(self, frames: int, gen: torch.Generator) -> torch.Tensor:

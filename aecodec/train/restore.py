@@ -230,7 +230,8 @@ class AudioDenoiseTask(Task):
     keys = ("loss", "snr_in", "snr_out")
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
                 "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
-                "exclude_noise": [], "noise_speed": [1.0, 1.0]}
+                "exclude_noise": [], "noise_speed": [1.0, 1.0], "babble_talkers": [3, 8],
+                "babble_spread_db": 6.0}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -254,7 +255,8 @@ class AudioDenoiseTask(Task):
         noise_files = held_in(list_audio(cfg.noise_data), cfg.noise_data, self.opts["exclude_noise"])
         recorded = RandomSegments([load_mono(noise_files, sr)], (0.0, 0.0))
         self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"],
-                               self.opts["noise_speed"])
+                               self.opts["noise_speed"], self.opts["babble_talkers"],
+                               self.opts["babble_spread_db"])
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
 

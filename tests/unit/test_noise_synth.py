@@ -73,6 +73,30 @@ def test_babble_sums_several_talkers(bank):
     assert peaks[2] > 0.05 * peaks[0]  # at least three strong tones, not one voice
 
 
+def strong_tones(x: torch.Tensor) -> int:
+    """Spectral peaks (local maxima) within 10 dB of the strongest, below 400 Hz."""
+    power = spectrum(x)[: 400 * x.numel() // SR]
+    local = (power[1:-1] > power[:-2]) & (power[1:-1] >= power[2:]) & (power[1:-1] > 0.1 * power.max())
+    return int(local.sum())
+
+
+def test_a_recipe_sets_how_many_talkers_babble_has_and_how_far_apart_in_level():
+    rng = np.random.default_rng(5)
+    t = np.arange(SR) / SR  # 24 talkers, each one steady tone 5 Hz or more from the others
+    freqs = rng.permutation(np.arange(100, 340, 10))
+    voices = [torch.from_numpy((0.3 * np.sin(2 * np.pi * f * t)).astype(np.float16)) for f in freqs]
+    segments = [RandomSegments([voices], (0.0, 0.0))] * 2
+    gen = torch.Generator().manual_seed(0)
+    crowd = NoiseBank(SR, *segments, talkers=(16, 16), talker_spread_db=0.0)
+    few = NoiseBank(SR, *segments, talkers=(2, 2), talker_spread_db=0.0)
+    counts = [strong_tones(crowd._babble(SR, gen)) for _ in range(4)], [strong_tones(few._babble(SR, gen)) for _ in range(4)]
+    assert min(counts[0]) >= 8 and max(counts[1]) <= 2
+    with pytest.raises(InputError, match="babble_talkers"):
+        NoiseBank(SR, *segments, talkers=(1, 4))
+    with pytest.raises(InputError, match="babble_spread_db"):
+        NoiseBank(SR, *segments, talker_spread_db=-1)
+
+
 def test_every_kind_can_be_drawn(bank):
     assert bank.kinds == [k for k in KINDS if k not in ("tones", "chorus", "whine")]  # only when a recipe asks
     segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
