@@ -68,6 +68,17 @@ def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfft(torch.fft.rfft(x, n) * torch.fft.rfft(rir, n), n)[: x.shape[-1]]
 
 
+def at_speed(segments: RandomSegments, frames: int, speed: tuple[float, float], gen: torch.Generator) -> torch.Tensor:
+    """One segment of ``frames`` played at a random speed, log-uniform in ``speed`` (pitch and
+    tempo change together, as a tape played faster or slower)."""
+    factor = math.exp(_uniform(gen, math.log(speed[0]), math.log(speed[1])))
+    read = max(2, round(frames * factor))
+    x = segments.batch(1, read, gen)[0]
+    if factor > 1:  # band-limit before decimating, so nothing folds back
+        x = torch.fft.irfft(torch.fft.rfft(x)[: read // 2 + 1] * (torch.arange(read // 2 + 1) < frames // 2), read)
+    return torch.nn.functional.interpolate(x[None, None], size=frames, mode="linear", align_corners=False)[0, 0]
+
+
 class NoiseBank:
     """One row of noise at a time, from recordings and from the synthetic kinds above."""
 
@@ -123,12 +134,7 @@ class NoiseBank:
         rain at half speed is a patter, an engine at twice speed a whine, kinds of their own."""
         if self.speed == (1.0, 1.0):
             return self.recorded.batch(1, frames, gen)[0]
-        factor = math.exp(_uniform(gen, math.log(self.speed[0]), math.log(self.speed[1])))
-        read = max(2, round(frames * factor))
-        x = self.recorded.batch(1, read, gen)[0]
-        if factor > 1:  # band-limit before decimating, so nothing folds back
-            x = torch.fft.irfft(torch.fft.rfft(x)[: read // 2 + 1] * (torch.arange(read // 2 + 1) < frames // 2), read)
-        return torch.nn.functional.interpolate(x[None, None], size=frames, mode="linear", align_corners=False)[0, 0]
+        return at_speed(self.recorded, frames, self.speed, gen)
 
     def _music(self, frames: int, gen: torch.Generator) -> torch.Tensor:
         return self.music.batch(1, frames, gen)[0]

@@ -231,7 +231,7 @@ class AudioDenoiseTask(Task):
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
                 "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
                 "exclude_noise": [], "noise_speed": [1.0, 1.0], "babble_talkers": [3, 8],
-                "babble_spread_db": 6.0}
+                "babble_spread_db": 6.0, "speech_speed": [1.0, 1.0]}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -239,6 +239,12 @@ class AudioDenoiseTask(Task):
 
         super().__init__(cfg, main)
         self.opts = {**self.defaults, **cfg.degrade}
+        low, high = self.opts["speech_speed"]
+        if not 0.5 <= low <= high <= 2.0:
+            from aecodec.errors import InputError
+
+            raise InputError(f"degrade.speech_speed must be [low, high] with 0.5 <= low <= high <= 2, "
+                             f"got {self.opts['speech_speed']!r}")
         if cfg.spectral_loss:
             self.keys = (*self.keys, "spectral_db")
         if cfg.suppression_loss:
@@ -282,7 +288,14 @@ class AudioDenoiseTask(Task):
     def batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         size, frames = self.cfg.batch_size, int(self.cfg.segment_seconds * self.model_cfg.sample_rate)
         o = self.opts
-        clean = self.speech.batch(size, frames, gen)
+        if tuple(o["speech_speed"]) == (1.0, 1.0):
+            clean = self.speech.batch(size, frames, gen)
+        else:
+            # 24 minutes of speech: a network learns those voices, and took some unheard clean
+            # voices for noise (stop 27). Played at other speeds, each voice is many voices.
+            from aecodec.train.noise_synth import at_speed
+
+            clean = torch.stack([at_speed(self.speech, frames, o["speech_speed"], gen) for _ in range(size)])
         if self.others is not None:  # a quarter of the clean signals are music
             pick = torch.rand(size, generator=gen) < 0.25
             clean[pick] = self.others.batch(int(pick.sum()), frames, gen)

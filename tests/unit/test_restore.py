@@ -363,3 +363,31 @@ def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     early = slice(0, 18000 // 256 - 4)  # frames whose STFT window ends before the change
     changed = (a[..., early] - b[..., early]).abs().max()
     assert (changed > 1e-4) if bidirectional else (changed == 0)
+
+
+def test_a_denoise_recipe_can_play_the_speech_at_other_speeds(tmp_path, tone_folder):
+    import soundfile
+
+    from aecodec.errors import InputError
+    from aecodec.train.restore import AudioDenoiseTask, RestoreTrainConfig
+
+    rate = 24000
+    (tmp_path / "speech").mkdir()
+    tone = 0.3 * np.sin(2 * np.pi * 1000 * np.arange(3 * rate) / rate)
+    soundfile.write(tmp_path / "speech" / "tone.wav", tone.astype(np.float32), rate)
+    degrade = {"p_clean": 1.0, "p_reverb": 0.0, "p_speech_eq": 0.0, "speech_speed": [1.5, 1.5]}
+    cfg = RestoreTrainConfig(task="audio-denoise", data=[str(tmp_path / "speech")], batch_size=3, segment_seconds=1.0,
+                             noise_data=str(tone_folder(tmp_path / "noise", "noise")), degrade=degrade,
+                             model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
+    noisy, clean = AudioDenoiseTask(cfg, main=False).batch(torch.Generator().manual_seed(0))
+    assert torch.equal(noisy, clean)  # p_clean 1: nothing mixed in
+    peaks = np.argmax(np.abs(np.fft.rfft(clean.numpy(), axis=1)), axis=1) * rate / clean.shape[1]
+    assert np.all(np.abs(peaks - 1500) < 5)  # the 1 kHz "voice" played 1.5x
+    with pytest.raises(InputError, match="speech_speed"):
+        AudioDenoiseTask(replace_degrade(cfg, speech_speed=[0.9, 3.0]), main=False)
+
+
+def replace_degrade(cfg, **changes):
+    from dataclasses import replace
+
+    return replace(cfg, degrade={**cfg.degrade, **changes})
