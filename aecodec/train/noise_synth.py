@@ -68,9 +68,24 @@ def reverberate(x: torch.Tensor, rir: torch.Tensor) -> torch.Tensor:
     return torch.fft.irfft(torch.fft.rfft(x, n) * torch.fft.rfft(rir, n), n)[: x.shape[-1]]
 
 
+def speed_range(speed, option: str, lowest: float, highest: float) -> tuple[float, float]:
+    """A recipe's [low, high] speed range as floats, or an InputError naming ``option``."""
+    try:
+        low, high = (float(v) for v in speed)
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not lowest <= low <= high <= highest:
+        raise InputError(f"degrade.{option} must be [low, high] with {lowest:g} <= low <= high <= {highest:g}, "
+                         f"got {speed!r}")
+    return low, high
+
+
 def at_speed(segments: RandomSegments, frames: int, speed: tuple[float, float], gen: torch.Generator) -> torch.Tensor:
     """One segment of ``frames`` played at a random speed, log-uniform in ``speed`` (pitch and
-    tempo change together, as a tape played faster or slower)."""
+    tempo change together, as a tape played faster or slower). At (1, 1) it draws exactly what
+    ``segments.batch(1, frames, gen)`` draws, so recipes without a speed range are unchanged."""
+    if tuple(speed) == (1.0, 1.0):
+        return segments.batch(1, frames, gen)[0]
     factor = math.exp(_uniform(gen, math.log(speed[0]), math.log(speed[1])))
     read = max(2, round(frames * factor))
     x = segments.batch(1, read, gen)[0]
@@ -89,13 +104,7 @@ class NoiseBank:
         if len(weights) > len(KINDS):
             raise InputError(f"degrade.noise_kinds has {len(weights)} weights, there are {len(KINDS)} kinds: "
                              f"{', '.join(KINDS)}")
-        try:
-            low, high = (float(v) for v in speed)
-        except (TypeError, ValueError):
-            low = high = math.nan
-        if not 0.25 <= low <= high <= 4.0:
-            raise InputError(f"degrade.noise_speed must be [low, high] with 0.25 <= low <= high <= 4, got {speed!r}")
-        self.speed = (low, high)
+        self.speed = speed_range(speed, "noise_speed", 0.25, 4.0)
         try:
             fewest, most = (int(v) for v in talkers)
         except (TypeError, ValueError):
@@ -132,8 +141,6 @@ class NoiseBank:
     def _recorded(self, frames: int, gen: torch.Generator) -> torch.Tensor:
         """A recording, played at a random speed (log-uniform in ``speed``) when the recipe asks:
         rain at half speed is a patter, an engine at twice speed a whine, kinds of their own."""
-        if self.speed == (1.0, 1.0):
-            return self.recorded.batch(1, frames, gen)[0]
         return at_speed(self.recorded, frames, self.speed, gen)
 
     def _music(self, frames: int, gen: torch.Generator) -> torch.Tensor:

@@ -22,7 +22,8 @@ from aecodec.models.image.restore_unet import denoise, inpaint
 from aecodec.train.denoise_losses import compressed_spectrum_db, snr_db, target_band
 from aecodec.train.loop import RunConfig, Task, train as train_task
 from aecodec.train.music_detector import MusicDetectorTask
-from aecodec.train.noise_synth import DEFAULT_WEIGHTS
+from aecodec.train.noise_synth import (DEFAULT_WEIGHTS, NoiseBank, at_speed, random_eq, reverberate, room_impulse,
+                                       speed_range)
 from aecodec.train.recipe import read_recipe
 
 SUPPRESSION_FLOOR_DB = 15.0  # audio-denoise: the over-suppression term's cap (denoise_losses.compressed_spectrum_db)
@@ -235,16 +236,10 @@ class AudioDenoiseTask(Task):
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
-        from aecodec.train.noise_synth import NoiseBank
 
         super().__init__(cfg, main)
         self.opts = {**self.defaults, **cfg.degrade}
-        low, high = self.opts["speech_speed"]
-        if not 0.5 <= low <= high <= 2.0:
-            from aecodec.errors import InputError
-
-            raise InputError(f"degrade.speech_speed must be [low, high] with 0.5 <= low <= high <= 2, "
-                             f"got {self.opts['speech_speed']!r}")
+        self.speech_speed = speed_range(self.opts["speech_speed"], "speech_speed", 0.5, 2.0)
         if cfg.spectral_loss:
             self.keys = (*self.keys, "spectral_db")
         if cfg.suppression_loss:
@@ -288,14 +283,9 @@ class AudioDenoiseTask(Task):
     def batch(self, gen: torch.Generator) -> tuple[torch.Tensor, ...]:
         size, frames = self.cfg.batch_size, int(self.cfg.segment_seconds * self.model_cfg.sample_rate)
         o = self.opts
-        if tuple(o["speech_speed"]) == (1.0, 1.0):
-            clean = self.speech.batch(size, frames, gen)
-        else:
-            # 24 minutes of speech: a network learns those voices, and took some unheard clean
-            # voices for noise (stop 27). Played at other speeds, each voice is many voices.
-            from aecodec.train.noise_synth import at_speed
-
-            clean = torch.stack([at_speed(self.speech, frames, o["speech_speed"], gen) for _ in range(size)])
+        # 24 minutes of speech: a network learns those voices, and took some unheard clean voices
+        # for noise (stop 27). Played at other speeds (when the recipe asks), each voice is many.
+        clean = torch.stack([at_speed(self.speech, frames, self.speech_speed, gen) for _ in range(size)])
         if self.others is not None:  # a quarter of the clean signals are music
             pick = torch.rand(size, generator=gen) < 0.25
             clean[pick] = self.others.batch(int(pick.sum()), frames, gen)
@@ -313,8 +303,6 @@ class AudioDenoiseTask(Task):
 
     def colour_and_reverberate(self, clean: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Some targets get a random equaliser or a room: the denoiser must keep both."""
-        from aecodec.train.noise_synth import random_eq, reverberate, room_impulse
-
         sr, o = self.model_cfg.sample_rate, self.opts
         for i in range(clean.shape[0]):
             x = y = clean[i]
