@@ -349,6 +349,34 @@ def test_the_convolutional_front_reads_every_band_with_the_same_filters():
     assert MaskConfig(**config.to_dict()) == config
 
 
+def test_the_convolutional_front_can_leave_the_lowest_bins_to_the_dense_encoder():
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    torch.manual_seed(0)
+    config = MaskConfig(hop=256, hidden=16, layers=1, bidirectional=True, normalise=False, conv_channels=4,
+                        conv_from_hz=300.0)
+    net = SpectralMaskNet(config)
+    low = config.conv_from_bin
+    assert low == 7  # 300 Hz is bin 6.4 at 24 kHz / 512: the front starts at the next whole bin
+    seen = []
+    net.encoder.register_forward_hook(lambda module, args, out: seen.append(args[0]))
+    spec = net.stft(0.1 * torch.randn(1, 24000))
+    louder_low = spec.clone()
+    louder_low[:, 2] *= 3  # one bin under 300 Hz
+    with torch.no_grad():
+        gains = net.gains(spec)
+        net.gains(louder_low)
+    before, after = seen
+    # The encoder reads the low bins as they are, then the front's channels for the rest: the
+    # louder low bin changes its own feature and none of the front's outputs.
+    assert before.shape[-1] == low + 4 * ((config.bins - low + 1) // 2)
+    changed = (after - before).abs().amax(dim=(0, 1)) > 1e-6
+    assert changed.nonzero().flatten().tolist() == [2]
+    assert gains.shape == (1, 257, 24000 // 256 + 1) and 0 <= float(gains.min()) and float(gains.max()) <= 1
+    assert config.to_dict()["conv_from_hz"] == 300.0 and "conv_from_hz" not in MaskConfig().to_dict()
+    assert MaskConfig(**config.to_dict()) == config
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
