@@ -23,7 +23,7 @@ RECIPE_RANGES: dict[str, tuple[float, float]] = {
     "hidden": (1, 4096), "layers": (1, 16), "n_fft": (16, 16384), "hop": (1, 16384),
     "sample_rate": (1000, 768000), "stft_windows": (16, 65536), "mel_scales": (1, 65536),
     "slices": (1, 1024), "context_channels": (1, 1024), "refine_channels": (0, 1024), "high_levels": (0, 16),
-    "conv_channels": (0, 256), "conv_from_hz": (0, 384000),
+    "conv_channels": (0, 256), "conv_from_hz": (0, 384000), "df_order": (0, 16), "df_hz": (0, 384000),
 }
 # Lists that grew after recipes were written: a shorter one keeps its meaning (the items added
 # later take their "off" value), so those recipes, and checkpoints made from them, still load.

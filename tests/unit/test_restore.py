@@ -377,6 +377,32 @@ def test_the_convolutional_front_can_leave_the_lowest_bins_to_the_dense_encoder(
     assert MaskConfig(**config.to_dict()) == config
 
 
+def test_the_deep_filter_starts_as_the_plain_mask_and_filters_only_the_low_bins_across_centred_frames():
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    torch.manual_seed(0)
+    plain_config = MaskConfig(hop=256, hidden=16, layers=1, bidirectional=True, normalise=True)
+    config = MaskConfig(**{**plain_config.to_dict(), "df_order": 3, "df_hz": 1000.0})
+    assert config.df_bins == 22  # 1 kHz is bin 21.3 at 24 kHz / 512
+    plain, net = SpectralMaskNet(plain_config), SpectralMaskNet(config)
+    net.load_state_dict(plain.state_dict(), strict=False)  # the same mask; the filter's head starts at zero
+    x = 0.1 * torch.randn(1, 12000)
+    with torch.no_grad():
+        assert torch.equal(net(x), plain(x))
+        # A filter of one tap on the next frame (coefficient 0.5): the low bins gain half their next
+        # frame, the bins from 1 kHz up are the plain mask's, and the last frame has no next one.
+        head = net.df_head.bias.view(config.df_bins, 3, 2)
+        head[:, 2, 0] = math.atanh(0.5)
+        spec = net.stft(x)
+        masked, filtered = plain.enhance(spec), net.enhance(spec)
+    low = slice(0, config.df_bins)
+    assert torch.allclose(filtered[:, low, :-1], masked[:, low, :-1] + 0.5 * spec[:, low, 1:], atol=1e-5)
+    assert torch.allclose(filtered[:, low, -1], masked[:, low, -1], atol=1e-6)
+    assert torch.equal(filtered[:, config.df_bins:], masked[:, config.df_bins:])
+    assert config.to_dict()["df_order"] == 3 and "df_order" not in MaskConfig().to_dict()
+    assert MaskConfig(**config.to_dict()) == config
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet

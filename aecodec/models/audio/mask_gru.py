@@ -23,6 +23,12 @@ within a chunk it may look both ways:
   harmonics with the filters it learnt on tones and chirps higher up took some clean voices for
   noise (stop 28: they came back once their band under 300 Hz was gone, and no network without
   the front removed them).
+- ``df_order`` and ``df_hz``: deep filtering (DeepFilterNet, Schröter et al. 2022) under
+  ``df_hz``: besides the gain, each of those bins gets ``df_order`` complex coefficients over the
+  frames centred on its own, and their sum with the noisy STFT there is added to the masked
+  bin. A real gain per 47 Hz bin cannot take noise out between a voice's harmonics or set their
+  phase; a short complex filter across frames can. The coefficients are bounded (tanh) and
+  start at zero, so a new network begins as the plain mask.
 
 All default off, which is the v1/v2 network exactly.
 """
@@ -50,6 +56,8 @@ class MaskConfig:
     floor_features: bool = False
     conv_channels: int = 0
     conv_from_hz: float = 0.0
+    df_order: int = 0
+    df_hz: float = 0.0
 
     @property
     def bins(self) -> int:
@@ -60,10 +68,17 @@ class MaskConfig:
         """The first bin the convolutional front reads (0 without ``conv_from_hz``)."""
         return min(self.bins - 1, math.ceil(self.conv_from_hz * self.n_fft / self.sample_rate))
 
+    @property
+    def df_bins(self) -> int:
+        """How many of the lowest bins are deep-filtered (0 without ``df_order``)."""
+        if not self.df_order:
+            return 0
+        return min(self.bins, math.ceil(self.df_hz * self.n_fft / self.sample_rate))
+
     def to_dict(self) -> dict:
         """The card's config; options left off are left out, as cards before them did."""
         out = asdict(self)
-        for key in ("floor_features", "conv_channels", "conv_from_hz"):
+        for key in ("floor_features", "conv_channels", "conv_from_hz", "df_order", "df_hz"):
             if not out[key]:
                 del out[key]
         return out
@@ -87,6 +102,10 @@ class SpectralMaskNet(StateDictModel):
         self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=c.bidirectional)
         self.decoder = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.bins)
         nn.init.constant_(self.decoder.bias, 2.0)  # start near pass-through (gain 0.88), not at 0.5
+        if c.df_bins:
+            self.df_head = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.df_bins * c.df_order * 2)
+            nn.init.zeros_(self.df_head.weight)  # begin as the plain mask
+            nn.init.zeros_(self.df_head.bias)
         self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
 
     def stft(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,9 +116,30 @@ class SpectralMaskNet(StateDictModel):
         return torch.istft(spec, self.config.n_fft, self.config.hop, window=self.window, length=length)
 
     def gains(self, spec: torch.Tensor) -> torch.Tensor:
-        """Complex [B, bins, frames] -> gains [B, bins, frames] in [0, 1]. Each call starts from a
-        zero GRU state: chunks are joined by overlap and crossfade, not by carrying state (which a
-        backward pass could not do anyway)."""
+        """Complex [B, bins, frames] -> gains [B, bins, frames] in [0, 1]."""
+        return torch.sigmoid(self.decoder(self.hidden(spec))).transpose(1, 2)
+
+    def enhance(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex [B, bins, frames] -> the denoised spectrum, the same shape: the gains, plus the
+        deep filter's term under ``df_hz``. Each call starts from a zero GRU state: chunks are
+        joined by overlap and crossfade, not by carrying state (which a backward pass could not
+        do anyway)."""
+        h = self.hidden(spec)
+        out = spec * torch.sigmoid(self.decoder(h)).transpose(1, 2)
+        n = self.config.df_bins
+        if not n:
+            return out
+        order = self.config.df_order
+        b, _, t = spec.shape
+        coef = torch.tanh(self.df_head(h).float()).view(b, t, n, order, 2)  # complex needs float32 (bf16 autocast)
+        coef = torch.complex(coef[..., 0], coef[..., 1]).permute(0, 2, 1, 3)  # [B, n, frames, order]
+        low = nn.functional.pad(torch.view_as_real(spec[:, :n]), (0, 0, order // 2, (order - 1) // 2))
+        taps = torch.view_as_complex(low.unfold(2, order, 1).transpose(-1, -2).contiguous())  # [B, n, frames, order]
+        filtered = (coef * taps).sum(-1)
+        return torch.cat([out[:, :n] + filtered, out[:, n:]], dim=1)
+
+    def hidden(self, spec: torch.Tensor) -> torch.Tensor:
+        """Complex [B, bins, frames] -> the GRU's output [B, frames, hidden (x2 if bidirectional)]."""
         log_magnitude = torch.log(spec.abs() + 1e-4).transpose(1, 2)  # [B, frames, bins]
         features = log_magnitude - self.local_level(log_magnitude) if self.config.normalise else log_magnitude
         if self.config.floor_features:
@@ -112,7 +152,7 @@ class SpectralMaskNet(StateDictModel):
             if low:  # the bins under the front, as they are
                 features = torch.cat([planes[..., :low].transpose(1, 2).reshape(b, t, -1), features], dim=2)
         h, _ = self.gru(self.encoder(features))
-        return torch.sigmoid(self.decoder(h)).transpose(1, 2)
+        return h
 
     def local_level(self, features: torch.Tensor) -> torch.Tensor:
         """[B, frames, bins] log magnitudes -> [B, frames, 1]: the mean over bins, averaged over
@@ -138,6 +178,4 @@ class SpectralMaskNet(StateDictModel):
         length = x.shape[-1]
         if length < self.config.n_fft:  # the centred STFT reflects half a window: pad tiny inputs
             x = nn.functional.pad(x, (0, self.config.n_fft - length))
-        spec = self.stft(x)
-        gains = self.gains(spec)
-        return self.istft(spec * gains, x.shape[-1])[..., :length]
+        return self.istft(self.enhance(self.stft(x)), x.shape[-1])[..., :length]
