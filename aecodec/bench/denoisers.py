@@ -115,7 +115,10 @@ def audio_denoisers(device: str) -> dict[str, Callable[[], Method]]:
             return restore.denoise_audio(Audio(noisy[:, None], rate), device=device).samples
 
         card = read_card(restore.DENOISER)
-        method.model = f"{card['name']} v{card['version']} {card['weights']['sha256'][:16]}"
+        # The frame-grid averaging is part of how the weights are run: rows from before it
+        # (one grid) keep their own label, and a resumed benchmark does not mix the two.
+        spins = f" spins {restore.SPINS}" if restore.SPINS > 1 else ""
+        method.model = f"{card['name']} v{card['version']} {card['weights']['sha256'][:16]}{spins}"
         return method
 
     return {"aecodec": ours, "noisereduce": lambda: noisereduce(False),

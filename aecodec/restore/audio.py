@@ -24,6 +24,7 @@ DENOISER = "audio-denoise-gru"
 CHUNK_SECONDS = 30.0  # the network sees this much at once (bounded memory)
 OVERLAP_SECONDS = 1.0  # warm-up of the recurrent state, cross-faded between chunks
 MAX_GAP_SECONDS = 1.0
+SPINS = 2  # the mask network's frame grid at two offsets, averaged (SpectralMaskNet.forward)
 
 
 def denoise_blocks(blocks: Iterable[np.ndarray], sample_rate: int, channels: int, strength: float = 1.0,
@@ -52,7 +53,7 @@ def denoise_blocks(blocks: Iterable[np.ndarray], sample_rate: int, channels: int
     def run(x: np.ndarray, last: bool) -> np.ndarray:
         with torch.inference_mode():
             t = to_device(torch.from_numpy(np.ascontiguousarray(x.T)), dev)
-            return fader.push((net(t) - t).T.cpu().numpy(), last)
+            return fader.push((net(t, spins=SPINS) - t).T.cpu().numpy(), last)
 
     def corrections(block: np.ndarray, last: bool) -> Iterator[np.ndarray]:
         nonlocal pending

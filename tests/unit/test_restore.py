@@ -403,6 +403,22 @@ def test_the_deep_filter_starts_as_the_plain_mask_and_filters_only_the_low_bins_
     assert MaskConfig(**config.to_dict()) == config
 
 
+def test_cycle_spinning_averages_frame_grids_that_line_up_with_the_input():
+    from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet
+
+    torch.manual_seed(0)
+    net = SpectralMaskNet(MaskConfig(hop=256, hidden=16, layers=1, bidirectional=True, normalise=True))
+    x = 0.1 * torch.randn(1, 12345)
+    with torch.no_grad():
+        plain, spun = net(x), net(x, spins=4)
+        assert spun.shape == x.shape and float((spun - plain).abs().max()) > 1e-4  # the grids differ
+        # With every gain at 1 each grid gives the input back: a delayed grid cropped one sample
+        # off (or not at all) would not.
+        net.decoder.weight.zero_()
+        net.decoder.bias.fill_(30.0)
+        assert torch.allclose(net(x, spins=4), x, atol=1e-5)
+
+
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     from aecodec.models.audio.mask_gru import MaskConfig, SpectralMaskNet

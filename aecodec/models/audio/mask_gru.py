@@ -173,8 +173,19 @@ class SpectralMaskNet(StateDictModel):
         floor = -nn.functional.max_pool1d(-x, 2 * half + 1, stride=1, padding=half)
         return floor.transpose(1, 2)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Noisy waveforms [B, T] at ``sample_rate`` -> denoised waveforms [B, T]."""
+    def forward(self, x: torch.Tensor, spins: int = 1) -> torch.Tensor:
+        """Noisy waveforms [B, T] at ``sample_rate`` -> denoised waveforms [B, T].
+
+        ``spins`` > 1 is cycle spinning (Coifman and Donoho 1995): the STFT grid is laid at that
+        many offsets within a hop and the outputs are averaged, so no sample's result hangs on
+        where one frame grid happened to fall (stop 30: 2 lifted v3 by 0.1 dB SI-SNR on the
+        held-out dev kinds, at twice the cost; training uses 1)."""
+        if spins > 1:
+            outs = [self(x)]
+            for k in range(1, spins):
+                delay = k * self.config.hop // spins
+                outs.append(self(nn.functional.pad(x, (delay, 0)))[..., delay:])
+            return torch.stack(outs).mean(0)
         length = x.shape[-1]
         if length < self.config.n_fft:  # the centred STFT reflects half a window: pad tiny inputs
             x = nn.functional.pad(x, (0, self.config.n_fft - length))
