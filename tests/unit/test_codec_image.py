@@ -67,7 +67,7 @@ def test_quality_out_of_range_is_refused(image_codec, sample_rgb):
 
 
 @pytest.mark.parametrize("quality", [70, 100])  # 100: with the residual layer
-def test_same_bytes_and_pixels_with_one_and_two_threads(image_codec, sample_rgb, quality):
+def test_same_bytes_and_pixels_within_rounding_with_one_and_two_threads(image_codec, sample_rgb, quality):
     before = torch.get_num_threads()
     try:
         outputs = []
@@ -75,8 +75,12 @@ def test_same_bytes_and_pixels_with_one_and_two_threads(image_codec, sample_rgb,
             torch.set_num_threads(threads)
             data = image_codec.encode(Image(sample_rgb), quality)
             outputs.append((data, image_codec.decode(data).pixels))
-        assert outputs[0][0] == outputs[1][0]
-        assert np.array_equal(outputs[0][1], outputs[1][1])
+        assert outputs[0][0] == outputs[1][0]  # the file: exact (integer entropy parameters)
+        # The float synthesis may round a pixel the other way: oneDNN's convolutions sum in a
+        # thread-dependent order on some CPUs (an AMD EPYC gave 1 pixel of 248,832 off by 1;
+        # docs/models.md: "rounding noise at most").
+        difference = np.abs(outputs[0][1].astype(int) - outputs[1][1].astype(int))
+        assert difference.max() <= 1 and np.count_nonzero(difference) <= difference.size // 10000
     finally:
         torch.set_num_threads(before)
 
