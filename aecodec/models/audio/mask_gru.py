@@ -100,10 +100,11 @@ class SpectralMaskNet(StateDictModel):
             inputs = planes * low + k * ((c.bins - low + 1) // 2)
         self.encoder = nn.Sequential(nn.Linear(inputs, c.hidden), nn.LayerNorm(c.hidden), nn.ReLU())
         self.gru = nn.GRU(c.hidden, c.hidden, num_layers=c.layers, batch_first=True, bidirectional=c.bidirectional)
-        self.decoder = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.bins)
+        width = c.hidden * (2 if c.bidirectional else 1)  # the GRU's output per frame
+        self.decoder = nn.Linear(width, c.bins)
         nn.init.constant_(self.decoder.bias, 2.0)  # start near pass-through (gain 0.88), not at 0.5
         if c.df_bins:
-            self.df_head = nn.Linear(c.hidden * (2 if c.bidirectional else 1), c.df_bins * c.df_order * 2)
+            self.df_head = nn.Linear(width, c.df_bins * c.df_order * 2)
             nn.init.zeros_(self.df_head.weight)  # begin as the plain mask
             nn.init.zeros_(self.df_head.bias)
         self.register_buffer("window", torch.hann_window(c.n_fft), persistent=False)
@@ -117,7 +118,11 @@ class SpectralMaskNet(StateDictModel):
 
     def gains(self, spec: torch.Tensor) -> torch.Tensor:
         """Complex [B, bins, frames] -> gains [B, bins, frames] in [0, 1]."""
-        return torch.sigmoid(self.decoder(self.hidden(spec))).transpose(1, 2)
+        return self.gains_of(self.hidden(spec))
+
+    def gains_of(self, h: torch.Tensor) -> torch.Tensor:
+        """The GRU's output [B, frames, width] -> gains [B, bins, frames] in [0, 1]."""
+        return torch.sigmoid(self.decoder(h)).transpose(1, 2)
 
     def enhance(self, spec: torch.Tensor) -> torch.Tensor:
         """Complex [B, bins, frames] -> the denoised spectrum, the same shape: the gains, plus the
@@ -125,7 +130,7 @@ class SpectralMaskNet(StateDictModel):
         joined by overlap and crossfade, not by carrying state (which a backward pass could not
         do anyway)."""
         h = self.hidden(spec)
-        out = spec * torch.sigmoid(self.decoder(h)).transpose(1, 2)
+        out = spec * self.gains_of(h)
         n = self.config.df_bins
         if not n:
             return out
