@@ -117,6 +117,8 @@ def test_bad_recipes_are_one_line_naming_the_key(tmp_path, capsys, case):
      "'degrade.exclude_noise' must be a list of at most 64 non-empty strings"),
     ("audio-codec", {"segment_seconds": [1, 600]}, "'segment_seconds' must be within"),
     ("audio-codec", {"model": {"channels": [4, 4]}}, "channels needs one entry per stride"),
+    ("audio-denoise", {"task": "audio-denoise", "model": {"conv_from_hz": 300.0}}, "conv_from_hz needs conv_channels"),
+    ("audio-denoise", {"task": "audio-denoise", "model": {"df_order": 5}}, "df_order and df_hz go together"),
 ])
 def test_recipes_of_every_trainer_are_checked(tmp_path, capsys, task, recipe, words):
     (tmp_path / "r.json").write_text(json.dumps(recipe))

@@ -59,6 +59,13 @@ class MaskConfig:
     df_order: int = 0
     df_hz: float = 0.0
 
+    def __post_init__(self):
+        # An option that needs another one would otherwise be read and silently do nothing.
+        if self.conv_from_hz and not self.conv_channels:
+            raise ValueError("conv_from_hz needs conv_channels (the convolutional front it narrows)")
+        if bool(self.df_order) != bool(self.df_hz):
+            raise ValueError("df_order and df_hz go together: deep filtering needs both")
+
     @property
     def bins(self) -> int:
         return self.n_fft // 2 + 1
