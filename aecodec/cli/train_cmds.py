@@ -123,10 +123,6 @@ def _run(task, config, overrides, load_recipe, run, resume) -> None:
         overrides["task"] = task
     try:
         cfg = load_recipe(config, **overrides)
-        if task in RESTORE_TASKS:  # the model's settings too, before any data is read
-            from aecodec.train.restore import TASK_CLASSES
-
-            TASK_CLASSES[task].model_config(cfg.model)
     except (TypeError, ValueError) as e:  # what a config's own __post_init__ refuses
         raise InputError(f"recipe '{config}': {str(e).splitlines()[0] if str(e) else type(e).__name__}; "
                          "fix the recipe") from None

@@ -369,7 +369,12 @@ def jpeg_roundtrip(x: torch.Tensor, quality: int) -> torch.Tensor:
 
 
 def load_recipe(path: str | None, **overrides) -> RestoreTrainConfig:
-    return RestoreTrainConfig(**read_recipe(path, overrides))
+    """The run's config; its model settings are built once here too, so that options that need
+    one another are refused (ValueError) before any data is read."""
+    cfg = RestoreTrainConfig(**read_recipe(path, overrides))
+    if cfg.task in TASK_CLASSES:
+        TASK_CLASSES[cfg.task].model_config(cfg.model)
+    return cfg
 
 
 def train(cfg: RestoreTrainConfig, resume: bool = False, log=print) -> Path:
