@@ -6,7 +6,9 @@ from the speech corpus, mains hum with its harmonics, coloured noise (blue to br
 slowly moving level, clicks and crackle, music beds, tonal events (beeps, chirps, warbles
 and trills: alarms, phones, squeaks, animals), choruses (insects, frogs: many callers pulsing
 on their own pitches for the whole segment) and whine (a few steady tones at any pitch from 80 Hz
-up, for the whole segment: fans, motors, feedback, electrical whine) — then a random equaliser. Reverberation (synthetic room impulse responses, an
+up, for the whole segment: fans, motors, feedback, electrical whine) and random time-frequency
+patterns (bands of noise of any width, length, pitch, sweep and rhythm: no one source, so what
+the network learns from them is "not speech" rather than a kind) — then a random equaliser. Reverberation (synthetic room impulse responses, an
 exponentially decaying noise tail after the direct path) goes on the speech and on the noise
 separately, as in the DNS challenge recipes; the target keeps its reverberation, since the task is
 to remove noise, not rooms. Every draw comes from the step's own generator, so runs are exact.
@@ -21,10 +23,10 @@ import torch
 from aecodec.errors import InputError
 from aecodec.train.audio_data import RandomSegments
 
-KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones", "chorus", "whine")
-# How often each kind is drawn, in KINDS order; "tones", "chorus" and "whine" came later and are
-# off unless a recipe asks, so older recipes draw exactly as before.
-DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0, 0.0, 0.0)
+KINDS = ("recorded", "babble", "hum", "coloured", "clicks", "music", "tones", "chorus", "whine", "patterns")
+# How often each kind is drawn, in KINDS order; "tones", "chorus", "whine" and "patterns" came
+# later and are off unless a recipe asks, so older recipes draw exactly as before.
+DEFAULT_WEIGHTS = (0.30, 0.20, 0.10, 0.20, 0.10, 0.10, 0.0, 0.0, 0.0, 0.0)
 
 
 def _uniform(gen: torch.Generator, lo: float, hi: float) -> float:
@@ -292,3 +294,40 @@ class NoiseBank:
                 tone = tone * (1 - depth / 2 + depth / 2 * torch.sin(2 * math.pi * _uniform(gen, 2, 40) * t))
             x += tone * 10 ** (_uniform(gen, -20, 0) / 20)
         return x + 1e-3 * torch.randn(frames, generator=gen)
+
+    def _patterns(self, frames: int, gen: torch.Generator) -> torch.Tensor:
+        """Random time-frequency patterns: 2-16 events, each a band of noise (Gaussian in log
+        frequency, 0.03-2 octaves wide, centred at 100 Hz-0.45 x the sample rate, log-uniform)
+        lasting 5 ms-2 s, held or (40 %) sweeping by up to 2 octaves, with its own attack and
+        decay and level, half the time repeated 2-20 times at a steady rate: complex Gaussian
+        noise shaped in a 512-point STFT. Every other kind imitates a source; these imitate none,
+        so a network that must remove them learns that what is not speech goes, which is what
+        noise it has never heard asks of it."""
+        sr, n_fft, hop = self.sample_rate, 512, 128
+        steps = frames // hop + 1
+        octave = torch.log2(torch.fft.rfftfreq(n_fft, 1 / sr).clamp_min(20.0))  # [bins]
+        env = torch.zeros(octave.numel(), steps)
+        for _ in range(int(torch.randint(2, 17, (1,), generator=gen))):
+            length = max(1, int(math.exp(_uniform(gen, math.log(0.005), math.log(2.0))) * sr / hop))
+            centre = _uniform(gen, math.log2(100.0), math.log2(0.45 * sr))
+            sweep = _uniform(gen, -2, 2) if torch.rand(1, generator=gen) < 0.4 else 0.0
+            # at least half a bin wide, or a narrow band between bins would vanish
+            width = max(math.exp(_uniform(gen, math.log(0.03), math.log(2.0))), 0.5 * sr / n_fft / 2**centre / math.log(2))
+            i = torch.arange(length)
+            centres = centre + sweep * i / max(1, length - 1)
+            shape = torch.exp(-0.5 * ((octave[:, None] - centres[None]) / width) ** 2)  # [bins, length]
+            attack = max(1, int(_uniform(gen, 0.0, 0.5) * length))
+            gate = torch.minimum((i + 1) / attack, torch.exp(-(i - attack).clamp_min(0) * _uniform(gen, 0, 8) / length))
+            event = shape * gate * 10 ** (_uniform(gen, -20, 0) / 20)
+            copies = int(torch.randint(2, 21, (1,), generator=gen)) if torch.rand(1, generator=gen) < 0.5 else 1
+            gap = length + int(_uniform(gen, 0.01, 0.3) * sr / hop)
+            at = int(torch.randint(steps, (1,), generator=gen))
+            for c in range(copies):
+                start = at + c * gap
+                if start >= steps:
+                    break
+                end = min(steps, start + length)
+                env[:, start:end] += event[:, : end - start]
+        phase = torch.complex(torch.randn(env.shape, generator=gen), torch.randn(env.shape, generator=gen))
+        x = torch.istft(env * phase, n_fft, hop, window=torch.hann_window(n_fft), length=frames)
+        return _unit_power(x) + 1e-3 * torch.randn(frames, generator=gen)  # the floor as far under as the others'

@@ -98,7 +98,7 @@ def test_a_recipe_sets_how_many_talkers_babble_has_and_how_far_apart_in_level():
 
 
 def test_every_kind_can_be_drawn(bank):
-    assert bank.kinds == [k for k in KINDS if k not in ("tones", "chorus", "whine")]  # only when a recipe asks
+    assert bank.kinds == [k for k in KINDS if k not in ("tones", "chorus", "whine", "patterns")]  # only when asked
     segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
     every = NoiseBank(SR, *segments, segments[0], (1,) * len(KINDS))
     assert every.kinds == list(KINDS) and torch.isfinite(every.batch(16, 4000, torch.Generator())).all()
@@ -147,6 +147,24 @@ def test_whine_is_steady_and_tonal_at_any_pitch():
     assert np.median(flat) < 0.05  # energy on a few lines
     assert min(covered) > 0.05  # no quarter second without the tones: steady, not events
     assert min(peaks) < 800 and max(peaks) > 1500  # low pitches too, where the chorus never goes
+
+
+def test_patterns_are_bands_of_noise_that_come_and_go_anywhere_in_the_spectrum():
+    bank = NoiseBank(SR, *[RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2)
+    gen = torch.Generator().manual_seed(6)
+    flat, swings, centroids = [], [], []
+    freqs = np.fft.rfftfreq(2 * SR, 1 / SR)
+    for _ in range(16):
+        x = bank._patterns(2 * SR, gen)
+        assert x.shape == (2 * SR,) and torch.isfinite(x).all()
+        flat.append(flatness(x))
+        frames = x.reshape(-1, 400).square().mean(1)
+        swings.append(float(frames.max() / frames.median().clamp_min(1e-12)))
+        power = spectrum(x)
+        centroids.append(float((power * freqs).sum() / power.sum()))
+    assert 0.1 < np.median(flat) < 0.5  # bands of noise: neither a few lines (tones) nor white (0.56)
+    assert np.median(swings) > 10  # events, not a steady bed
+    assert min(centroids) < 1000 and max(centroids) > 4000  # low and high, where no one kind reaches both
 
 
 @pytest.mark.parametrize("factor", [0.5, 2.0])

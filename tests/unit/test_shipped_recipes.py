@@ -44,6 +44,6 @@ def test_a_recipe_written_before_the_later_noise_kinds_still_loads(tmp_path):
     recipe = tmp_path / "audio-denoise-old.json"
     recipe.write_text(json.dumps({"task": "audio-denoise", "degrade": {"noise_kinds": [0.3, 0.2, 0.1, 0.2, 0.1, 0.1]}}))
     assert check(recipe).degrade["noise_kinds"] == [0.3, 0.2, 0.1, 0.2, 0.1, 0.1]
-    recipe.write_text(json.dumps({"task": "audio-denoise", "degrade": {"noise_kinds": [1] * 10}}))
-    with pytest.raises(InputError, match="up to 9"):
+    recipe.write_text(json.dumps({"task": "audio-denoise", "degrade": {"noise_kinds": [1] * 11}}))
+    with pytest.raises(InputError, match="up to 10"):
         check(recipe)
