@@ -101,7 +101,7 @@ class NoiseBank:
 
     def __init__(self, sample_rate: int, recorded: RandomSegments, speech: RandomSegments,
                  music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS, speed=(1.0, 1.0),
-                 talkers=(3, 8), talker_spread_db: float = 6.0):
+                 talkers=(3, 8), talker_spread_db: float = 6.0, patterns_from_hz: float = 100.0):
         self.sample_rate, self.recorded, self.speech, self.music = sample_rate, recorded, speech, music
         if len(weights) > len(KINDS):
             raise InputError(f"degrade.noise_kinds has {len(weights)} weights, there are {len(KINDS)} kinds: "
@@ -115,6 +115,12 @@ class NoiseBank:
             raise InputError(f"degrade.babble_talkers must be [fewest, most] with 2 <= fewest <= most <= 32 and "
                              f"degrade.babble_spread_db 0..24, got {talkers!r} and {talker_spread_db!r}")
         self.talkers, self.talker_spread_db = (fewest, most), float(talker_spread_db)
+        try:
+            self.patterns_from_hz = float(patterns_from_hz)
+        except (TypeError, ValueError):
+            self.patterns_from_hz = math.nan
+        if not 20.0 <= self.patterns_from_hz <= 0.2 * sample_rate:
+            raise InputError(f"degrade.patterns_from_hz must be 20..{0.2 * sample_rate:g} Hz, got {patterns_from_hz!r}")
         weights = dict(zip(KINDS, weights))  # a shorter list (a recipe from before a kind existed): the rest are 0
         if music is None:
             weights["music"] = 0.0
@@ -297,7 +303,8 @@ class NoiseBank:
 
     def _patterns(self, frames: int, gen: torch.Generator) -> torch.Tensor:
         """Random time-frequency patterns: 2-16 events, each a band of noise (Gaussian in log
-        frequency, 0.03-2 octaves wide, centred at 100 Hz-0.45 x the sample rate, log-uniform)
+        frequency, 0.03-2 octaves wide, centred at ``patterns_from_hz`` (100 Hz unless a recipe
+        asks)-0.45 x the sample rate, log-uniform)
         lasting 5 ms-2 s, held or (40 %) sweeping by up to 2 octaves, with its own attack and
         decay and level, half the time repeated 2-20 times at a steady rate: complex Gaussian
         noise shaped in a 512-point STFT. Every other kind imitates a source; these imitate none,
@@ -309,7 +316,7 @@ class NoiseBank:
         env = torch.zeros(octave.numel(), steps)
         for _ in range(int(torch.randint(2, 17, (1,), generator=gen))):
             length = max(1, int(math.exp(_uniform(gen, math.log(0.005), math.log(2.0))) * sr / hop))
-            centre = _uniform(gen, math.log2(100.0), math.log2(0.45 * sr))
+            centre = _uniform(gen, math.log2(self.patterns_from_hz), math.log2(0.45 * sr))
             sweep = _uniform(gen, -2, 2) if torch.rand(1, generator=gen) < 0.4 else 0.0
             # at least half a bin wide, or a narrow band between bins would vanish
             width = max(math.exp(_uniform(gen, math.log(0.03), math.log(2.0))), 0.5 * sr / n_fft / 2**centre / math.log(2))

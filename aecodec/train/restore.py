@@ -232,7 +232,7 @@ class AudioDenoiseTask(Task):
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
                 "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
                 "exclude_noise": [], "noise_speed": [1.0, 1.0], "babble_talkers": [3, 8],
-                "babble_spread_db": 6.0, "speech_speed": [1.0, 1.0]}
+                "babble_spread_db": 6.0, "speech_speed": [1.0, 1.0], "patterns_from_hz": 100.0}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -257,7 +257,7 @@ class AudioDenoiseTask(Task):
         recorded = RandomSegments([load_mono(noise_files, sr)], (0.0, 0.0))
         self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"],
                                self.opts["noise_speed"], self.opts["babble_talkers"],
-                               self.opts["babble_spread_db"])
+                               self.opts["babble_spread_db"], self.opts["patterns_from_hz"])
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
 

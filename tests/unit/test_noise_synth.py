@@ -167,6 +167,21 @@ def test_patterns_are_bands_of_noise_that_come_and_go_anywhere_in_the_spectrum()
     assert min(centroids) < 1000 and max(centroids) > 4000  # low and high, where no one kind reaches both
 
 
+def test_patterns_start_where_the_recipe_says():
+    segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
+    low, high = NoiseBank(SR, *segments), NoiseBank(SR, *segments, patterns_from_hz=1000.0)
+    freqs = np.fft.rfftfreq(2 * SR, 1 / SR)
+
+    def lowest_centroid(bank: NoiseBank) -> float:
+        gen = torch.Generator().manual_seed(2)
+        return min(float((spectrum(x) * freqs).sum() / spectrum(x).sum()) for x in (bank._patterns(2 * SR, gen) for _ in range(16)))
+
+    assert lowest_centroid(high) > 1.5 * lowest_centroid(low)
+    for bad in (10.0, 0.5 * SR, "low"):
+        with pytest.raises(InputError, match="patterns_from_hz"):
+            NoiseBank(SR, *segments, patterns_from_hz=bad)
+
+
 @pytest.mark.parametrize("factor", [0.5, 2.0])
 def test_noise_speed_plays_recordings_faster_or_slower(factor):
     t = np.arange(3 * SR) / SR
