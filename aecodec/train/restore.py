@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aecodec.errors import InputError
 from aecodec.models.image.restore_unet import denoise, inpaint
 from aecodec.train.denoise_losses import compressed_spectrum_db, snr_db, target_band
 from aecodec.train.loop import RunConfig, Task, train as train_task
@@ -232,7 +233,8 @@ class AudioDenoiseTask(Task):
     defaults = {"snr_db": [-5.0, 20.0], "p_clean": 0.1, "gain_db": [-25.0, 0.0],
                 "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
                 "exclude_noise": [], "noise_speed": [1.0, 1.0], "babble_talkers": [3, 8],
-                "babble_spread_db": 6.0, "speech_speed": [1.0, 1.0], "patterns_from_hz": 100.0}
+                "babble_spread_db": 6.0, "speech_speed": [1.0, 1.0], "patterns_from_hz": 100.0,
+                "p_music": 0.25}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -240,6 +242,9 @@ class AudioDenoiseTask(Task):
         super().__init__(cfg, main)
         self.opts = {**self.defaults, **cfg.degrade}
         self.speech_speed = speed_range(self.opts["speech_speed"], "speech_speed", 0.5, 2.0)
+        if not 0.0 <= self.opts["p_music"] <= 1.0:
+            raise InputError(f"degrade.p_music must be 0..1 (the share of clean segments that are music), "
+                             f"got {self.opts['p_music']!r}")
         if cfg.spectral_loss:
             self.keys = (*self.keys, "spectral_db")
         if cfg.suppression_loss:
@@ -247,8 +252,6 @@ class AudioDenoiseTask(Task):
         self.model_cfg = self.model_config(cfg.model)
         sr = self.model_cfg.sample_rate
         if not cfg.noise_data:
-            from aecodec.errors import InputError
-
             raise InputError("audio-denoise needs --noise-data DIR (recordings of noise to mix in)")
         self.speech = RandomSegments([load_mono(list_audio(cfg.data[0]), sr)], (0.0, 0.0))
         self.others = RandomSegments([load_mono(list_audio(d), sr) for d in cfg.data[1:]], (0.0, 0.0)) \
@@ -286,8 +289,8 @@ class AudioDenoiseTask(Task):
         # 24 minutes of speech: a network learns those voices, and took some unheard clean voices
         # for noise (stop 27). Played at other speeds (when the recipe asks), each voice is many.
         clean = torch.stack([at_speed(self.speech, frames, self.speech_speed, gen) for _ in range(size)])
-        if self.others is not None:  # a quarter of the clean signals are music
-            pick = torch.rand(size, generator=gen) < 0.25
+        if self.others is not None:  # a share of the clean signals are music (p_music: a quarter unless asked)
+            pick = torch.rand(size, generator=gen) < o["p_music"]
             clean[pick] = self.others.batch(int(pick.sum()), frames, gen)
         clean = self.colour_and_reverberate(clean, gen)
         noise = self.noise.batch(size, frames, gen)

@@ -457,3 +457,25 @@ def test_a_denoise_recipe_can_play_the_speech_at_other_speeds(tmp_path, tone_fol
     assert np.all(np.abs(peaks - 1500) < 5)  # the 1 kHz "voice" played 1.5x
     with pytest.raises(InputError, match="speech_speed"):
         AudioDenoiseTask(replace(cfg, degrade={**degrade, "speech_speed": [0.9, 3.0]}), main=False)
+
+
+@pytest.mark.parametrize("p_music", [0.0, 1.0])
+def test_a_denoise_recipe_sets_the_share_of_music_among_the_clean_signals(tmp_path, tone_folder, p_music):
+    import soundfile
+
+    from aecodec.train.restore import AudioDenoiseTask, RestoreTrainConfig
+
+    rate = 24000
+    t = np.arange(3 * rate) / rate
+    for folder, hz in (("speech", 1000), ("music", 3000)):
+        (tmp_path / folder).mkdir()
+        soundfile.write(tmp_path / folder / "tone.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    degrade = {"p_clean": 1.0, "p_reverb": 0.0, "p_speech_eq": 0.0, "p_music": p_music}
+    cfg = RestoreTrainConfig(task="audio-denoise", data=[str(tmp_path / "speech"), str(tmp_path / "music")],
+                             batch_size=8, segment_seconds=1.0, noise_data=str(tone_folder(tmp_path / "noise", "noise")),
+                             degrade=degrade, model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
+    _, clean = AudioDenoiseTask(cfg, main=False).batch(torch.Generator().manual_seed(0))
+    peaks = np.argmax(np.abs(np.fft.rfft(clean.numpy(), axis=1)), axis=1) * rate / clean.shape[1]
+    assert np.all(np.abs(peaks - (3000 if p_music else 1000)) < 5)
+    with pytest.raises(InputError, match="p_music"):
+        AudioDenoiseTask(RestoreTrainConfig(**{**cfg.__dict__, "degrade": {**degrade, "p_music": 1.5}}), main=False)
