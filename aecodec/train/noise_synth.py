@@ -37,6 +37,18 @@ def _unit_power(x: torch.Tensor) -> torch.Tensor:
     return x / x.square().mean().clamp_min(1e-12).sqrt()
 
 
+def add_copies(out: torch.Tensor, event: torch.Tensor, at: int, gap: int, copies: int) -> None:
+    """Add ``event`` into ``out`` along the last axis at ``at``, ``at + gap``, ... (``copies``
+    times: a trill, a rhythm), each cut where ``out`` ends; copies starting past it are dropped."""
+    size, length = out.shape[-1], event.shape[-1]
+    for c in range(copies):
+        start = at + c * gap
+        if start >= size:
+            break
+        end = min(size, start + length)
+        out[..., start:end] += event[..., : end - start]
+
+
 def random_eq(x: torch.Tensor, sample_rate: int, gen: torch.Generator) -> torch.Tensor:
     """A tilt of -6..+6 dB per octave around 1 kHz plus one bell of -12..+12 dB, applied as a
     zero-phase gain curve in the frequency domain."""
@@ -238,13 +250,7 @@ class NoiseBank:
             event = tone * envelope.clamp(0, 1) * 10 ** (_uniform(gen, -20, 0) / 20)
             copies = int(torch.randint(2, 13, (1,), generator=gen)) if torch.rand(1, generator=gen) < 0.5 else 1
             gap = length + int(_uniform(gen, 0.01, 0.2) * sr)
-            at = int(torch.randint(frames, (1,), generator=gen))
-            for c in range(copies):
-                start = at + c * gap
-                if start >= frames:
-                    break
-                end = min(frames, start + length)
-                x[start:end] += event[: end - start]
+            add_copies(x, event, int(torch.randint(frames, (1,), generator=gen)), gap, copies)
         return x + 1e-3 * torch.randn(frames, generator=gen)
 
     def _chorus(self, frames: int, gen: torch.Generator) -> torch.Tensor:
@@ -304,8 +310,8 @@ class NoiseBank:
     def _patterns(self, frames: int, gen: torch.Generator) -> torch.Tensor:
         """Random time-frequency patterns: 2-16 events, each a band of noise (Gaussian in log
         frequency, 0.03-2 octaves wide, centred at ``patterns_from_hz`` (100 Hz unless a recipe
-        asks)-0.45 x the sample rate, log-uniform)
-        lasting 5 ms-2 s, held or (40 %) sweeping by up to 2 octaves, with its own attack and
+        asks)-0.45 x the sample rate, log-uniform) lasting 5 ms-2 s, held or (40 %) sweeping by
+        up to 2 octaves, with its own attack and
         decay and level, half the time repeated 2-20 times at a steady rate: complex Gaussian
         noise shaped in a 512-point STFT. Every other kind imitates a source; these imitate none,
         so a network that must remove them learns that what is not speech goes, which is what
@@ -328,13 +334,7 @@ class NoiseBank:
             event = shape * gate * 10 ** (_uniform(gen, -20, 0) / 20)
             copies = int(torch.randint(2, 21, (1,), generator=gen)) if torch.rand(1, generator=gen) < 0.5 else 1
             gap = length + int(_uniform(gen, 0.01, 0.3) * sr / hop)
-            at = int(torch.randint(steps, (1,), generator=gen))
-            for c in range(copies):
-                start = at + c * gap
-                if start >= steps:
-                    break
-                end = min(steps, start + length)
-                env[:, start:end] += event[:, : end - start]
+            add_copies(env, event, int(torch.randint(steps, (1,), generator=gen)), gap, copies)
         phase = torch.complex(torch.randn(env.shape, generator=gen), torch.randn(env.shape, generator=gen))
         x = torch.istft(env * phase, n_fft, hop, window=torch.hann_window(n_fft), length=frames)
         return _unit_power(x) + 1e-3 * torch.randn(frames, generator=gen)  # the floor as far under as the others'
