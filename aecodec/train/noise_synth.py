@@ -113,7 +113,8 @@ class NoiseBank:
 
     def __init__(self, sample_rate: int, recorded: RandomSegments, speech: RandomSegments,
                  music: RandomSegments | None = None, weights=DEFAULT_WEIGHTS, speed=(1.0, 1.0),
-                 talkers=(3, 8), talker_spread_db: float = 6.0, patterns_from_hz: float = 100.0):
+                 talkers=(3, 8), talker_spread_db: float = 6.0, patterns_from_hz: float = 100.0,
+                 patterns_repeat: float = 0.5, patterns_octaves=(0.03, 2.0)):
         self.sample_rate, self.recorded, self.speech, self.music = sample_rate, recorded, speech, music
         if len(weights) > len(KINDS):
             raise InputError(f"degrade.noise_kinds has {len(weights)} weights, there are {len(KINDS)} kinds: "
@@ -133,6 +134,15 @@ class NoiseBank:
             self.patterns_from_hz = math.nan
         if not 20.0 <= self.patterns_from_hz <= 0.2 * sample_rate:
             raise InputError(f"degrade.patterns_from_hz must be 20..{0.2 * sample_rate:g} Hz, got {patterns_from_hz!r}")
+        try:
+            self.patterns_repeat = float(patterns_repeat)
+            narrowest, widest = (float(v) for v in patterns_octaves)
+        except (TypeError, ValueError):
+            self.patterns_repeat = narrowest = widest = math.nan
+        if not 0.0 <= self.patterns_repeat <= 1.0 or not 0.01 <= narrowest <= widest <= 4.0:
+            raise InputError(f"degrade.patterns_repeat must be 0..1 and degrade.patterns_octaves [narrowest, widest] "
+                             f"with 0.01 <= narrowest <= widest <= 4, got {patterns_repeat!r} and {patterns_octaves!r}")
+        self.patterns_octaves = (narrowest, widest)
         weights = dict(zip(KINDS, weights))  # a shorter list (a recipe from before a kind existed): the rest are 0
         if music is None:
             weights["music"] = 0.0
@@ -309,13 +319,13 @@ class NoiseBank:
 
     def _patterns(self, frames: int, gen: torch.Generator) -> torch.Tensor:
         """Random time-frequency patterns: 2-16 events, each a band of noise (Gaussian in log
-        frequency, 0.03-2 octaves wide, centred at ``patterns_from_hz`` (100 Hz unless a recipe
-        asks)-0.45 x the sample rate, log-uniform) lasting 5 ms-2 s, held or (40 %) sweeping by
-        up to 2 octaves, with its own attack and
-        decay and level, half the time repeated 2-20 times at a steady rate: complex Gaussian
-        noise shaped in a 512-point STFT. Every other kind imitates a source; these imitate none,
-        so a network that must remove them learns that what is not speech goes, which is what
-        noise it has never heard asks of it."""
+        frequency, ``patterns_octaves`` (0.03-2 unless a recipe asks) wide, centred at
+        ``patterns_from_hz`` (100 Hz unless asked)-0.45 x the sample rate, log-uniform) lasting
+        5 ms-2 s, held or (40 %) sweeping by up to 2 octaves, with its own attack and decay and
+        level, repeated 2-20 times at a steady rate with probability ``patterns_repeat`` (half
+        unless asked): complex Gaussian noise shaped in a 512-point STFT. Every other kind
+        imitates a source; these imitate none, so a network that must remove them learns that
+        what is not speech goes, which is what noise it has never heard asks of it."""
         sr, n_fft, hop = self.sample_rate, 512, 128
         steps = frames // hop + 1
         octave = torch.log2(torch.fft.rfftfreq(n_fft, 1 / sr).clamp_min(20.0))  # [bins]
@@ -325,14 +335,15 @@ class NoiseBank:
             centre = _uniform(gen, math.log2(self.patterns_from_hz), math.log2(0.45 * sr))
             sweep = _uniform(gen, -2, 2) if torch.rand(1, generator=gen) < 0.4 else 0.0
             # at least half a bin wide, or a narrow band between bins would vanish
-            width = max(math.exp(_uniform(gen, math.log(0.03), math.log(2.0))), 0.5 * sr / n_fft / 2**centre / math.log(2))
+            narrowest, widest = self.patterns_octaves
+            width = max(math.exp(_uniform(gen, math.log(narrowest), math.log(widest))), 0.5 * sr / n_fft / 2**centre / math.log(2))
             i = torch.arange(length)
             centres = centre + sweep * i / max(1, length - 1)
             shape = torch.exp(-0.5 * ((octave[:, None] - centres[None]) / width) ** 2)  # [bins, length]
             attack = max(1, int(_uniform(gen, 0.0, 0.5) * length))
             gate = torch.minimum((i + 1) / attack, torch.exp(-(i - attack).clamp_min(0) * _uniform(gen, 0, 8) / length))
             event = shape * gate * 10 ** (_uniform(gen, -20, 0) / 20)
-            copies = int(torch.randint(2, 21, (1,), generator=gen)) if torch.rand(1, generator=gen) < 0.5 else 1
+            copies = int(torch.randint(2, 21, (1,), generator=gen)) if torch.rand(1, generator=gen) < self.patterns_repeat else 1
             gap = length + int(_uniform(gen, 0.01, 0.3) * sr / hop)
             add_copies(env, event, int(torch.randint(steps, (1,), generator=gen)), gap, copies)
         phase = torch.complex(torch.randn(env.shape, generator=gen), torch.randn(env.shape, generator=gen))

@@ -234,7 +234,7 @@ class AudioDenoiseTask(Task):
                 "noise_kinds": list(DEFAULT_WEIGHTS), "p_reverb": 0.25, "p_speech_eq": 0.2,
                 "exclude_noise": [], "noise_speed": [1.0, 1.0], "babble_talkers": [3, 8],
                 "babble_spread_db": 6.0, "speech_speed": [1.0, 1.0], "patterns_from_hz": 100.0,
-                "p_music": 0.25}
+                "patterns_repeat": 0.5, "patterns_octaves": [0.03, 2.0], "p_music": 0.25, "p_music_noisy": 1.0}
 
     def __init__(self, cfg: RestoreTrainConfig, main: bool):
         from aecodec.train.audio_data import RandomSegments, list_audio, load_mono
@@ -242,9 +242,10 @@ class AudioDenoiseTask(Task):
         super().__init__(cfg, main)
         self.opts = {**self.defaults, **cfg.degrade}
         self.speech_speed = speed_range(self.opts["speech_speed"], "speech_speed", 0.5, 2.0)
-        if not 0.0 <= self.opts["p_music"] <= 1.0:
-            raise InputError(f"degrade.p_music must be 0..1 (the share of clean segments that are music), "
-                             f"got {self.opts['p_music']!r}")
+        for key, what in (("p_music", "the share of clean segments that are music"),
+                          ("p_music_noisy", "the share of music segments that get noise")):
+            if not 0.0 <= self.opts[key] <= 1.0:
+                raise InputError(f"degrade.{key} must be 0..1 ({what}), got {self.opts[key]!r}")
         if cfg.spectral_loss:
             self.keys = (*self.keys, "spectral_db")
         if cfg.suppression_loss:
@@ -260,7 +261,8 @@ class AudioDenoiseTask(Task):
         recorded = RandomSegments([load_mono(noise_files, sr)], (0.0, 0.0))
         self.noise = NoiseBank(sr, recorded, self.speech, self.others, self.opts["noise_kinds"],
                                self.opts["noise_speed"], self.opts["babble_talkers"],
-                               self.opts["babble_spread_db"], self.opts["patterns_from_hz"])
+                               self.opts["babble_spread_db"], self.opts["patterns_from_hz"],
+                               self.opts["patterns_repeat"], self.opts["patterns_octaves"])
         if cfg.val_data and main:
             from aecodec.restore.degrade import mix_at_snr
 
@@ -289,6 +291,7 @@ class AudioDenoiseTask(Task):
         # 24 minutes of speech: a network learns those voices, and took some unheard clean voices
         # for noise (stop 27). Played at other speeds (when the recipe asks), each voice is many.
         clean = torch.stack([at_speed(self.speech, frames, self.speech_speed, gen) for _ in range(size)])
+        pick = torch.zeros(size, dtype=torch.bool)
         if self.others is not None:  # a share of the clean signals are music (p_music: a quarter unless asked)
             pick = torch.rand(size, generator=gen) < o["p_music"]
             clean[pick] = self.others.batch(int(pick.sum()), frames, gen)
@@ -299,6 +302,9 @@ class AudioDenoiseTask(Task):
         p_noise = noise.square().mean(1).clamp_min(1e-10)
         noise = noise * (p_clean / p_noise / 10 ** (snr / 10)).sqrt()[:, None]
         noise[torch.rand(size, generator=gen) < o["p_clean"]] = 0
+        if o["p_music_noisy"] < 1.0:  # drawn only when asked, so older recipes draw as before
+            # Music under music-like noise teaches that music-like sounds go, clean music with them.
+            noise[pick & (torch.rand(size, generator=gen) >= o["p_music_noisy"])] = 0
         gain = 10 ** ((o["gain_db"][0] + (o["gain_db"][1] - o["gain_db"][0]) * torch.rand(size, generator=gen)) / 20)
         noisy = (clean + noise) * gain[:, None]
         peak = noisy.abs().amax(1).clamp_min(1.0)  # never clip

@@ -182,6 +182,32 @@ def test_patterns_start_where_the_recipe_says():
             NoiseBank(SR, *segments, patterns_from_hz=bad)
 
 
+def test_patterns_repeat_and_width_follow_the_recipe():
+    segments = [RandomSegments([tone_clips(0)], (0.0, 0.0))] * 2
+    narrow = NoiseBank(SR, *segments, patterns_octaves=(0.03, 0.05))
+    wide = NoiseBank(SR, *segments, patterns_octaves=(1.5, 2.0))
+
+    def median_flatness(bank: NoiseBank) -> float:
+        gen = torch.Generator().manual_seed(3)
+        return float(np.median([flatness(bank._patterns(2 * SR, gen)) for _ in range(12)]))
+
+    assert median_flatness(wide) > 2 * median_flatness(narrow)  # wide bands are nearer white noise
+
+    def events(bank: NoiseBank) -> float:
+        """Mean number of separate bursts of energy in a 2 s row (frames above a tenth of the peak)."""
+        gen, counts = torch.Generator().manual_seed(4), []
+        for _ in range(12):
+            loud = (bank._patterns(2 * SR, gen).reshape(-1, 160).square().mean(1)).numpy()
+            on = loud > 0.1 * loud.max()
+            counts.append(int(on[0]) + int(np.sum(on[1:] & ~on[:-1])))
+        return float(np.mean(counts))
+
+    assert events(NoiseBank(SR, *segments, patterns_repeat=1.0)) > 1.5 * events(NoiseBank(SR, *segments, patterns_repeat=0.0))
+    for repeat, octaves in ((1.5, (0.03, 2.0)), (0.5, (2.0, 1.0)), (0.5, (0.001, 1.0)), ("often", (0.03, 2.0)), (0.5, 3)):
+        with pytest.raises(InputError, match="patterns_repeat"):
+            NoiseBank(SR, *segments, patterns_repeat=repeat, patterns_octaves=octaves)
+
+
 @pytest.mark.parametrize("factor", [0.5, 2.0])
 def test_noise_speed_plays_recordings_faster_or_slower(factor):
     t = np.arange(3 * SR) / SR

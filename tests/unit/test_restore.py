@@ -479,3 +479,28 @@ def test_a_denoise_recipe_sets_the_share_of_music_among_the_clean_signals(tmp_pa
     assert np.all(np.abs(peaks - (3000 if p_music else 1000)) < 5)
     with pytest.raises(InputError, match="p_music"):
         AudioDenoiseTask(RestoreTrainConfig(**{**cfg.__dict__, "degrade": {**degrade, "p_music": 1.5}}), main=False)
+
+
+@pytest.mark.parametrize("p_music_noisy", [0.0, 1.0])
+def test_a_denoise_recipe_can_keep_music_targets_clean(tmp_path, tone_folder, p_music_noisy):
+    import soundfile
+
+    from aecodec.train.restore import AudioDenoiseTask, RestoreTrainConfig
+
+    rate = 24000
+    t = np.arange(3 * rate) / rate
+    for folder, hz in (("speech", 1000), ("music", 3000)):
+        (tmp_path / folder).mkdir()
+        soundfile.write(tmp_path / folder / "tone.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    degrade = {"p_clean": 0.0, "p_reverb": 0.0, "p_speech_eq": 0.0, "p_music": 0.5, "p_music_noisy": p_music_noisy}
+    cfg = RestoreTrainConfig(task="audio-denoise", data=[str(tmp_path / "speech"), str(tmp_path / "music")],
+                             batch_size=32, segment_seconds=1.0, noise_data=str(tone_folder(tmp_path / "noise", "noise")),
+                             degrade=degrade, model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
+    noisy, clean = AudioDenoiseTask(cfg, main=False).batch(torch.Generator().manual_seed(0))
+    music = np.abs(np.argmax(np.abs(np.fft.rfft(clean.numpy(), axis=1)), axis=1) * rate / clean.shape[1] - 3000) < 5
+    unchanged = torch.isclose(noisy, clean, atol=1e-6).all(1).numpy()
+    assert 0 < music.sum() < len(music)
+    assert not unchanged[~music].any()  # speech always gets its noise (p_clean 0)
+    assert unchanged[music].all() if p_music_noisy == 0 else not unchanged[music].any()
+    with pytest.raises(InputError, match="p_music_noisy"):
+        AudioDenoiseTask(RestoreTrainConfig(**{**cfg.__dict__, "degrade": {**degrade, "p_music_noisy": -0.1}}), main=False)
