@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -200,8 +201,6 @@ def test_inpaint_batches_do_not_depend_on_the_workers_or_where_the_run_starts(tm
 
 @pytest.mark.parametrize("task", ["image-denoise", "image-inpaint", "audio-denoise"])
 def test_restore_training_under_amp(tmp_path, task, tone_folder):
-    from dataclasses import replace
-
     from aecodec.train.restore import train
 
     cfg = replace(tiny_run(tmp_path, task, 1, "run"), amp="on")
@@ -435,9 +434,12 @@ def test_only_the_bidirectional_mask_net_looks_ahead(bidirectional):
     assert (changed > 1e-4) if bidirectional else (changed == 0)
 
 
-def test_a_denoise_recipe_can_play_the_speech_at_other_speeds(tmp_path, tone_folder):
-    from dataclasses import replace
+def peak_hz(rows: torch.Tensor, rate: int) -> np.ndarray:
+    """The strongest frequency of each row."""
+    return np.argmax(np.abs(np.fft.rfft(rows.numpy(), axis=1)), axis=1) * rate / rows.shape[1]
 
+
+def test_a_denoise_recipe_can_play_the_speech_at_other_speeds(tmp_path, tone_folder):
     import soundfile
 
     from aecodec.errors import InputError
@@ -453,54 +455,51 @@ def test_a_denoise_recipe_can_play_the_speech_at_other_speeds(tmp_path, tone_fol
                              model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
     noisy, clean = AudioDenoiseTask(cfg, main=False).batch(torch.Generator().manual_seed(0))
     assert torch.equal(noisy, clean)  # p_clean 1: nothing mixed in
-    peaks = np.argmax(np.abs(np.fft.rfft(clean.numpy(), axis=1)), axis=1) * rate / clean.shape[1]
-    assert np.all(np.abs(peaks - 1500) < 5)  # the 1 kHz "voice" played 1.5x
+    assert np.all(np.abs(peak_hz(clean, rate) - 1500) < 5)  # the 1 kHz "voice" played 1.5x
     with pytest.raises(InputError, match="speech_speed"):
         AudioDenoiseTask(replace(cfg, degrade={**degrade, "speech_speed": [0.9, 3.0]}), main=False)
 
 
-@pytest.mark.parametrize("p_music", [0.0, 1.0])
-def test_a_denoise_recipe_sets_the_share_of_music_among_the_clean_signals(tmp_path, tone_folder, p_music):
+def speech_and_music_run(tmp_path, tone_folder, degrade: dict, batch_size: int):
+    """A denoise run whose "speech" is a 1 kHz tone and whose "music" a 3 kHz one."""
     import soundfile
 
-    from aecodec.train.restore import AudioDenoiseTask, RestoreTrainConfig
+    from aecodec.train.restore import RestoreTrainConfig
 
     rate = 24000
     t = np.arange(3 * rate) / rate
     for folder, hz in (("speech", 1000), ("music", 3000)):
         (tmp_path / folder).mkdir()
         soundfile.write(tmp_path / folder / "tone.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
+    return RestoreTrainConfig(task="audio-denoise", data=[str(tmp_path / "speech"), str(tmp_path / "music")],
+                              batch_size=batch_size, segment_seconds=1.0,
+                              noise_data=str(tone_folder(tmp_path / "noise", "noise")), degrade=degrade,
+                              model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
+
+
+@pytest.mark.parametrize("p_music", [0.0, 1.0])
+def test_a_denoise_recipe_sets_the_share_of_music_among_the_clean_signals(tmp_path, tone_folder, p_music):
+    from aecodec.train.restore import AudioDenoiseTask
+
     degrade = {"p_clean": 1.0, "p_reverb": 0.0, "p_speech_eq": 0.0, "p_music": p_music}
-    cfg = RestoreTrainConfig(task="audio-denoise", data=[str(tmp_path / "speech"), str(tmp_path / "music")],
-                             batch_size=8, segment_seconds=1.0, noise_data=str(tone_folder(tmp_path / "noise", "noise")),
-                             degrade=degrade, model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
+    cfg = speech_and_music_run(tmp_path, tone_folder, degrade, batch_size=8)
     _, clean = AudioDenoiseTask(cfg, main=False).batch(torch.Generator().manual_seed(0))
-    peaks = np.argmax(np.abs(np.fft.rfft(clean.numpy(), axis=1)), axis=1) * rate / clean.shape[1]
-    assert np.all(np.abs(peaks - (3000 if p_music else 1000)) < 5)
+    assert np.all(np.abs(peak_hz(clean, 24000) - (3000 if p_music else 1000)) < 5)
     with pytest.raises(InputError, match="p_music"):
-        AudioDenoiseTask(RestoreTrainConfig(**{**cfg.__dict__, "degrade": {**degrade, "p_music": 1.5}}), main=False)
+        AudioDenoiseTask(replace(cfg, degrade={**degrade, "p_music": 1.5}), main=False)
 
 
 @pytest.mark.parametrize("p_music_noisy", [0.0, 1.0])
 def test_a_denoise_recipe_can_keep_music_targets_clean(tmp_path, tone_folder, p_music_noisy):
-    import soundfile
+    from aecodec.train.restore import AudioDenoiseTask
 
-    from aecodec.train.restore import AudioDenoiseTask, RestoreTrainConfig
-
-    rate = 24000
-    t = np.arange(3 * rate) / rate
-    for folder, hz in (("speech", 1000), ("music", 3000)):
-        (tmp_path / folder).mkdir()
-        soundfile.write(tmp_path / folder / "tone.wav", (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32), rate)
     degrade = {"p_clean": 0.0, "p_reverb": 0.0, "p_speech_eq": 0.0, "p_music": 0.5, "p_music_noisy": p_music_noisy}
-    cfg = RestoreTrainConfig(task="audio-denoise", data=[str(tmp_path / "speech"), str(tmp_path / "music")],
-                             batch_size=32, segment_seconds=1.0, noise_data=str(tone_folder(tmp_path / "noise", "noise")),
-                             degrade=degrade, model={"sample_rate": rate}, device="cpu", out=str(tmp_path / "run"))
+    cfg = speech_and_music_run(tmp_path, tone_folder, degrade, batch_size=32)
     noisy, clean = AudioDenoiseTask(cfg, main=False).batch(torch.Generator().manual_seed(0))
-    music = np.abs(np.argmax(np.abs(np.fft.rfft(clean.numpy(), axis=1)), axis=1) * rate / clean.shape[1] - 3000) < 5
+    music = np.abs(peak_hz(clean, 24000) - 3000) < 5
     unchanged = torch.isclose(noisy, clean, atol=1e-6).all(1).numpy()
     assert 0 < music.sum() < len(music)
     assert not unchanged[~music].any()  # speech always gets its noise (p_clean 0)
     assert unchanged[music].all() if p_music_noisy == 0 else not unchanged[music].any()
     with pytest.raises(InputError, match="p_music_noisy"):
-        AudioDenoiseTask(RestoreTrainConfig(**{**cfg.__dict__, "degrade": {**degrade, "p_music_noisy": -0.1}}), main=False)
+        AudioDenoiseTask(replace(cfg, degrade={**degrade, "p_music_noisy": -0.1}), main=False)
